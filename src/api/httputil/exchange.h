@@ -1,0 +1,85 @@
+#pragma once
+// The handler's view of one HTTP request/response. Handlers never see sockets
+// or Beast types: they read the request, optionally read its body, and either
+// respond once or open a stream and write to it. Implemented by the server's
+// session; one Exchange lives for one request and is used from one strand.
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "absl/status/statusor.h"
+#include "api/httputil/query.h"
+
+namespace berth::api::httputil {
+
+namespace net = boost::asio;
+
+struct Request {
+  std::string method;      // "GET", "POST", …
+  std::string path;        // percent-decoded, without the /vX.Y prefix
+  std::string apiVersion;  // from the prefix, or the server's version when absent
+  Query query;
+  std::map<std::string, std::string, std::less<>> pathParams;
+  // Header lookup, case-insensitive; empty when absent.
+  std::function<std::string_view(std::string_view)> header;
+  bool hasBody = false;    // Content-Length > 0 or chunked
+};
+
+struct Response {
+  int status = 200;
+  std::string contentType = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  // HEAD-style: send headers (and this Content-Length) but no body bytes.
+  bool omitBody = false;
+};
+
+class Exchange {
+ public:
+  virtual ~Exchange() = default;
+
+  virtual const Request& request() const = 0;
+
+  // Reads the whole request body (de-chunked). ResourceExhausted past `limit`
+  // bytes; InvalidArgument if the client sends a malformed body. At most once.
+  virtual net::awaitable<absl::StatusOr<std::string>> readBody(size_t limit) = 0;
+
+  // Sends a complete response. At most once, and not after openStream().
+  virtual net::awaitable<absl::Status> respond(Response response) = 0;
+
+  // Sends the status line and headers of a chunked response now, so the
+  // client sees it before the first payload; then write() sends chunks.
+  virtual net::awaitable<absl::Status> openStream(int status, std::string_view contentType) = 0;
+  virtual net::awaitable<absl::Status> write(std::string_view data) = 0;
+
+  // True once anything of the response went out: errors after that cannot be
+  // reported as a status and end the connection instead.
+  virtual bool responded() const = 0;
+
+  // Runs `onGone` (on this exchange's strand) when the client closes the
+  // connection or the server shuts down. For long streams (events, logs).
+  virtual void watchClientGone(std::function<void()> onGone) = 0;
+
+  // Executor for blocking work (database, /proc, engine calls).
+  virtual net::any_io_executor blockingExecutor() const = 0;
+  // Executor of this exchange's strand.
+  virtual net::any_io_executor executor() const = 0;
+};
+
+// A route handler: returns a non-OK status to have the server send dockerd's
+// JSON error (only possible while nothing was sent yet).
+using Handler = std::function<net::awaitable<absl::Status>(Exchange&)>;
+
+struct RouteSpec {
+  std::string method;
+  std::string pattern;  // "/containers/{id}/json", "/images/{name:.*}/json"
+  Handler handler;
+};
+
+}  // namespace berth::api::httputil

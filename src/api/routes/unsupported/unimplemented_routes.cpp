@@ -1,0 +1,113 @@
+#include "api/routes/unsupported/unimplemented_routes.h"
+
+#include "util/strings.h"
+#include "api/httputil/json_io.h"
+
+namespace berth::api::routes {
+namespace {
+
+namespace net = boost::asio;
+
+struct Endpoint {
+  const char* method;
+  const char* pattern;
+  bool jsonBody;
+};
+
+// Every API 1.51 endpoint not served yet. Remove an entry when its area lands.
+constexpr Endpoint kUnimplemented[] = {
+    {"GET", "/containers/json", false},
+    {"POST", "/containers/create", true},
+    {"GET", "/containers/{id}/json", false},
+    {"GET", "/containers/{id}/top", false},
+    {"GET", "/containers/{id}/logs", false},
+    {"GET", "/containers/{id}/changes", false},
+    {"GET", "/containers/{id}/export", false},
+    {"GET", "/containers/{id}/stats", false},
+    {"POST", "/containers/{id}/resize", false},
+    {"POST", "/containers/{id}/start", false},
+    {"POST", "/containers/{id}/stop", false},
+    {"POST", "/containers/{id}/restart", false},
+    {"POST", "/containers/{id}/kill", false},
+    {"POST", "/containers/{id}/update", true},
+    {"POST", "/containers/{id}/rename", false},
+    {"POST", "/containers/{id}/pause", false},
+    {"POST", "/containers/{id}/unpause", false},
+    {"POST", "/containers/{id}/attach", false},
+    {"GET", "/containers/{id}/attach/ws", false},
+    {"POST", "/containers/{id}/wait", false},
+    {"DELETE", "/containers/{id}", false},
+    {"HEAD", "/containers/{id}/archive", false},
+    {"GET", "/containers/{id}/archive", false},
+    {"PUT", "/containers/{id}/archive", false},
+    {"POST", "/containers/prune", false},
+    {"GET", "/images/json", false},
+    {"POST", "/build", false},
+    {"POST", "/build/prune", false},
+    {"POST", "/images/create", false},
+    {"GET", "/images/{name:.*}/json", false},
+    {"GET", "/images/{name:.*}/history", false},
+    {"POST", "/images/{name:.*}/push", false},
+    {"POST", "/images/{name:.*}/tag", false},
+    {"DELETE", "/images/{name:.*}", false},
+    {"GET", "/images/search", false},
+    {"POST", "/images/prune", false},
+    {"POST", "/auth", true},
+    {"POST", "/commit", true},
+    {"GET", "/images/{name:.*}/get", false},
+    {"GET", "/images/get", false},
+    {"POST", "/images/load", false},
+    {"POST", "/containers/{id}/exec", true},
+    {"POST", "/exec/{id}/start", true},
+    {"POST", "/exec/{id}/resize", false},
+    {"GET", "/exec/{id}/json", false},
+    {"GET", "/volumes", false},
+    {"POST", "/volumes/create", true},
+    {"GET", "/volumes/{name}", false},
+    {"PUT", "/volumes/{name}", true},
+    {"DELETE", "/volumes/{name}", false},
+    {"POST", "/volumes/prune", false},
+    {"GET", "/networks", false},
+    {"GET", "/networks/{id}", false},
+    {"DELETE", "/networks/{id}", false},
+    {"POST", "/networks/create", true},
+    {"POST", "/networks/{id}/connect", true},
+    {"POST", "/networks/{id}/disconnect", true},
+    {"POST", "/networks/prune", false},
+    {"GET", "/plugins", false},
+    {"GET", "/plugins/privileges", false},
+    {"POST", "/plugins/pull", true},
+    {"GET", "/plugins/{name:.*}/json", false},
+    {"DELETE", "/plugins/{name:.*}", false},
+    {"POST", "/plugins/{name:.*}/enable", false},
+    {"POST", "/plugins/{name:.*}/disable", false},
+    {"POST", "/plugins/{name:.*}/upgrade", true},
+    {"POST", "/plugins/create", false},
+    {"POST", "/plugins/{name:.*}/push", false},
+    {"POST", "/plugins/{name:.*}/set", true},
+    {"GET", "/distribution/{name:.*}/json", false},
+    {"POST", "/session", false},
+};
+
+}  // namespace
+
+std::vector<httputil::RouteSpec> unimplementedRoutes() {
+  std::vector<httputil::RouteSpec> out;
+  for (const Endpoint& e : kUnimplemented) {
+    std::string name = strCat(e.method, " ", e.pattern);
+    // Show "{name}" rather than the matcher syntax in the message.
+    if (auto pos = name.find("{name:.*}"); pos != std::string::npos) name.replace(pos, 9, "{name}");
+    bool json = e.jsonBody;
+    out.push_back({e.method, e.pattern, [name, json](httputil::Exchange& ex) -> net::awaitable<absl::Status> {
+                     if (json) {
+                       auto body = co_await httputil::readJsonBody(ex);
+                       if (!body.ok()) co_return body.status();
+                     }
+                     co_return absl::UnimplementedError(
+                         strCat(name, " is not implemented in Berth yet (see docs/api-coverage.md)"));
+                   }});
+  }
+  return out;
+}
+
+}  // namespace berth::api::routes

@@ -1,0 +1,443 @@
+#include "api/server/http_session.h"
+
+#include <optional>
+
+#include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without including it
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "util/strings.h"
+#include "api/server/api_version.h"
+#include "api/server/error_status.h"
+#include "util/log.h"
+
+namespace berth::api::server {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using httputil::Request;
+using httputil::Response;
+
+using UnixStream = beast::basic_stream<net::local::stream_protocol, net::any_io_executor>;
+using TcpStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// Go's net/http allows 1 MiB of headers; registry credentials and build
+// configs travel in headers, so stay generous but bounded.
+constexpr uint32_t kMaxHeaderBytes = 256 * 1024;
+// A body the handler did not read is discarded up to this size to keep the
+// connection; past it the connection is closed instead.
+constexpr size_t kDrainLimit = 1024 * 1024;
+constexpr size_t kReadChunk = 16 * 1024;
+// After an error response, how long to keep reading (and dropping) what the
+// client still sends, so it sees our response instead of a reset.
+constexpr auto kLingerTime = std::chrono::milliseconds(500);
+
+constexpr auto kUseAwaitable = net::use_awaitable;
+
+bool isHttpParseError(const boost::system::error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_target).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
+template <class Stream>
+class HttpSession final : public SessionControl, public std::enable_shared_from_this<HttpSession<Stream>> {
+  static constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
+
+ public:
+  HttpSession(SessionContext& ctx, Stream stream) : ctx_(ctx), stream_(std::move(stream)) {}
+  ~HttpSession() override { ctx_.registry.remove(this); }
+
+  void start() {
+    auto self = this->shared_from_this();
+    ctx_.registry.add(this, self);
+    net::co_spawn(executor(), [self]() { return self->run(); }, net::detached);
+  }
+
+  // SessionControl
+  void requestClose() override {
+    net::post(executor(), [self = this->shared_from_this()] {
+      self->closing_ = true;
+      if (self->idle_) self->abort();
+      self->fireGone();
+    });
+  }
+
+ private:
+  // The handler's view of the request being served.
+  class ExchangeImpl final : public httputil::Exchange {
+   public:
+    explicit ExchangeImpl(HttpSession& s) : s_(s) {}
+    const Request& request() const override { return s_.request_; }
+    net::awaitable<absl::StatusOr<std::string>> readBody(size_t limit) override { return s_.readBody(limit); }
+    net::awaitable<absl::Status> respond(Response r) override { return s_.respond(std::move(r)); }
+    net::awaitable<absl::Status> openStream(int status, std::string_view contentType) override {
+      return s_.openStream(status, contentType);
+    }
+    net::awaitable<absl::Status> write(std::string_view data) override { return s_.writeChunk(data); }
+    bool responded() const override { return s_.responded_; }
+    void watchClientGone(std::function<void()> onGone) override { s_.watchClientGone(std::move(onGone)); }
+    net::any_io_executor blockingExecutor() const override { return s_.ctx_.blocking; }
+    net::any_io_executor executor() const override { return s_.executor(); }
+
+   private:
+    HttpSession& s_;
+  };
+
+  net::any_io_executor executor() { return stream_.get_executor(); }
+  auto& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void abort() {
+    boost::system::error_code ec;
+    lowest().socket().shutdown(net::socket_base::shutdown_both, ec);
+    lowest().close();
+  }
+
+  // Headers live in whichever parser holds the request now.
+  std::string_view headerValue(std::string_view name) const {
+    const http::fields& f = bodyParser_ ? static_cast<const http::fields&>(bodyParser_->get())
+                                        : static_cast<const http::fields&>(parser_->get());
+    auto it = f.find(name);
+    return it == f.end() ? std::string_view() : std::string_view(it->value());
+  }
+
+  void fireGone() {
+    if (goneCb_) std::exchange(goneCb_, nullptr)();
+  }
+
+  net::awaitable<void> run() {
+    boost::system::error_code ec;
+    if constexpr (kIsTls) {
+      lowest().expires_after(ctx_.readTimeout);
+      co_await stream_.async_handshake(net::ssl::stream_base::server, net::redirect_error(kUseAwaitable, ec));
+      if (ec) {
+        log::debug("TLS handshake failed", {{"error", ec.message()}});
+        abort();
+        co_return;
+      }
+    }
+    while (!closing_) {
+      if (buffer_.size() == 0) {
+        // Idle keep-alive: no deadline, as dockerd (pooling clients rely on it).
+        idle_ = true;
+        lowest().expires_never();
+        size_t n = co_await stream_.async_read_some(buffer_.prepare(kReadChunk), net::redirect_error(kUseAwaitable, ec));
+        idle_ = false;
+        if (ec) break;
+        buffer_.commit(n);
+      }
+      if (!co_await serveOne()) break;
+    }
+    co_await closeStream();
+  }
+
+  // Serves one request; returns whether the connection stays open.
+  net::awaitable<bool> serveOne() {
+    boost::system::error_code ec;
+    parser_.emplace();
+    parser_->header_limit(kMaxHeaderBytes);
+    parser_->body_limit(boost::none);  // each reader of the body sets its own
+    // From the first byte on, the header must arrive within the read timeout.
+    lowest().expires_after(ctx_.readTimeout);
+    co_await http::async_read_header(stream_, buffer_, *parser_, net::redirect_error(kUseAwaitable, ec));
+    lowest().expires_never();
+    if (ec) {
+      if (ec == http::error::header_limit) {
+        co_await writePlainAndLinger(http::status::request_header_fields_too_large);
+      } else if (isHttpParseError(ec)) {
+        co_await writePlainAndLinger(http::status::bad_request);
+      } else if (ec != beast::error::timeout) {
+        log::debug("reading request", {{"error", ec.message()}});
+      }
+      co_return false;
+    }
+
+    auto& req = parser_->get();
+    request_ = Request{};
+    request_.method = std::string(req.method_string());
+    bodyParser_.reset();
+    request_.header = [this](std::string_view name) { return headerValue(name); };
+    request_.hasBody = !parser_->is_done();
+    keepAlive_ = req.keep_alive();
+    bodyDone_ = !request_.hasBody;
+    responded_ = streaming_ = false;
+
+    absl::Status st = co_await dispatch(req.target());
+    if (!st.ok()) {
+      int code = httpStatusFor(st);
+      if (code >= 500) {
+        log::error("request failed", {{"method", request_.method}, {"path", request_.path},
+                                      {"status", strCat(code)}, {"error", std::string(st.message())}});
+      } else {
+        log::debug("request refused", {{"method", request_.method}, {"path", request_.path},
+                                        {"status", strCat(code)}, {"error", std::string(st.message())}});
+      }
+      if (!responded_) {
+        Response r;
+        r.status = code;
+        r.body = errorBody(st);
+        co_await respond(std::move(r));
+      } else {
+        keepAlive_ = false;  // a stream cut short cannot carry a status any more
+      }
+    } else if (!responded_) {
+      log::error("handler returned without a response", {{"method", request_.method}, {"path", request_.path}});
+      Response r;
+      r.status = 500;
+      r.body = errorBody(absl::InternalError("no response"));
+      co_await respond(std::move(r));
+    }
+    if (streaming_) {
+      co_await net::async_write(stream_, http::make_chunk_last(), net::redirect_error(kUseAwaitable, ec));
+      if (ec) keepAlive_ = false;
+    }
+    goneCb_ = nullptr;
+    if (log::enabled(log::Level::Debug)) {
+      log::debug("request", {{"method", request_.method}, {"path", request_.path}, {"version", request_.apiVersion}});
+    }
+    co_return keepAlive_ && !closing_;
+  }
+
+  net::awaitable<absl::Status> dispatch(std::string_view target) {
+    size_t q = target.find('?');
+    absl::StatusOr<std::string> path = httputil::percentDecode(target.substr(0, q), false);
+    if (!path.ok()) co_return path.status();
+    VersionedPath vp = splitVersionPrefix(*path);
+    request_.path = std::string(vp.path);
+    request_.apiVersion = std::string(vp.version.empty() ? kApiVersion : vp.version);
+    const Handler* handler = ctx_.router.match(request_.method, request_.path, request_.pathParams);
+    if (handler == nullptr) co_return absl::NotFoundError("page not found");
+    if (!vp.version.empty()) {
+      absl::Status v = checkApiVersion(vp.version);
+      if (!v.ok()) co_return v;
+    }
+    absl::StatusOr<httputil::Query> query =
+        httputil::Query::parse(q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
+    if (!query.ok()) co_return query.status();
+    request_.query = std::move(*query);
+    try {
+      co_return co_await (*handler)(exchange_);
+    } catch (const std::exception& e) {
+      co_return absl::InternalError(strCat("internal error: ", e.what()));
+    }
+  }
+
+  template <class Message>
+  void addHeaders(Message& m, std::string_view contentType, const std::vector<std::pair<std::string, std::string>>& extra) {
+    for (const auto& [k, v] : ctx_.commonHeaders) m.set(k, v);
+    if (!contentType.empty()) m.set(http::field::content_type, contentType);
+    for (const auto& [k, v] : extra) m.set(k, v);
+  }
+
+  net::awaitable<absl::StatusOr<std::string>> readBody(size_t limit) {
+    if (!request_.hasBody) co_return std::string();
+    if (bodyDone_) co_return absl::FailedPreconditionError("request body was already read");
+    bodyDone_ = true;
+    boost::system::error_code ec;
+    http::request_parser<http::string_body>& p = bodyParser_.emplace(std::move(*parser_));
+    p.body_limit(limit);
+    if (beast::iequals(p.get()[http::field::expect], "100-continue")) {
+      http::response<http::empty_body> cont{http::status::continue_, 11};
+      co_await http::async_write(stream_, cont, net::redirect_error(kUseAwaitable, ec));
+      if (ec) co_return absl::CancelledError("client went away");
+    }
+    lowest().expires_after(ctx_.readTimeout);
+    co_await http::async_read(stream_, buffer_, p, net::redirect_error(kUseAwaitable, ec));
+    lowest().expires_never();
+    if (ec == http::error::body_limit) {
+      keepAlive_ = false;
+      co_return absl::ResourceExhaustedError(strCat("request body is larger than ", limit, " bytes"));
+    }
+    if (ec) {
+      keepAlive_ = false;
+      co_return absl::InvalidArgumentError(strCat("reading request body: ", ec.message()));
+    }
+    co_return std::move(p.get().body());
+  }
+
+  // Reads and drops a body the handler left, so the next request parses.
+  net::awaitable<void> drainBody() {
+    if (bodyDone_) co_return;
+    absl::StatusOr<std::string> ignored = co_await readBody(kDrainLimit);
+    if (!ignored.ok()) keepAlive_ = false;
+  }
+
+  net::awaitable<absl::Status> respond(Response r) {
+    if (responded_) co_return absl::FailedPreconditionError("response already sent");
+    co_await drainBody();
+    responded_ = true;
+    bool keep = keepAlive_ && !closing_;
+    boost::system::error_code ec;
+    if (r.omitBody) {
+      http::response<http::empty_body> res{static_cast<http::status>(r.status), 11};
+      addHeaders(res, r.contentType, r.headers);
+      res.content_length(r.body.size());
+      res.keep_alive(keep);
+      http::response_serializer<http::empty_body> sr{res};
+      co_await http::async_write_header(stream_, sr, net::redirect_error(kUseAwaitable, ec));
+    } else {
+      http::response<http::string_body> res{static_cast<http::status>(r.status), 11};
+      addHeaders(res, r.contentType, r.headers);
+      res.body() = std::move(r.body);
+      res.keep_alive(keep);
+      res.prepare_payload();
+      co_await http::async_write(stream_, res, net::redirect_error(kUseAwaitable, ec));
+    }
+    if (!keep || ec) keepAlive_ = false;
+    if (ec) co_return absl::CancelledError("client went away");
+    co_return absl::OkStatus();
+  }
+
+  net::awaitable<absl::Status> openStream(int status, std::string_view contentType) {
+    if (responded_) co_return absl::FailedPreconditionError("response already sent");
+    co_await drainBody();
+    responded_ = streaming_ = true;
+    // A stream runs until one side leaves; the connection ends with it.
+    keepAlive_ = false;
+    http::response<http::empty_body> res{static_cast<http::status>(status), 11};
+    addHeaders(res, contentType, {});
+    res.chunked(true);
+    res.keep_alive(false);
+    http::response_serializer<http::empty_body> sr{res};
+    boost::system::error_code ec;
+    co_await http::async_write_header(stream_, sr, net::redirect_error(kUseAwaitable, ec));
+    if (ec) co_return absl::CancelledError("client went away");
+    co_return absl::OkStatus();
+  }
+
+  net::awaitable<absl::Status> writeChunk(std::string_view data) {
+    if (!streaming_) co_return absl::FailedPreconditionError("no stream is open");
+    if (data.empty()) co_return absl::OkStatus();  // an empty chunk would end the stream
+    boost::system::error_code ec;
+    co_await net::async_write(stream_, http::make_chunk(net::const_buffer(data.data(), data.size())),
+                              net::redirect_error(kUseAwaitable, ec));
+    if (ec) co_return absl::CancelledError("client went away");
+    co_return absl::OkStatus();
+  }
+
+  void watchClientGone(std::function<void()> onGone) {
+    goneCb_ = std::move(onGone);
+    keepAlive_ = false;  // the watcher owns the read side from now on
+    if (closing_) {
+      fireGone();
+      return;
+    }
+    if (watching_) return;
+    watching_ = true;
+    net::co_spawn(
+        executor(),
+        [self = this->shared_from_this()]() -> net::awaitable<void> {
+          char scratch[512];
+          boost::system::error_code ec;
+          while (!ec) {
+            co_await self->stream_.async_read_some(net::buffer(scratch), net::redirect_error(kUseAwaitable, ec));
+          }
+          self->watching_ = false;
+          self->fireGone();
+        },
+        net::detached);
+  }
+
+  // For requests that cannot be parsed: a plain-text status as Go's server
+  // sends it, then drop what the client still sends for a short while.
+  net::awaitable<void> writePlainAndLinger(http::status status) {
+    http::response<http::string_body> res{status, 11};
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.body() = strCat(static_cast<int>(status), " ", http::obsolete_reason(status));
+    res.keep_alive(false);
+    res.prepare_payload();
+    boost::system::error_code ec;
+    co_await http::async_write(stream_, res, net::redirect_error(kUseAwaitable, ec));
+    if (ec || kIsTls) co_return;
+    lowest().socket().shutdown(net::socket_base::shutdown_send, ec);
+    lowest().expires_after(kLingerTime);
+    char scratch[16 * 1024];
+    while (!ec) {
+      co_await lowest().async_read_some(net::buffer(scratch), net::redirect_error(kUseAwaitable, ec));
+    }
+  }
+
+  net::awaitable<void> closeStream() {
+    boost::system::error_code ec;
+    if constexpr (kIsTls) {
+      lowest().expires_after(std::chrono::seconds(2));
+      co_await stream_.async_shutdown(net::redirect_error(kUseAwaitable, ec));
+    }
+    abort();
+  }
+
+  SessionContext& ctx_;
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::empty_body>> parser_;
+  std::optional<http::request_parser<http::string_body>> bodyParser_;
+  Request request_;
+  ExchangeImpl exchange_{*this};
+  std::function<void()> goneCb_;
+  bool idle_ = false;
+  bool closing_ = false;
+  bool keepAlive_ = true;
+  bool bodyDone_ = true;
+  bool responded_ = false;
+  bool streaming_ = false;
+  bool watching_ = false;
+};
+
+}  // namespace
+
+void SessionRegistry::add(SessionControl* key, std::weak_ptr<SessionControl> session) {
+  std::shared_ptr<SessionControl> closeNow;
+  {
+    std::lock_guard lock(mu_);
+    if (closing_) closeNow = session.lock();
+    sessions_.emplace(key, std::move(session));
+  }
+  if (closeNow) closeNow->requestClose();
+}
+
+void SessionRegistry::remove(SessionControl* key) {
+  std::lock_guard lock(mu_);
+  sessions_.erase(key);
+}
+
+void SessionRegistry::closeAll() {
+  std::vector<std::shared_ptr<SessionControl>> live;
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+    for (auto& [key, weak] : sessions_) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->requestClose();
+}
+
+size_t SessionRegistry::size() const {
+  std::lock_guard lock(mu_);
+  return sessions_.size();
+}
+
+void startUnixSession(SessionContext& ctx, net::local::stream_protocol::socket socket) {
+  std::make_shared<HttpSession<UnixStream>>(ctx, UnixStream(std::move(socket)))->start();
+}
+
+void startTcpSession(SessionContext& ctx, net::ip::tcp::socket socket) {
+  boost::system::error_code ec;
+  socket.set_option(net::ip::tcp::no_delay(true), ec);
+  std::make_shared<HttpSession<TcpStream>>(ctx, TcpStream(std::move(socket)))->start();
+}
+
+void startTlsSession(SessionContext& ctx, net::ip::tcp::socket socket, net::ssl::context& tls) {
+  boost::system::error_code ec;
+  socket.set_option(net::ip::tcp::no_delay(true), ec);
+  std::make_shared<HttpSession<TlsStream>>(ctx, TlsStream(TcpStream(std::move(socket)), tls))->start();
+}
+
+}  // namespace berth::api::server

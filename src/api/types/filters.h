@@ -1,0 +1,26 @@
+#pragma once
+// The `filters` query parameter of list and events endpoints: a JSON object
+// mapping a filter name to its values (moby's filters.Args).
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace berth::api::types {
+
+using Filters = std::map<std::string, std::set<std::string>, std::less<>>;
+
+// Accepts both encodings clients send: {"type":{"container":true}} (current)
+// and {"type":["container"]} (API < 1.22, still sent by some clients).
+// The empty string means no filters. Bad JSON or shapes are InvalidArgument.
+absl::StatusOr<Filters> parseFilters(std::string_view json);
+
+// InvalidArgument "invalid filter 'x'" for a key not in `accepted`.
+absl::Status validateFilterKeys(const Filters& filters, std::initializer_list<std::string_view> accepted);
+
+// True if `key` is absent or one of its values equals `value`.
+bool filterMatches(const Filters& filters, std::string_view key, std::string_view value);
+
+}  // namespace berth::api::types

@@ -1,0 +1,100 @@
+// berth: the command line. Parses flags into a DaemonConfig and hands over to
+// the composition root; nothing else happens here.
+#include <unistd.h>
+
+#include <cstdio>
+#include <set>
+
+#include "CLI/CLI.hpp"
+#include "daemon/build_info.h"
+#include "daemon/config.h"
+#include "daemon/daemon.h"
+
+namespace {
+
+using berth::daemon::DaemonConfig;
+
+void addServeFlags(CLI::App& serve, DaemonConfig& c) {
+  serve.add_option("-H,--host", c.hosts,
+                   "Where to listen (repeatable): unix:///path, tcp://host[:port] or fd:// "
+                   "[default: unix:///run/berth/berth.sock as root, unix://$XDG_RUNTIME_DIR/berth/berth.sock "
+                   "as a user]");
+  serve.add_option("--data-root", c.dataRoot,
+                   "Root of persistent state [default: /var/lib/berth as root, $XDG_DATA_HOME/berth as a user]");
+  serve.add_option("--backend", c.backend, "Where containers run: local or kube")->capture_default_str();
+  serve.add_option("--config-file", c.configFile,
+                   "JSON config file with the long flags' names as keys; flags win [default: "
+                   "/etc/berth/daemon.json as root, $XDG_CONFIG_HOME/berth/daemon.json as a user, if present]");
+  serve.add_option("-l,--log-level", c.logLevel, "Log level: debug, info, warn, error or fatal")->capture_default_str();
+  serve.add_option("--log-format", c.logFormat, "Log format: text (logfmt) or json")->capture_default_str();
+  serve.add_flag("-D,--debug", c.debug, "Debug mode: log level debug");
+  serve.add_option("--label", c.labels, "Daemon label key=value, shown by docker info (repeatable)");
+  serve.add_option("-G,--group", c.group, "Group that owns the unix sockets (mode 0660)");
+  serve.add_flag("--tls", c.tls, "Serve TCP listeners with TLS (implied by --tlsverify)");
+  serve.add_flag("--tlsverify", c.tlsVerify, "Use TLS and require client certificates signed by --tlscacert");
+  serve.add_option("--tlscacert", c.tlsCaCert, "CA that client certificates must be signed by");
+  serve.add_option("--tlscert", c.tlsCert, "Server TLS certificate");
+  serve.add_option("--tlskey", c.tlsKey, "Server TLS key");
+  serve.add_flag("--insecure-tcp", c.insecureTcp,
+                 "Allow plain TCP on a non-loopback address (anyone who reaches it controls the machine)");
+  serve.add_option("--request-read-timeout", c.requestReadTimeout,
+                   "Seconds a started request may take to send its header (and each body read); idle "
+                   "keep-alive connections are never timed out")
+      ->capture_default_str();
+  serve.add_option("--shutdown-timeout", c.shutdownTimeout,
+                   "Seconds in-flight requests may take to finish on SIGTERM/SIGINT")
+      ->capture_default_str();
+}
+
+// Long names of the options given on the command line ("host", "data-root").
+std::set<std::string> givenFlags(const CLI::App& serve) {
+  std::set<std::string> out;
+  for (const CLI::Option* o : serve.get_options()) {
+    if (o->count() > 0 && !o->get_lnames().empty()) out.insert(o->get_lnames().front());
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Berth: a daemonless engine that serves the Docker Engine API"};
+  app.require_subcommand(0, 1);
+  bool showVersion = false;
+  app.add_flag("-v,--version", showVersion, "Print the version and exit");
+  DaemonConfig cfg;
+  CLI::App* serve = app.add_subcommand("serve", "Serve the Docker Engine API (see docs/daemon.md)");
+  addServeFlags(*serve, cfg);
+  CLI11_PARSE(app, argc, argv);
+
+  if (showVersion) {
+    std::printf("berth version %s, build %s\n", berth::build::kVersion, berth::build::kGitCommit);
+    return 0;
+  }
+  if (!serve->parsed()) {
+    std::fputs(app.help().c_str(), stdout);
+    return 2;
+  }
+
+  std::set<std::string> fromFlags = givenFlags(*serve);
+  bool root = ::geteuid() == 0;
+  auto env = berth::daemon::processEnv();
+  bool explicitFile = !cfg.configFile.empty();
+  if (!explicitFile) cfg.configFile = berth::daemon::defaultConfigFile(root, env);
+  if (!cfg.configFile.empty()) {
+    absl::Status s = berth::daemon::applyConfigFile(cfg.configFile, fromFlags, cfg);
+    if (absl::IsNotFound(s) && !explicitFile) {
+      cfg.configFile.clear();  // the default file is optional
+    } else if (!s.ok()) {
+      std::fprintf(stderr, "berth: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+  }
+  absl::Status s = berth::daemon::resolveDefaults(cfg, root, env);
+  if (s.ok()) s = berth::daemon::validate(cfg);
+  if (!s.ok()) {
+    std::fprintf(stderr, "berth: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  return berth::daemon::runServe(std::move(cfg), fromFlags);
+}

@@ -1,0 +1,204 @@
+#include "engine/engine.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "util/strings.h"
+#include "util/strings.h"
+#include "util/strings.h"
+#include "util/strings.h"
+#include "engine/event_filter.h"
+#include "nlohmann/json.hpp"
+#include "util/random_id.h"
+#include "util/status.h"
+
+namespace berth::engine {
+namespace {
+
+using api::types::Event;
+
+int64_t countOpenFds() {
+  int64_t n = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] != '.') ++n;
+    }
+    closedir(d);
+    --n;  // the directory stream's own fd
+  }
+  return n;
+}
+
+int64_t countThreads() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with("Threads:")) {
+      int64_t n = 0;
+      if (parseInt(trim(std::string_view(line).substr(8)), n)) return n;
+    }
+  }
+  return 0;
+}
+
+// Parses stored records; a record that does not parse is skipped, not fatal.
+nlohmann::json parseRecords(const std::vector<std::string>& rows) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const std::string& r : rows) {
+    nlohmann::json j = nlohmann::json::parse(r, nullptr, false);
+    if (!j.is_discarded()) out.push_back(std::move(j));
+  }
+  return out;
+}
+
+}  // namespace
+
+Engine::Engine(EngineOptions options, store::StateStore& store, std::string id)
+    : options_(std::move(options)), store_(store), id_(std::move(id)), host_(readHostInfo()) {}
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::create(EngineOptions options, store::StateStore& store) {
+  BERTH_ASSIGN_OR_RETURN(std::string id, store.getOrInitMeta("daemon-id", newUuid()));
+  return std::unique_ptr<Engine>(new Engine(std::move(options), store, std::move(id)));
+}
+
+void Engine::reload(const ReloadableSettings& settings) {
+  Event e;
+  {
+    std::lock_guard lock(mu_);
+    options_.labels = settings.labels;
+    options_.debug = settings.debug;
+  }
+  e.type = "daemon";
+  e.action = "reload";
+  e.actorId = id_;
+  e.attributes = {
+      {"name", host_.hostname},
+      {"labels", nlohmann::json(settings.labels).dump()},
+      {"debug", settings.debug ? "true" : "false"},
+      {"log-level", settings.logLevel},
+  };
+  events_.publish(std::move(e));
+}
+
+api::types::SystemVersion Engine::version() {
+  api::types::SystemVersion v;
+  v.platformName = "Berth Engine";
+  v.version = options_.version;
+  v.apiVersion = "1.51";
+  v.minApiVersion = "1.24";
+  v.gitCommit = options_.gitCommit;
+  v.compiler = options_.compiler;
+  v.os = "linux";
+  v.arch = goArch(host_.machine);
+  v.kernelVersion = host_.kernelVersion;
+  v.buildTime = options_.buildTime;
+  return v;
+}
+
+absl::StatusOr<api::types::SystemInfo> Engine::info() {
+  BERTH_ASSIGN_OR_RETURN(store::ObjectCounts counts, store_.counts());
+  api::types::SystemInfo i;
+  i.id = id_;
+  i.containers = counts.containers;
+  i.containersRunning = counts.containersRunning;
+  i.containersPaused = counts.containersPaused;
+  i.containersStopped = counts.containersStopped;
+  i.images = counts.images;
+  i.driver = "overlayfs";
+  i.driverStatus = {{"driver-type", "berth snapshotter"}};
+  i.dockerRootDir = options_.dataRoot;
+  i.nfd = countOpenFds();
+  i.nThreads = countThreads();
+  i.systemTime = formatRfc3339Nano(nowSystem());
+  i.loggingDriver = "json-file";
+  i.cgroupDriver = "cgroupfs";
+  i.cgroupVersion = host_.cgroupVersion;
+  i.nEventsListener = static_cast<int64_t>(events_.subscriberCount());
+  i.kernelVersion = host_.kernelVersion;
+  i.operatingSystem = host_.operatingSystem;
+  i.osVersion = host_.osVersion;
+  i.osType = "linux";
+  i.architecture = host_.machine;
+  i.ncpu = host_.ncpu;
+  i.memTotal = host_.memTotal;
+  i.indexServerAddress = "https://index.docker.io/v1/";
+  i.insecureRegistryCidrs = {"::1/128", "127.0.0.0/8"};
+  for (const char* var : {"HTTP_PROXY", "http_proxy"}) {
+    if (const char* v = getenv(var); v && i.httpProxy.empty()) i.httpProxy = v;
+  }
+  for (const char* var : {"HTTPS_PROXY", "https_proxy"}) {
+    if (const char* v = getenv(var); v && i.httpsProxy.empty()) i.httpsProxy = v;
+  }
+  for (const char* var : {"NO_PROXY", "no_proxy"}) {
+    if (const char* v = getenv(var); v && i.noProxy.empty()) i.noProxy = v;
+  }
+  i.name = host_.hostname;
+  i.serverVersion = options_.version;
+  i.defaultRuntime = "berth";
+  if (host_.seccomp) i.securityOptions.push_back("name=seccomp,profile=builtin");
+  if (geteuid() != 0) i.securityOptions.push_back("name=rootless");
+  if (host_.cgroupVersion == "2") i.securityOptions.push_back("name=cgroupns");
+  i.memoryLimit = host_.memoryController;
+  i.swapLimit = host_.swapAccounting;
+  i.cpuCfsPeriod = i.cpuCfsQuota = i.cpuShares = host_.cpuController;
+  i.cpuSet = host_.cpusetController;
+  i.pidsLimit = host_.pidsController;
+  i.ipv4Forwarding = host_.ipv4Forwarding;
+  {
+    std::lock_guard lock(mu_);
+    i.labels = options_.labels;
+    i.debug = options_.debug;
+    i.warnings = options_.warnings;
+  }
+  return i;
+}
+
+absl::StatusOr<api::types::DiskUsage> Engine::diskUsage(const api::backend::DiskUsageQuery& query) {
+  api::types::DiskUsage d;
+  if (!query.types.empty()) {
+    d.withImages = d.withContainers = d.withVolumes = d.withBuildCache = false;
+    for (const std::string& t : query.types) {
+      if (t == "image") {
+        d.withImages = true;
+      } else if (t == "container") {
+        d.withContainers = true;
+      } else if (t == "volume") {
+        d.withVolumes = true;
+      } else if (t == "build-cache") {
+        d.withBuildCache = true;
+      } else {
+        return absl::InvalidArgumentError(strCat("unknown object type: ", t));
+      }
+    }
+  }
+  BERTH_ASSIGN_OR_RETURN(store::StateStore::UsageRows rows, store_.usageRows());
+  d.layersSize = rows.layersSize;
+  d.images = parseRecords(rows.images);
+  d.containers = parseRecords(rows.containers);
+  d.volumes = parseRecords(rows.volumes);
+  return d;
+}
+
+absl::StatusOr<api::backend::EventStream> Engine::events(const api::backend::EventQuery& query,
+                                                         api::backend::EventSink sink) {
+  BERTH_RETURN_IF_ERROR(validateEventFilters(query.filters));
+  bool live = !query.until || *query.until > nowSystem();
+  auto [past, sub] = events_.snapshotAndSubscribe(query.since, query.until, query.filters, live, std::move(sink));
+  api::backend::EventStream out;
+  out.past = std::move(past);
+  if (sub) {
+    // Adapts the bus's subscription to the backend interface.
+    struct Live final : api::backend::EventSubscription {
+      std::unique_ptr<EventBus::Subscription> sub;
+    };
+    auto l = std::make_unique<Live>();
+    l->sub = std::move(sub);
+    out.live = std::move(l);
+  }
+  return out;
+}
+
+}  // namespace berth::engine

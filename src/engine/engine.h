@@ -1,0 +1,65 @@
+#pragma once
+// The engine: Docker semantics over the store (and, as they land, images,
+// runtimes and networks). Implements the api/backend interfaces; knows
+// nothing about HTTP.
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "api/backend/system_backend.h"
+#include "engine/event_bus.h"
+#include "store/state_store.h"
+#include "util/host_info.h"
+
+namespace berth::engine {
+
+struct EngineOptions {
+  std::string dataRoot;
+  std::string version;    // berth's semver
+  std::string gitCommit;
+  std::string buildTime;  // RFC 3339
+  std::string compiler;
+  std::vector<std::string> labels;
+  bool debug = false;
+  std::vector<std::string> warnings;  // shown by `docker info` (e.g. plain TCP)
+};
+
+// Settings that SIGHUP may change.
+struct ReloadableSettings {
+  std::vector<std::string> labels;
+  bool debug = false;
+  std::string logLevel;
+};
+
+class Engine final : public api::backend::SystemBackend {
+ public:
+  // Reads or creates the daemon's ID in the store. `store` must outlive the engine.
+  static absl::StatusOr<std::unique_ptr<Engine>> create(EngineOptions options, store::StateStore& store);
+
+  const std::string& id() const { return id_; }
+  EventBus& events() { return events_; }
+
+  // Applies reloaded settings and emits a daemon "reload" event.
+  void reload(const ReloadableSettings& settings);
+
+  // SystemBackend
+  api::types::SystemVersion version() override;
+  absl::StatusOr<api::types::SystemInfo> info() override;
+  absl::StatusOr<api::types::DiskUsage> diskUsage(const api::backend::DiskUsageQuery& query) override;
+  absl::StatusOr<api::backend::EventStream> events(const api::backend::EventQuery& query,
+                                                   api::backend::EventSink sink) override;
+
+ private:
+  Engine(EngineOptions options, store::StateStore& store, std::string id);
+
+  EngineOptions options_;  // labels and debug guarded by mu_
+  store::StateStore& store_;
+  const std::string id_;
+  const HostInfo host_;  // read once: none of it changes while running
+  EventBus events_;
+  std::mutex mu_;
+};
+
+}  // namespace berth::engine

@@ -1,0 +1,44 @@
+#include "store/migrations.h"
+
+#include <array>
+
+namespace berth::store {
+namespace {
+
+constexpr std::array kMigrations = {
+    Migration{1, "daemon metadata and object tables",
+              R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
+-- Objects keep their full Docker-shaped record as JSON in `spec`; the columns
+-- beside it are what lists, filters and counts need without parsing it.
+CREATE TABLE containers (
+  id      TEXT PRIMARY KEY,
+  name    TEXT NOT NULL UNIQUE,
+  image   TEXT NOT NULL,
+  state   TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  spec    TEXT NOT NULL
+) STRICT;
+CREATE TABLE images (
+  id      TEXT PRIMARY KEY,
+  created INTEGER NOT NULL,
+  size    INTEGER NOT NULL,
+  spec    TEXT NOT NULL
+) STRICT;
+CREATE TABLE volumes (
+  name    TEXT PRIMARY KEY,
+  driver  TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  spec    TEXT NOT NULL
+) STRICT;
+)sql"},
+};
+
+}  // namespace
+
+std::span<const Migration> migrations() { return kMigrations; }
+
+}  // namespace berth::store

@@ -1,0 +1,208 @@
+#include "store/state_store.h"
+
+#include <sqlite3.h>
+
+#include "util/strings.h"
+#include "store/migrations.h"
+#include "util/log.h"
+#include "util/status.h"
+
+namespace berth::store {
+namespace {
+
+absl::Status sqliteError(sqlite3* db, std::string_view what) {
+  return absl::InternalError(strCat("state database: ", what, ": ", db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+// Finalizes a prepared statement on scope exit.
+struct Stmt {
+  sqlite3_stmt* s = nullptr;
+  ~Stmt() { sqlite3_finalize(s); }
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<StateStore>> StateStore::open(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status s = sqliteError(db, strCat("open ", path));
+    sqlite3_close(db);
+    return s;
+  }
+  std::unique_ptr<StateStore> store(new StateStore(db, path));
+  sqlite3_busy_timeout(db, 5000);
+  // WAL with FULL sync: every committed transaction survives a crash or power loss.
+  BERTH_RETURN_IF_ERROR(store->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+
+  BERTH_ASSIGN_OR_RETURN(int64_t userVersion, store->queryInt("PRAGMA user_version"));
+  if (userVersion > 0) {
+    Stmt st;
+    if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st.s, nullptr) != SQLITE_OK) {
+      return sqliteError(db, "integrity check");
+    }
+    if (sqlite3_step(st.s) != SQLITE_ROW) return sqliteError(db, "integrity check");
+    std::string verdict = reinterpret_cast<const char*>(sqlite3_column_text(st.s, 0));
+    if (verdict != "ok") {
+      return absl::FailedPreconditionError(strCat("state database ", path, " is damaged: ", verdict));
+    }
+  }
+  int latest = migrations().empty() ? 0 : migrations().back().version;
+  if (userVersion > latest) {
+    return absl::FailedPreconditionError(strCat("state database ", path, " has schema version ", userVersion,
+                                                      ", newer than this berth understands (", latest, ")"));
+  }
+  store->schemaVersion_ = static_cast<int>(userVersion);
+  BERTH_RETURN_IF_ERROR(store->migrate());
+  return store;
+}
+
+StateStore::~StateStore() {
+  absl::Status s = close();
+  if (!s.ok()) log::error("closing state database", {{"error", std::string(s.message())}});
+}
+
+absl::Status StateStore::close() {
+  std::lock_guard lock(mu_);
+  if (db_ == nullptr) return absl::OkStatus();
+  // Fold the WAL back so the file is self-contained after a clean stop.
+  sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  int rc = sqlite3_close(db_);
+  if (rc != SQLITE_OK) return sqliteError(db_, "close");
+  db_ = nullptr;
+  return absl::OkStatus();
+}
+
+absl::Status StateStore::exec(std::string_view sql) {
+  char* err = nullptr;
+  std::string text(sql);
+  if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    absl::Status s = absl::InternalError(strCat("state database: ", err ? err : "error"));
+    sqlite3_free(err);
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> StateStore::queryInt(std::string_view sql) {
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &st.s, nullptr) != SQLITE_OK) {
+    return sqliteError(db_, sql);
+  }
+  if (sqlite3_step(st.s) != SQLITE_ROW) return sqliteError(db_, sql);
+  return sqlite3_column_int64(st.s, 0);
+}
+
+absl::Status StateStore::migrate() {
+  for (const Migration& m : migrations()) {
+    if (m.version <= schemaVersion_) continue;
+    // Each migration and its version bump commit together or not at all.
+    BERTH_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+    absl::Status s = exec(m.sql);
+    if (s.ok()) s = exec(strCat("PRAGMA user_version=", m.version));
+    if (s.ok()) s = exec("COMMIT");
+    if (!s.ok()) {
+      (void)exec("ROLLBACK");
+      return wrap(s, strCat("migration ", m.version, " (", m.description, ")"));
+    }
+    log::info("state database migrated", {{"version", strCat(m.version)}, {"step", std::string(m.description)}});
+    schemaVersion_ = m.version;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> StateStore::getMeta(std::string_view key) {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT value FROM meta WHERE key = ?1", -1, &st.s, nullptr) != SQLITE_OK) {
+    return sqliteError(db_, "read meta");
+  }
+  sqlite3_bind_text(st.s, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+  int rc = sqlite3_step(st.s);
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  if (rc != SQLITE_ROW) return sqliteError(db_, "read meta");
+  return std::optional<std::string>(reinterpret_cast<const char*>(sqlite3_column_text(st.s, 0)));
+}
+
+absl::Status StateStore::setMeta(std::string_view key, std::string_view value) {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+                         -1, &st.s, nullptr) != SQLITE_OK) {
+    return sqliteError(db_, "write meta");
+  }
+  sqlite3_bind_text(st.s, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(st.s, 2, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  if (sqlite3_step(st.s) != SQLITE_DONE) return sqliteError(db_, "write meta");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> StateStore::getOrInitMeta(std::string_view key, std::string_view fresh) {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(db_,
+                         "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = value "
+                         "RETURNING value",
+                         -1, &st.s, nullptr) != SQLITE_OK) {
+    return sqliteError(db_, "init meta");
+  }
+  sqlite3_bind_text(st.s, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(st.s, 2, fresh.data(), static_cast<int>(fresh.size()), SQLITE_TRANSIENT);
+  if (sqlite3_step(st.s) != SQLITE_ROW) return sqliteError(db_, "init meta");
+  std::string value = reinterpret_cast<const char*>(sqlite3_column_text(st.s, 0));
+  if (sqlite3_step(st.s) != SQLITE_DONE) return sqliteError(db_, "init meta");
+  return value;
+}
+
+absl::StatusOr<ObjectCounts> StateStore::counts() {
+  std::lock_guard lock(mu_);
+  ObjectCounts c;
+  Stmt st;
+  constexpr std::string_view kSql =
+      "SELECT (SELECT count(*) FROM containers),"
+      " (SELECT count(*) FROM containers WHERE state = 'running'),"
+      " (SELECT count(*) FROM containers WHERE state = 'paused'),"
+      " (SELECT count(*) FROM images),"
+      " (SELECT count(*) FROM volumes)";
+  if (sqlite3_prepare_v2(db_, kSql.data(), static_cast<int>(kSql.size()), &st.s, nullptr) != SQLITE_OK ||
+      sqlite3_step(st.s) != SQLITE_ROW) {
+    return sqliteError(db_, "count objects");
+  }
+  c.containers = sqlite3_column_int64(st.s, 0);
+  c.containersRunning = sqlite3_column_int64(st.s, 1);
+  c.containersPaused = sqlite3_column_int64(st.s, 2);
+  c.containersStopped = c.containers - c.containersRunning - c.containersPaused;
+  c.images = sqlite3_column_int64(st.s, 3);
+  c.volumes = sqlite3_column_int64(st.s, 4);
+  return c;
+}
+
+}  // namespace berth::store
+
+namespace berth::store {
+
+absl::StatusOr<StateStore::UsageRows> StateStore::usageRows() {
+  std::lock_guard lock(mu_);
+  UsageRows rows;
+  auto collect = [&](const char* sql, std::vector<std::string>& out) -> absl::Status {
+    Stmt st;
+    if (sqlite3_prepare_v2(db_, sql, -1, &st.s, nullptr) != SQLITE_OK) return sqliteError(db_, sql);
+    int rc;
+    while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+      out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st.s, 0)));
+    }
+    return rc == SQLITE_DONE ? absl::OkStatus() : sqliteError(db_, sql);
+  };
+  BERTH_RETURN_IF_ERROR(collect("SELECT spec FROM images ORDER BY created", rows.images));
+  BERTH_RETURN_IF_ERROR(collect("SELECT spec FROM containers ORDER BY created", rows.containers));
+  BERTH_RETURN_IF_ERROR(collect("SELECT spec FROM volumes ORDER BY created", rows.volumes));
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT coalesce(sum(size), 0) FROM images", -1, &st.s, nullptr) != SQLITE_OK ||
+      sqlite3_step(st.s) != SQLITE_ROW) {
+    return sqliteError(db_, "sum image sizes");
+  }
+  rows.layersSize = sqlite3_column_int64(st.s, 0);
+  return rows;
+}
+
+}  // namespace berth::store

@@ -1,0 +1,77 @@
+#pragma once
+// The state database: SQLite in WAL mode with synchronous=FULL, so a commit
+// that returned is on disk and a kill -9 at any point leaves a database that
+// opens. One connection behind one mutex: the single writer the architecture
+// asks for; reads are short and share it.
+//
+// Lifecycle: open() creates or opens <path>, checks its integrity and applies
+// pending migrations in one transaction each; close() (or the destructor)
+// checkpoints the WAL and closes. Thread-safe.
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+struct sqlite3;
+
+namespace berth::store {
+
+struct ObjectCounts {
+  int64_t containers = 0;
+  int64_t containersRunning = 0;
+  int64_t containersPaused = 0;
+  int64_t containersStopped = 0;
+  int64_t images = 0;
+  int64_t volumes = 0;
+};
+
+class StateStore {
+ public:
+  // FailedPrecondition if the database is corrupt or from a newer berth.
+  static absl::StatusOr<std::unique_ptr<StateStore>> open(const std::string& path);
+  ~StateStore();
+  StateStore(const StateStore&) = delete;
+  StateStore& operator=(const StateStore&) = delete;
+
+  // Checkpoints the WAL into the main file and closes. Idempotent.
+  absl::Status close();
+
+  int schemaVersion() const { return schemaVersion_; }
+  const std::string& path() const { return path_; }
+
+  // Daemon-wide key/value metadata.
+  absl::StatusOr<std::optional<std::string>> getMeta(std::string_view key);
+  absl::Status setMeta(std::string_view key, std::string_view value);
+  // Returns meta[key], first storing `fresh` there if the key is absent.
+  absl::StatusOr<std::string> getOrInitMeta(std::string_view key, std::string_view fresh);
+
+  absl::StatusOr<ObjectCounts> counts();
+
+  // The stored records (JSON) of every image, container and volume, and the
+  // total size of image layers: what GET /system/df reports.
+  struct UsageRows {
+    int64_t layersSize = 0;
+    std::vector<std::string> images, containers, volumes;
+  };
+  absl::StatusOr<UsageRows> usageRows();
+
+ private:
+  StateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  absl::Status migrate();
+  absl::Status exec(std::string_view sql);
+  absl::StatusOr<int64_t> queryInt(std::string_view sql);
+
+  std::mutex mu_;
+  sqlite3* db_;  // guarded by mu_
+  std::string path_;
+  int schemaVersion_ = 0;
+};
+
+using StateStorePtr = std::unique_ptr<StateStore>;
+
+}  // namespace berth::store

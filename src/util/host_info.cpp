@@ -1,0 +1,103 @@
+#include "util/host_info.h"
+
+#include <sched.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "util/strings.h"
+#include "util/strings.h"
+#include "util/strings.h"
+
+namespace berth {
+namespace {
+
+constexpr long kCgroup2SuperMagic = 0x63677270;
+
+std::string readFile(const char* path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int64_t memTotalBytes() {
+  std::string meminfo = readFile("/proc/meminfo");  // the views below point into it
+  for (std::string_view line : split(meminfo, '\n')) {
+    if (consumePrefix(line, "MemTotal:")) {
+      line = trim(line);
+      consumeSuffix(line, "kB");
+      int64_t kb = 0;
+      if (parseInt(trim(line), kb)) return kb * 1024;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string osReleaseValue(std::string_view osRelease, std::string_view key) {
+  for (std::string_view line : split(osRelease, '\n')) {
+    if (!consumePrefix(line, key) || !consumePrefix(line, "=")) continue;
+    if (line.size() >= 2 && (line.front() == '"' || line.front() == '\'') && line.back() == line.front()) {
+      line = line.substr(1, line.size() - 2);
+    }
+    return std::string(line);
+  }
+  return "";
+}
+
+std::string goArch(std::string_view machine) {
+  if (machine == "x86_64") return "amd64";
+  if (machine == "aarch64") return "arm64";
+  if (machine == "i386" || machine == "i686") return "386";
+  if (machine == "armv7l" || machine == "armv6l") return "arm";
+  return std::string(machine);  // ppc64le, s390x, riscv64 match already
+}
+
+HostInfo readHostInfo() {
+  HostInfo h;
+  struct utsname u {};
+  if (uname(&u) == 0) {
+    h.kernelVersion = u.release;
+    h.machine = u.machine;
+    h.hostname = u.nodename;
+  }
+  std::string osr = readFile("/etc/os-release");
+  if (osr.empty()) osr = readFile("/usr/lib/os-release");
+  h.operatingSystem = osReleaseValue(osr, "PRETTY_NAME");
+  if (h.operatingSystem.empty()) h.operatingSystem = "Linux";
+  h.osVersion = osReleaseValue(osr, "VERSION_ID");
+
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  h.ncpu = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  h.memTotal = memTotalBytes();
+
+  struct statfs fs {};
+  h.cgroupVersion = (statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == kCgroup2SuperMagic) ? "2" : "1";
+  h.seccomp = readFile("/proc/self/status").find("\nSeccomp:") != std::string::npos;
+  if (h.cgroupVersion == "2") {
+    std::string controllers = " " + readFile("/sys/fs/cgroup/cgroup.controllers");
+    auto has = [&](const char* c) { return controllers.find(std::string(" ") + c) != std::string::npos; };
+    h.memoryController = has("memory");
+    h.swapAccounting = h.memoryController;
+    h.cpuController = has("cpu");
+    h.cpusetController = has("cpuset");
+    h.pidsController = has("pids");
+  } else {
+    auto exists = [](const char* p) { return access(p, F_OK) == 0; };
+    h.memoryController = exists("/sys/fs/cgroup/memory/memory.limit_in_bytes");
+    h.swapAccounting = exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes");
+    h.cpuController = exists("/sys/fs/cgroup/cpu/cpu.cfs_quota_us");
+    h.cpusetController = exists("/sys/fs/cgroup/cpuset/cpuset.cpus");
+    h.pidsController = exists("/sys/fs/cgroup/pids");
+  }
+  h.ipv4Forwarding = readFile("/proc/sys/net/ipv4/ip_forward").starts_with("1");
+  return h;
+}
+
+}  // namespace berth
