@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "api/httputil/exchange.h"
+#include "api/httputil/json_body.h"
 #include "nlohmann/json.hpp"
 
 namespace berth::api::httputil {
@@ -18,10 +19,6 @@ inline constexpr size_t kMaxJsonBody = 16 * 1024 * 1024;
 // dockerd's CheckForJSON: a body needs Content-Type application/json
 // (parameters allowed). InvalidArgument "unsupported Content-Type header (…)".
 absl::Status checkJsonContentType(const Request& request);
-
-// Parses a request body as one JSON value: InvalidArgument "invalid JSON: …"
-// for bad syntax and "unexpected content after JSON" for trailing data.
-absl::StatusOr<nlohmann::json> parseJsonBody(std::string_view body);
 
 // Reads, checks and parses the body; an absent body yields a null value.
 net::awaitable<absl::StatusOr<nlohmann::json>> readJsonBody(Exchange& ex);

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Berth needs, only those missing, so a second
+# run is quick and works offline. Usage: scripts/install-deps.sh build|test|bench
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake ninja-build pkg-config git
+  libboost-dev libboost-system-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libabsl-dev
+  libcli11-dev libspdlog-dev libfmt-dev
+)
+test_pkgs=(
+  libgtest-dev libgmock-dev clang libclang-rt-14-dev openssl curl python3
+)
+bench_pkgs=(podman)
+
+want=("${build_pkgs[@]}")
+case "${1:-build}" in
+  build) ;;
+  test) want+=("${test_pkgs[@]}") ;;
+  bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "missing Debian packages: ${missing[*]} (run as root, or install them)" >&2
+    exit 1
+  fi
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The integration tests drive the server with docker-py; use the machine's
+# python if it has it, else Debian's package.
+if [[ "${1:-build}" != build ]]; then
+  if ! python3 -c 'import docker' 2>/dev/null && ! /usr/bin/python3 -c 'import docker' 2>/dev/null; then
+    if [[ $(id -u) -eq 0 ]]; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-docker
+    fi
+  fi
+fi

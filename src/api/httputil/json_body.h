@@ -1,0 +1,15 @@
+#pragma once
+// Decoding request bodies as JSON, with dockerd's error texts. No I/O here:
+// the fuzz targets call it directly.
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+
+namespace berth::api::httputil {
+
+// Parses a request body as one JSON value: InvalidArgument "invalid JSON: …"
+// for bad syntax and "unexpected content after JSON" for trailing data.
+absl::StatusOr<nlohmann::json> parseJsonBody(std::string_view body);
+
+}  // namespace berth::api::httputil
