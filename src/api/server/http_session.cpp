@@ -1,5 +1,7 @@
 #include "api/server/http_session.h"
 
+#include <cstdint>
+#include <limits>
 #include <optional>
 
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without including it
@@ -143,13 +145,17 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     boost::system::error_code ec;
     parser_.emplace();
     parser_->header_limit(kMaxHeaderBytes);
-    parser_->body_limit(boost::none);  // each reader of the body sets its own
+    // Each reader of the body sets its own limit. Not boost::none: Beast 1.74
+    // then rejects every request with a Content-Length (beast#2070).
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     // From the first byte on, the header must arrive within the read timeout.
     lowest().expires_after(ctx_.readTimeout);
     co_await http::async_read_header(stream_, buffer_, *parser_, net::redirect_error(kUseAwaitable, ec));
     lowest().expires_never();
     if (ec) {
-      if (ec == http::error::header_limit) {
+      if (ec == http::error::body_limit) {
+        co_await writePlainAndLinger(http::status::payload_too_large);
+      } else if (ec == http::error::header_limit) {
         co_await writePlainAndLinger(http::status::request_header_fields_too_large);
       } else if (isHttpParseError(ec)) {
         co_await writePlainAndLinger(http::status::bad_request);
