@@ -16,6 +16,7 @@ absl::StatusOr<SystemTime> parseApiTimestamp(std::string_view text) {
   if (auto dot = text.find('.'); dot != std::string_view::npos) {
     secPart = text.substr(0, dot);
     fracPart = text.substr(dot + 1);
+    if (fracPart.empty()) return bad();  // "1." is malformed, as in dockerd
   }
   int64_t sec = 0;
   if (secPart.empty() || !parseInt(secPart, sec)) return bad();

@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import time
 
-DEFAULT_BIN = "/work/main/build/release/src/daemon/berth"
+DEFAULT_BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "release", "src", "daemon", "berth")
 DOCKER_CLI = os.environ.get("DOCKER_CLI", "/usr/local/bin/docker")
 
 
