@@ -31,17 +31,18 @@ run: build
 	  echo "    export DOCKER_HOST=unix://$$sock"; echo; \
 	  exec $(BERTH) serve
 
-# Every test: unit tests (release and ASan+UBSan), integration tests with
-# the real docker CLI and docker-py, and a short fuzz run over the corpus.
+# Every test: unit and integration tests under ASan+UBSan, a short fuzz run
+# over the corpus, then unit and integration tests on the release build.
 test: deps-test
 	cmake -S . -B $(RELEASE) -G Ninja -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(RELEASE) -j $(JOBS)
 	cmake -S . -B $(ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBERTH_SANITIZE=ON
-	cmake --build $(ASAN) -j $(JOBS) --target berth_unit_tests
+	cmake --build $(ASAN) -j $(JOBS) --target berth_unit_tests berth
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTH_FUZZ=ON
 	cmake --build $(FUZZ) -j $(JOBS)
 	ctest --test-dir $(ASAN) --output-on-failure -L unit -j $(JOBS)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --test-dir $(FUZZ) --output-on-failure
+	BERTH_BIN=$(abspath $(ASAN)/src/daemon/berth) ctest --test-dir $(ASAN) --output-on-failure -L integration
 	BERTH_BIN=$(abspath $(BERTH)) ctest --test-dir $(RELEASE) --output-on-failure
 
 unit: build
