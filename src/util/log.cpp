@@ -1,11 +1,13 @@
 #include "util/log.h"
 
-#include <atomic>
+#include <unistd.h>
 
-#include "util/strings.h"
+#include <atomic>
+#include <cerrno>
+#include <mutex>
+
 #include "nlohmann/json.hpp"
-#include "spdlog/sinks/stdout_sinks.h"
-#include "spdlog/spdlog.h"
+#include "util/strings.h"
 #include "util/timestamp.h"
 
 namespace berth::log {
@@ -14,17 +16,22 @@ namespace {
 std::atomic<int> gLevel{static_cast<int>(Level::Info)};
 std::atomic<int> gFormat{static_cast<int>(Format::Text)};
 
-// spdlog provides the locked stderr sink; records are formatted here so both
-// formats share one code path.
-spdlog::logger& sink() {
-  static auto* logger = [] {
-    auto l = std::make_shared<spdlog::logger>("berth", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    l->set_pattern("%v");
-    l->set_level(spdlog::level::trace);
-    l->flush_on(spdlog::level::trace);
-    return new std::shared_ptr<spdlog::logger>(std::move(l));
-  }();
-  return **logger;
+// One write(2) per record under a lock: lines never interleave, and nothing
+// is buffered that a crash could lose.
+std::mutex gSinkMu;
+
+void writeLine(std::string line) {
+  line.push_back('\n');
+  std::lock_guard lock(gSinkMu);
+  const char* p = line.data();
+  size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = ::write(STDERR_FILENO, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // stderr closed: drop the record rather than fail
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
 }
 
 bool needsQuotes(std::string_view v) {
@@ -103,7 +110,7 @@ std::string formatRecord(Format format, std::string_view time, Level level, std:
 void write(Level level, std::string_view msg, Fields fields) {
   std::string line = formatRecord(static_cast<Format>(gFormat.load(std::memory_order_relaxed)),
                                   formatRfc3339Nano(nowSystem()), level, msg, fields);
-  sink().log(spdlog::level::info, line);
+  writeLine(std::move(line));
 }
 
 }  // namespace berth::log

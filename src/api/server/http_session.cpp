@@ -2,7 +2,9 @@
 
 #include <cstdint>
 #include <limits>
+#include <array>
 #include <optional>
+#include <span>
 
 #include <utility>  // Boost 1.74 awaitable.hpp uses std::exchange without including it
 #include <boost/asio/co_spawn.hpp>
@@ -172,6 +174,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     request_.header = [this](std::string_view name) { return headerValue(name); };
     request_.hasBody = !parser_->is_done();
     keepAlive_ = req.keep_alive();
+    http10_ = req.version() == 10;
     bodyDone_ = !request_.hasBody;
     responded_ = streaming_ = false;
 
@@ -280,22 +283,27 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     co_await drainBody();
     responded_ = true;
     bool keep = keepAlive_ && !closing_;
-    boost::system::error_code ec;
-    if (r.omitBody) {
-      http::response<http::empty_body> res{static_cast<http::status>(r.status), 11};
-      addHeaders(res, r.contentType, r.headers);
-      res.content_length(r.body.size());
-      res.keep_alive(keep);
-      http::response_serializer<http::empty_body> sr{res};
-      co_await http::async_write_header(stream_, sr, net::redirect_error(kUseAwaitable, ec));
-    } else {
-      http::response<http::string_body> res{static_cast<http::status>(r.status), 11};
-      addHeaders(res, r.contentType, r.headers);
-      res.body() = std::move(r.body);
-      res.keep_alive(keep);
-      res.prepare_payload();
-      co_await http::async_write(stream_, res, net::redirect_error(kUseAwaitable, ec));
+    // Serialized by hand into one buffer and sent with the body in a single
+    // gather write: every complete response takes this path.
+    auto status = static_cast<http::status>(r.status);
+    std::string& head = headBuffer_;
+    head.clear();
+    head.append("HTTP/1.1 ").append(std::to_string(r.status)).push_back(' ');
+    head.append(http::obsolete_reason(status)).append("\r\n");
+    head.append(ctx_.commonHeaderBlock);
+    if (!r.contentType.empty()) head.append("Content-Type: ").append(r.contentType).append("\r\n");
+    for (const auto& [k, v] : r.headers) head.append(k).append(": ").append(v).append("\r\n");
+    head.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
+    if (!keep) {
+      head.append("Connection: close\r\n");
+    } else if (http10_) {
+      head.append("Connection: keep-alive\r\n");
     }
+    head.append("\r\n");
+    std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(r.body)};
+    boost::system::error_code ec;
+    co_await net::async_write(stream_, std::span(buffers).first(r.omitBody ? 1 : 2),
+                              net::redirect_error(kUseAwaitable, ec));
     if (!keep || ec) keepAlive_ = false;
     if (ec) co_return absl::CancelledError("client went away");
     co_return absl::OkStatus();
@@ -390,6 +398,8 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
   bool idle_ = false;
   bool closing_ = false;
   bool keepAlive_ = true;
+  bool http10_ = false;     // the request was HTTP/1.0: keep-alive must be explicit
+  std::string headBuffer_;  // reused between responses
   bool bodyDone_ = true;
   bool responded_ = false;
   bool streaming_ = false;

@@ -51,6 +51,8 @@ struct SessionContext {
   std::chrono::seconds readTimeout;
   // Sent on every response: Server, Api-Version, Ostype, Docker-Experimental.
   std::vector<std::pair<std::string, std::string>> commonHeaders;
+  // The same, serialized once ("Name: value\r\n" each) for the response fast path.
+  std::string commonHeaderBlock;
 };
 
 void startUnixSession(SessionContext& ctx, net::local::stream_protocol::socket socket);

@@ -8,7 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "util/strings.h"
@@ -41,12 +41,32 @@ absl::StatusOr<net::ssl::context> makeTlsContext(const TlsOptions& o) {
   return ctx;
 }
 
+// Runs a context until stopped. When it runs dry it polls for up to
+// kSpinBeforeSleep before blocking: a request/response client usually sends
+// its next request within microseconds, and waking a sleeping thread costs far
+// more than that on virtual machines (the same trade Go's scheduler makes
+// with its spinning threads). The spin is bounded, so an idle daemon sleeps.
+constexpr auto kSpinBeforeSleep = std::chrono::microseconds(50);
+
+void runContext(net::io_context& ctx) {
+  while (!ctx.stopped()) {
+    if (ctx.poll() > 0) continue;
+    auto until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
+    size_t ran = 0;
+    while (ran == 0 && !ctx.stopped() && std::chrono::steady_clock::now() < until) ran = ctx.poll();
+    if (ran == 0) ctx.run_one();
+  }
+}
+
 }  // namespace
 
 Server::Server(ServerOptions options, Router router)
     : options_(std::move(options)),
       router_(std::move(router)),
-      blocking_(static_cast<size_t>(std::max(1, options_.blockingThreads))) {}
+      blocking_(static_cast<size_t>(std::max(1, options_.blockingThreads))) {
+  int n = options_.ioThreads > 0 ? options_.ioThreads : static_cast<int>(std::thread::hardware_concurrency());
+  for (int i = 0; i < std::max(1, n); ++i) contexts_.push_back(std::make_unique<net::io_context>(1));
+}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::create(ServerOptions options, Router router) {
   std::unique_ptr<Server> s(new Server(std::move(options), std::move(router)));
@@ -56,7 +76,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::create(ServerOptions options, Ro
     if (!ctx.ok()) return ctx.status();
     s->tls_.emplace(std::move(*ctx));
   }
-  auto listeners = bindListeners(s->ioc_, s->options_);
+  auto listeners = bindListeners(s->ioContext(), s->options_);
   if (!listeners.ok()) return listeners.status();
   s->listeners_ = std::move(*listeners);
   s->sessionContext_ = std::unique_ptr<SessionContext>(new SessionContext{
@@ -70,7 +90,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::create(ServerOptions options, Ro
           {"Docker-Experimental", "false"},
           {"Ostype", "linux"},
       },
+      {},
   });
+  for (const auto& [k, v] : s->sessionContext_->commonHeaders) {
+    s->sessionContext_->commonHeaderBlock.append(k).append(": ").append(v).append("\r\n");
+  }
   return s;
 }
 
@@ -90,10 +114,12 @@ net::awaitable<void> Server::acceptLoop(BoundListener& listener) {
   net::steady_timer backoff(co_await net::this_coro::executor);
   for (;;) {
     if (listener.unix) {
-      auto socket = co_await listener.unix->async_accept(net::make_strand(ioc_), net::redirect_error(net::use_awaitable, ec));
+      auto socket =
+          co_await listener.unix->async_accept(nextContext().get_executor(), net::redirect_error(net::use_awaitable, ec));
       if (!ec) startUnixSession(*sessionContext_, std::move(socket));
     } else {
-      auto socket = co_await listener.tcp->async_accept(net::make_strand(ioc_), net::redirect_error(net::use_awaitable, ec));
+      auto socket =
+          co_await listener.tcp->async_accept(nextContext().get_executor(), net::redirect_error(net::use_awaitable, ec));
       if (!ec) {
         if (listener.tls) {
           startTlsSession(*sessionContext_, std::move(socket), *tls_);
@@ -114,32 +140,31 @@ net::awaitable<void> Server::acceptLoop(BoundListener& listener) {
 
 void Server::run() {
   for (auto& l : listeners_) {
-    // Each accept loop on its own strand, so shutdown can close it safely.
-    acceptStrands_.push_back(net::make_strand(ioc_));
-    net::co_spawn(acceptStrands_.back(), acceptLoop(l), net::detached);
+    net::co_spawn(ioContext(), acceptLoop(l), net::detached);
     log::info("API listening", {{"address", l.address}});
   }
-  int n = options_.ioThreads > 0 ? options_.ioThreads
-                                 : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  // Contexts other than the first may be idle between connections.
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
   std::vector<std::thread> threads;
-  for (int i = 1; i < n; ++i) threads.emplace_back([this] { ioc_.run(); });
-  ioc_.run();
+  for (size_t i = 1; i < contexts_.size(); ++i) {
+    guards.push_back(net::make_work_guard(*contexts_[i]));
+    threads.emplace_back([ctx = contexts_[i].get()] { runContext(*ctx); });
+  }
+  runContext(ioContext());
   for (auto& t : threads) t.join();
 }
 
 void Server::shutdown() {
   if (stopping_.exchange(true)) return;
-  net::co_spawn(ioc_, drainAndStop(), net::detached);
+  net::co_spawn(ioContext(), drainAndStop(), net::detached);
 }
 
 net::awaitable<void> Server::drainAndStop() {
   log::info("shutting down: no new connections, finishing requests in flight");
-  for (size_t i = 0; i < acceptStrands_.size(); ++i) {
-    net::post(acceptStrands_[i], [&l = listeners_[i]] { l.close(); });
-  }
+  for (auto& l : listeners_) l.close();  // accept loops run on this thread too
   registry_.closeAll();
   auto deadline = std::chrono::steady_clock::now() + options_.shutdownTimeout;
-  net::steady_timer timer(ioc_);
+  net::steady_timer timer(ioContext());
   while (registry_.size() > 0 && std::chrono::steady_clock::now() < deadline) {
     timer.expires_after(std::chrono::milliseconds(20));
     co_await timer.async_wait(net::use_awaitable);
@@ -147,7 +172,7 @@ net::awaitable<void> Server::drainAndStop() {
   if (size_t left = registry_.size(); left > 0) {
     log::warn("shutdown timeout reached; closing connections still busy", {{"connections", strCat(left)}});
   }
-  ioc_.stop();
+  for (auto& c : contexts_) c->stop();
 }
 
 }  // namespace berth::api::server

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
@@ -28,8 +27,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // For signal handling and other daemon-level async work.
-  net::io_context& ioContext() { return ioc_; }
+  // For signal handling and other daemon-level async work (the first I/O context).
+  net::io_context& ioContext() { return *contexts_.front(); }
   net::any_io_executor blockingExecutor() { return blocking_.get_executor(); }
   std::vector<std::string> addresses() const;
 
@@ -45,16 +44,21 @@ class Server {
   Server(ServerOptions options, Router router);
   net::awaitable<void> acceptLoop(BoundListener& listener);
   net::awaitable<void> drainAndStop();
+  // Round-robin choice of the context a new connection lives on.
+  net::io_context& nextContext() { return *contexts_[nextContext_++ % contexts_.size()]; }
 
   ServerOptions options_;
   Router router_;
-  net::io_context ioc_;
+  // One single-threaded io_context per I/O thread: a connection stays on one
+  // thread, so its handlers need no strand and no cross-thread hand-off.
+  // contexts_[0] also runs the accept loops and signal handling.
+  std::vector<std::unique_ptr<net::io_context>> contexts_;
+  size_t nextContext_ = 0;  // used from contexts_[0] only
   net::thread_pool blocking_;
   std::optional<net::ssl::context> tls_;
   SessionRegistry registry_;
   std::unique_ptr<SessionContext> sessionContext_;
   std::vector<BoundListener> listeners_;
-  std::vector<net::strand<net::io_context::executor_type>> acceptStrands_;  // one per listener
   std::atomic<bool> stopping_{false};
 };
 
