@@ -38,9 +38,14 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The integration tests drive the server with docker-py; use the machine's
-# python if it has it, else Debian's package.
+# The integration tests drive the server with docker-py and dockerode; use
+# the machine's python and node if they are there, else Debian's packages.
 if [[ "${1:-build}" != build ]]; then
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    if [[ $(id -u) -eq 0 ]]; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
+    fi
+  fi
   if ! python3 -c 'import docker' 2>/dev/null && ! /usr/bin/python3 -c 'import docker' 2>/dev/null; then
     if [[ $(id -u) -eq 0 ]]; then
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-docker
