@@ -291,7 +291,7 @@ class DaemonTest(unittest.TestCase):
         lines = [l for l in b.stderr_text().splitlines() if l.strip()]
         self.assertTrue(lines, "no log output on stderr")
         for l in lines:
-            self.assertRegex(l, r'^time=\S+ level=(debug|info|warn|error|fatal) msg=')
+            self.assertRegex(l, r'^time=\S+ level=(debug|info|warning|error|fatal) msg=')
 
 
 if __name__ == "__main__":
