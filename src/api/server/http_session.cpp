@@ -150,10 +150,17 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     // Each reader of the body sets its own limit. Not boost::none: Beast 1.74
     // then rejects every request with a Content-Length (beast#2070).
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    // From the first byte on, the header must arrive within the read timeout.
-    lowest().expires_after(ctx_.readTimeout);
-    co_await http::async_read_header(stream_, buffer_, *parser_, net::redirect_error(kUseAwaitable, ec));
-    lowest().expires_never();
+    // Usually the whole header came with the first read: parse it in place,
+    // with no timer and no further I/O.
+    size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == http::error::need_more) {
+      ec = {};
+      // From the first byte on, the header must arrive within the read timeout.
+      lowest().expires_after(ctx_.readTimeout);
+      co_await http::async_read_header(stream_, buffer_, *parser_, net::redirect_error(kUseAwaitable, ec));
+      lowest().expires_never();
+    }
     if (ec) {
       if (ec == http::error::body_limit) {
         co_await writePlainAndLinger(http::status::payload_too_large);

@@ -68,7 +68,7 @@ bool Router::matchSegments(const std::vector<Segment>& pattern, size_t pi, const
 
 const Handler* Router::match(std::string_view method, std::string_view path, PathParams& params) const {
   std::vector<std::string_view> segments = splitPath(path);
-  for (const std::string& key : {std::string(segments.front()), std::string()}) {
+  for (std::string_view key : {segments.front(), std::string_view()}) {
     auto it = byFirst_.find(key);
     if (it == byFirst_.end()) continue;
     for (const Route* r : it->second) {

@@ -52,9 +52,14 @@ class Router {
                             size_t si, PathParams& params);
 
   std::vector<std::unique_ptr<Route>> routes_;
+  // Heterogeneous lookup: match() finds by string_view without a copy.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   // Routes indexed by their first literal segment; routes starting with a
   // parameter live under "".
-  std::unordered_map<std::string, std::vector<const Route*>> byFirst_;
+  std::unordered_map<std::string, std::vector<const Route*>, Hash, std::equal_to<>> byFirst_;
 };
 
 }  // namespace berth::api::server
