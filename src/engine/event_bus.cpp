@@ -25,8 +25,10 @@ std::pair<std::vector<api::types::Event>, std::unique_ptr<EventBus::Subscription
     bool subscribe, Sink sink) {
   std::lock_guard lock(mu_);
   std::vector<api::types::Event> past;
-  if (since) {
-    int64_t from = toUnixNanos(*since);
+  // As dockerd: history is replayed when either bound is given; a missing
+  // `since` means from the oldest event kept.
+  if (since || until) {
+    int64_t from = since ? toUnixNanos(*since) : INT64_MIN;
     int64_t to = until ? toUnixNanos(*until) : INT64_MAX;
     for (const auto& e : history_) {
       if (e.timeNano >= from && e.timeNano <= to && eventMatches(filters, e)) past.push_back(e);

@@ -42,12 +42,17 @@ TEST(EventBus, SinceUntilWindowAndLive) {
   EXPECT_EQ(live.size(), 1u);
 }
 
-TEST(EventBus, NoSinceMeansNoHistory) {
+TEST(EventBus, HistoryOnlyWithABound) {
   EventBus bus;
   bus.publish(ev("daemon", "reload", "d", 100));
-  auto [past, sub] = bus.snapshotAndSubscribe(std::nullopt, std::nullopt, {}, false, nullptr);
-  EXPECT_TRUE(past.empty());
+  bus.publish(ev("daemon", "reload", "d", 200));
+  auto [none, sub] = bus.snapshotAndSubscribe(std::nullopt, std::nullopt, {}, false, nullptr);
+  EXPECT_TRUE(none.empty());
   EXPECT_EQ(sub, nullptr);
+  // Only `until`: everything kept up to it (dockerd's loadBufferedEvents).
+  auto [upTo, sub2] = bus.snapshotAndSubscribe(std::nullopt, fromUnixNanos(150), {}, false, nullptr);
+  ASSERT_EQ(upTo.size(), 1u);
+  EXPECT_EQ(upTo[0].timeNano, 100);
 }
 
 TEST(EventBus, BoundedHistoryAndIncreasingTimes) {
