@@ -36,6 +36,9 @@ struct Response {
   std::string contentType = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Constant headers already serialized ("Name: value\r\n" each), for
+  // handlers whose headers never change; sent after `headers`.
+  std::string_view headerBlock;
   // HEAD-style: send headers (and this Content-Length) but no body bytes.
   bool omitBody = false;
 };

@@ -18,6 +18,7 @@ int hexValue(char c) {
 }  // namespace
 
 absl::StatusOr<std::string> percentDecode(std::string_view in, bool plusIsSpace) {
+  if (in.find_first_of(plusIsSpace ? "%+" : "%") == std::string_view::npos) return std::string(in);
   std::string out;
   out.reserve(in.size());
   for (size_t i = 0; i < in.size(); ++i) {

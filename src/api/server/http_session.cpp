@@ -14,7 +14,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "util/strings.h"
 #include "api/server/api_version.h"
@@ -29,9 +30,11 @@ namespace http = beast::http;
 using httputil::Request;
 using httputil::Response;
 
-using UnixStream = beast::basic_stream<net::local::stream_protocol, net::any_io_executor>;
-using TcpStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+// Plain Asio sockets: Beast's basic_stream would arm a timer around every read
+// and write; deadlines here are armed only where one applies.
+using UnixStream = net::local::stream_protocol::socket;
+using TcpStream = net::ip::tcp::socket;
+using TlsStream = net::ssl::stream<net::ip::tcp::socket>;
 
 // Go's net/http allows 1 MiB of headers; registry credentials and build
 // configs travel in headers, so stay generous but bounded.
@@ -56,7 +59,8 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
   static constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 
  public:
-  HttpSession(SessionContext& ctx, Stream stream) : ctx_(ctx), stream_(std::move(stream)) {}
+  HttpSession(SessionContext& ctx, Stream stream)
+      : ctx_(ctx), stream_(std::move(stream)), deadline_(stream_.get_executor()) {}
   ~HttpSession() override { ctx_.registry.remove(this); }
 
   void start() {
@@ -96,13 +100,34 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
   };
 
   net::any_io_executor executor() { return stream_.get_executor(); }
-  auto& lowest() { return beast::get_lowest_layer(stream_); }
+  auto& socket() {
+    if constexpr (kIsTls) {
+      return stream_.next_layer();
+    } else {
+      return stream_;
+    }
+  }
 
   void abort() {
     boost::system::error_code ec;
-    lowest().socket().shutdown(net::socket_base::shutdown_both, ec);
-    lowest().close();
+    socket().shutdown(net::socket_base::shutdown_both, ec);
+    socket().close(ec);
   }
+
+  // Closes the connection if it is still waiting when `d` has passed: the
+  // pending operation then fails and timedOut_ says why.
+  void armDeadline(std::chrono::steady_clock::duration d) {
+    timedOut_ = false;
+    deadline_.expires_after(d);
+    deadline_.async_wait([weak = this->weak_from_this()](const boost::system::error_code& ec) {
+      if (ec) return;  // disarmed or re-armed
+      if (auto self = weak.lock()) {
+        self->timedOut_ = true;
+        self->abort();
+      }
+    });
+  }
+  void disarmDeadline() { deadline_.cancel(); }
 
   // Headers live in whichever parser holds the request now.
   std::string_view headerValue(std::string_view name) const {
@@ -119,8 +144,9 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
   net::awaitable<void> run() {
     boost::system::error_code ec;
     if constexpr (kIsTls) {
-      lowest().expires_after(ctx_.readTimeout);
+      armDeadline(ctx_.readTimeout);
       co_await stream_.async_handshake(net::ssl::stream_base::server, net::redirect_error(kUseAwaitable, ec));
+      disarmDeadline();
       if (ec) {
         log::debug("TLS handshake failed", {{"error", ec.message()}});
         abort();
@@ -131,7 +157,6 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
       if (buffer_.size() == 0) {
         // Idle keep-alive: no deadline, as dockerd (pooling clients rely on it).
         idle_ = true;
-        lowest().expires_never();
         size_t n = co_await stream_.async_read_some(buffer_.prepare(kReadChunk), net::redirect_error(kUseAwaitable, ec));
         idle_ = false;
         if (ec) break;
@@ -157,9 +182,9 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     if (ec == http::error::need_more) {
       ec = {};
       // From the first byte on, the header must arrive within the read timeout.
-      lowest().expires_after(ctx_.readTimeout);
+      armDeadline(ctx_.readTimeout);
       co_await http::async_read_header(stream_, buffer_, *parser_, net::redirect_error(kUseAwaitable, ec));
-      lowest().expires_never();
+      disarmDeadline();
     }
     if (ec) {
       if (ec == http::error::body_limit) {
@@ -168,7 +193,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
         co_await writePlainAndLinger(http::status::request_header_fields_too_large);
       } else if (isHttpParseError(ec)) {
         co_await writePlainAndLinger(http::status::bad_request);
-      } else if (ec != beast::error::timeout) {
+      } else if (!timedOut_) {
         log::debug("reading request", {{"error", ec.message()}});
       }
       co_return false;
@@ -264,9 +289,9 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
       co_await http::async_write(stream_, cont, net::redirect_error(kUseAwaitable, ec));
       if (ec) co_return absl::CancelledError("client went away");
     }
-    lowest().expires_after(ctx_.readTimeout);
+    armDeadline(ctx_.readTimeout);
     co_await http::async_read(stream_, buffer_, p, net::redirect_error(kUseAwaitable, ec));
-    lowest().expires_never();
+    disarmDeadline();
     if (ec == http::error::body_limit) {
       keepAlive_ = false;
       co_return absl::ResourceExhaustedError(strCat("request body is larger than ", limit, " bytes"));
@@ -300,6 +325,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     head.append(ctx_.commonHeaderBlock);
     if (!r.contentType.empty()) head.append("Content-Type: ").append(r.contentType).append("\r\n");
     for (const auto& [k, v] : r.headers) head.append(k).append(": ").append(v).append("\r\n");
+    head.append(r.headerBlock);
     head.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
     if (!keep) {
       head.append("Connection: close\r\n");
@@ -377,18 +403,18 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     boost::system::error_code ec;
     co_await http::async_write(stream_, res, net::redirect_error(kUseAwaitable, ec));
     if (ec || kIsTls) co_return;
-    lowest().socket().shutdown(net::socket_base::shutdown_send, ec);
-    lowest().expires_after(kLingerTime);
+    socket().shutdown(net::socket_base::shutdown_send, ec);
+    armDeadline(kLingerTime);
     char scratch[16 * 1024];
     while (!ec) {
-      co_await lowest().async_read_some(net::buffer(scratch), net::redirect_error(kUseAwaitable, ec));
+      co_await socket().async_read_some(net::buffer(scratch), net::redirect_error(kUseAwaitable, ec));
     }
   }
 
   net::awaitable<void> closeStream() {
     boost::system::error_code ec;
     if constexpr (kIsTls) {
-      lowest().expires_after(std::chrono::seconds(2));
+      armDeadline(std::chrono::seconds(2));
       co_await stream_.async_shutdown(net::redirect_error(kUseAwaitable, ec));
     }
     abort();
@@ -396,6 +422,8 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
 
   SessionContext& ctx_;
   Stream stream_;
+  net::steady_timer deadline_;
+  bool timedOut_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
   std::optional<http::request_parser<http::string_body>> bodyParser_;
@@ -460,7 +488,7 @@ void startTcpSession(SessionContext& ctx, net::ip::tcp::socket socket) {
 void startTlsSession(SessionContext& ctx, net::ip::tcp::socket socket, net::ssl::context& tls) {
   boost::system::error_code ec;
   socket.set_option(net::ip::tcp::no_delay(true), ec);
-  std::make_shared<HttpSession<TlsStream>>(ctx, TlsStream(TcpStream(std::move(socket)), tls))->start();
+  std::make_shared<HttpSession<TlsStream>>(ctx, TlsStream(std::move(socket), tls))->start();
 }
 
 }  // namespace berth::api::server

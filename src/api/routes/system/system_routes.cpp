@@ -23,14 +23,15 @@ using httputil::Response;
 constexpr size_t kMaxQueuedEvents = 10000;
 
 net::awaitable<absl::Status> ping(Exchange& ex) {
+  // Builder-Version 1: the classic builder API (no BuildKit).
+  static constexpr std::string_view kPingHeaders =
+      "Builder-Version: 1\r\n"
+      "Swarm: inactive\r\n"
+      "Cache-Control: no-cache, no-store, must-revalidate\r\n"
+      "Pragma: no-cache\r\n";
   Response r;
   r.contentType = "text/plain; charset=utf-8";
-  r.headers = {
-      {"Builder-Version", "1"},  // the classic builder API; no BuildKit
-      {"Swarm", "inactive"},
-      {"Cache-Control", "no-cache, no-store, must-revalidate"},
-      {"Pragma", "no-cache"},
-  };
+  r.headerBlock = kPingHeaders;
   if (ex.request().method == "HEAD") {
     r.omitBody = true;
   } else {
