@@ -10,6 +10,7 @@ build_pkgs=(
 )
 test_pkgs=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev openssl curl python3
+  docker-registry busybox-static apache2-utils
 )
 bench_pkgs=(podman)
 
