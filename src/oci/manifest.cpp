@@ -58,6 +58,17 @@ absl::StatusOr<Descriptor> descriptor(const json& j, std::string_view where) {
   return d;
 }
 
+// Every element of a descriptor array, named "field[i]" in errors.
+absl::StatusOr<std::vector<Descriptor>> descriptors(const json& array, std::string_view field) {
+  std::vector<Descriptor> out;
+  for (const json& element : array) {
+    auto d = descriptor(element, strCat(field, "[", out.size(), "]"));
+    if (!d.ok()) return d.status();
+    out.push_back(std::move(*d));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string manifestAcceptHeader() {
@@ -97,12 +108,9 @@ absl::StatusOr<ManifestDocument> parseManifest(std::string_view body, std::strin
     doc.isIndex = true;
     doc.index.mediaType = std::string(kind);
     if (!j.contains("manifests") || !j["manifests"].is_array()) return bad("index without manifests");
-    size_t i = 0;
-    for (const json& m : j["manifests"]) {
-      auto d = descriptor(m, strCat("manifests[", i++, "]"));
-      if (!d.ok()) return d.status();
-      doc.index.manifests.push_back(std::move(*d));
-    }
+    auto manifests = descriptors(j["manifests"], "manifests");
+    if (!manifests.ok()) return manifests.status();
+    doc.index.manifests = std::move(*manifests);
     auto annotations = stringMap(j, "annotations");
     if (!annotations.ok()) return annotations.status();
     doc.index.annotations = std::move(*annotations);
@@ -115,12 +123,9 @@ absl::StatusOr<ManifestDocument> parseManifest(std::string_view body, std::strin
   if (!config.ok()) return config.status();
   doc.manifest.config = std::move(*config);
   if (!j.contains("layers") || !j["layers"].is_array()) return bad("layers missing");
-  size_t i = 0;
-  for (const json& l : j["layers"]) {
-    auto d = descriptor(l, strCat("layers[", i++, "]"));
-    if (!d.ok()) return d.status();
-    doc.manifest.layers.push_back(std::move(*d));
-  }
+  auto layers = descriptors(j["layers"], "layers");
+  if (!layers.ok()) return layers.status();
+  doc.manifest.layers = std::move(*layers);
   auto annotations = stringMap(j, "annotations");
   if (!annotations.ok()) return annotations.status();
   doc.manifest.annotations = std::move(*annotations);
