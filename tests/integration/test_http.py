@@ -178,6 +178,40 @@ class HTTPTest(unittest.TestCase):
         r = c.request("GET", "/_ping")
         self.assertEqual((r.status, r.body), (200, b"OK"), r)
 
+    def test_oversized_json_body_413(self):
+        # 16 MiB is the cap for bodies decoded into memory; one byte more is refused
+        # with a JSON 413 and the connection is closed (the rest is not read).
+        body = b'{"Image":"' + b"a" * (16 * 1024 * 1024) + b'"}'
+        c = self.conn(timeout=30)
+        r = c.request("POST", "/v1.51/containers/create", headers=JSON_CT, body=body)
+        err = self.assertJSONError(r, 413)
+        self.assertEqual(err["message"], "request body is larger than 16777216 bytes")
+        self.assertEqual(r.header("Connection", "").lower(), "close", r)
+        # the daemon is fine afterwards
+        r = self.req("GET", "/_ping")
+        self.assertEqual((r.status, r.body), (200, b"OK"), r)
+
+    def test_oversized_chunked_json_body_413(self):
+        body = b'{"Image":"' + b"a" * (16 * 1024 * 1024) + b'"}'
+        c = self.conn(timeout=30)
+        r = c.request("POST", "/v1.51/containers/create", headers=JSON_CT, body=body, chunked=True)
+        err = self.assertJSONError(r, 413)
+        self.assertEqual(err["message"], "request body is larger than 16777216 bytes")
+        r = self.req("GET", "/_ping")
+        self.assertEqual((r.status, r.body), (200, b"OK"), r)
+
+    def test_http10_keepalive(self):
+        c = self.conn()
+        c.send(b"GET /_ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        r = c.read_response()
+        self.assertEqual((r.status, r.body), (200, b"OK"), r)
+        self.assertEqual(r.header("Connection", "").lower(), "keep-alive", r)
+        c.send(b"GET /_ping HTTP/1.0\r\n\r\n")  # no keep-alive: answered, then closed
+        r = c.read_response()
+        self.assertEqual((r.status, r.body), (200, b"OK"), r)
+        closed, _ = c.wait_closed(5)
+        self.assertTrue(closed)
+
     # ----------------------------------------------------------------- swarm
     def test_swarm_leave(self):
         r = self.req("POST", "/swarm/leave?force=true")

@@ -188,11 +188,11 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     }
     if (ec) {
       if (ec == http::error::body_limit) {
-        co_await writePlainAndLinger(http::status::payload_too_large);
+        co_await writePlainError(http::status::payload_too_large);
       } else if (ec == http::error::header_limit) {
-        co_await writePlainAndLinger(http::status::request_header_fields_too_large);
+        co_await writePlainError(http::status::request_header_fields_too_large);
       } else if (isHttpParseError(ec)) {
-        co_await writePlainAndLinger(http::status::bad_request);
+        co_await writePlainError(http::status::bad_request);
       } else if (!timedOut_) {
         log::debug("reading request", {{"error", ec.message()}});
       }
@@ -281,9 +281,16 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     if (!request_.hasBody) co_return std::string();
     if (bodyDone_) co_return absl::FailedPreconditionError("request body was already read");
     bodyDone_ = true;
+    // Beast compares a declared Content-Length with the body limit only when
+    // the header completes, before this limit was known: check it here.
+    if (auto declared = parser_->content_length(); declared && *declared > limit) {
+      keepAlive_ = false;  // the body is left unread
+      lingerOnClose_ = true;
+      co_return absl::ResourceExhaustedError(strCat("request body is larger than ", limit, " bytes"));
+    }
     boost::system::error_code ec;
     http::request_parser<http::string_body>& p = bodyParser_.emplace(std::move(*parser_));
-    p.body_limit(limit);
+    p.body_limit(limit);  // still enforced while reading a chunked body
     if (beast::iequals(p.get()[http::field::expect], "100-continue")) {
       http::response<http::empty_body> cont{http::status::continue_, 11};
       co_await http::async_write(stream_, cont, net::redirect_error(kUseAwaitable, ec));
@@ -294,6 +301,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     disarmDeadline();
     if (ec == http::error::body_limit) {
       keepAlive_ = false;
+      lingerOnClose_ = true;
       co_return absl::ResourceExhaustedError(strCat("request body is larger than ", limit, " bytes"));
     }
     if (ec) {
@@ -393,8 +401,8 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
   }
 
   // For requests that cannot be parsed: a plain-text status as Go's server
-  // sends it, then drop what the client still sends for a short while.
-  net::awaitable<void> writePlainAndLinger(http::status status) {
+  // sends it; the connection then closes with a linger (see lingerClose).
+  net::awaitable<void> writePlainError(http::status status) {
     http::response<http::string_body> res{status, 11};
     res.set(http::field::content_type, "text/plain; charset=utf-8");
     res.body() = strCat(static_cast<int>(status), " ", http::obsolete_reason(status));
@@ -402,7 +410,14 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     res.prepare_payload();
     boost::system::error_code ec;
     co_await http::async_write(stream_, res, net::redirect_error(kUseAwaitable, ec));
-    if (ec || kIsTls) co_return;
+    if (!ec) lingerOnClose_ = true;
+  }
+
+  // Closing with request bytes still unread makes the peer's send fail (and
+  // TCP resets can discard our response on its side): stop sending, drop
+  // what still arrives for a short while, then close.
+  net::awaitable<void> lingerClose() {
+    boost::system::error_code ec;
     socket().shutdown(net::socket_base::shutdown_send, ec);
     armDeadline(kLingerTime);
     char scratch[16 * 1024];
@@ -416,6 +431,8 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     if constexpr (kIsTls) {
       armDeadline(std::chrono::seconds(2));
       co_await stream_.async_shutdown(net::redirect_error(kUseAwaitable, ec));
+    } else {
+      if (lingerOnClose_) co_await lingerClose();
     }
     abort();
   }
@@ -424,6 +441,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
   Stream stream_;
   net::steady_timer deadline_;
   bool timedOut_ = false;
+  bool lingerOnClose_ = false;  // request bytes may be left unread: see lingerClose()
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
   std::optional<http::request_parser<http::string_body>> bodyParser_;

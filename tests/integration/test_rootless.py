@@ -1,0 +1,85 @@
+"""`berth serve` as a normal user with no flags: the user's default socket,
+data root and config file, and `docker info` says rootless."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import berth_bin, http_request, run_docker
+
+NOBODY = 65534
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root to drop to another uid")
+class RootlessDefaultsTest(unittest.TestCase):
+    def setUp(self):
+        self.home = tempfile.mkdtemp(prefix="berth-user-")
+        self.addCleanup(shutil.rmtree, self.home, ignore_errors=True)
+        self.runtime = os.path.join(self.home, "run")
+        os.mkdir(self.runtime, 0o700)
+        for d in (self.home, self.runtime):
+            os.chown(d, NOBODY, NOBODY)
+        os.chmod(self.home, 0o755)
+        binary = os.path.realpath(berth_bin())
+        # The binary must be reachable by the unprivileged user.
+        if not os.access(binary, os.X_OK) or any(
+                not (os.stat(p).st_mode & 0o001) for p in self._parents(binary)):
+            self.skipTest("berth binary not reachable by uid %d" % NOBODY)
+        self.binary = binary
+
+    @staticmethod
+    def _parents(path):
+        p = os.path.dirname(path)
+        while p and p != "/":
+            yield p
+            p = os.path.dirname(p)
+
+    def _drop(self):
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
+
+    def test_user_defaults_and_rootless_info(self):
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home, "XDG_RUNTIME_DIR": self.runtime}
+        proc = subprocess.Popen([self.binary, "serve"], env=env, preexec_fn=self._drop,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+        def stop():
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(15)
+            proc.stderr.close()
+        self.addCleanup(stop)
+
+        sock = os.path.join(self.runtime, "berth", "berth.sock")
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock):
+            self.assertIsNone(proc.poll(), proc.stderr.read().decode(errors="replace") if proc.poll() else "")
+            self.assertLess(time.monotonic(), deadline, "no socket at %s" % sock)
+            time.sleep(0.05)
+        st = os.stat(sock)
+        self.assertEqual((st.st_uid, st.st_mode & 0o777), (NOBODY, 0o660))
+
+        r = http_request(sock, "GET", "/info", timeout=10)
+        self.assertEqual(r.status, 200, r)
+        info = r.json()
+        data_root = os.path.join(self.home, ".local", "share", "berth")
+        self.assertEqual(info["DockerRootDir"], data_root)
+        self.assertIn("name=rootless", info["SecurityOptions"])
+        self.assertTrue(os.path.exists(os.path.join(data_root, "state.db")))
+        self.assertEqual(os.stat(os.path.join(data_root, "state.db")).st_uid, NOBODY)
+        # The docker CLI works against the user's socket too.
+        out = run_docker(["info", "--format", "{{json .SecurityOptions}}"], "unix://" + sock)
+        self.assertIn("name=rootless", json.loads(out.stdout))
+
+        proc.terminate()
+        self.assertEqual(proc.wait(15), 0)
+        self.assertFalse(os.path.exists(sock))
+
+
+if __name__ == "__main__":
+    unittest.main()
