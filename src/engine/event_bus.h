@@ -40,7 +40,8 @@ class EventBus {
   };
 
   // Atomically: the recorded events within [since, until] matching
-  // `filters`, oldest first (none when neither bound is given), and (when `subscribe`) a subscription that gets
+  // `filters`, oldest first (none when neither bound is given), and (when
+  // `subscribe`) a subscription that gets
   // every later matching event. Nothing falls between the two.
   std::pair<std::vector<api::types::Event>, std::unique_ptr<Subscription>> snapshotAndSubscribe(
       std::optional<SystemTime> since, std::optional<SystemTime> until, const api::types::Filters& filters,

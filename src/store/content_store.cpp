@@ -24,18 +24,6 @@ absl::Status fsyncPath(const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::Status writeAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errnoStatus(errno, "write ingest");
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
-}
-
 void removeTree(const std::string& path) {
   std::error_code ec;
   fs::remove_all(path, ec);
@@ -179,7 +167,7 @@ void ContentWriter::release() {
 
 absl::Status ContentWriter::write(std::string_view data) {
   if (done_) return absl::FailedPreconditionError("writer is closed");
-  BERTH_RETURN_IF_ERROR(writeAll(fd_.get(), data));
+  BERTH_RETURN_IF_ERROR(wrap(writeAll(fd_.get(), data), "ingest"));
   hash_.update(data);
   offset_ += static_cast<int64_t>(data.size());
   return absl::OkStatus();

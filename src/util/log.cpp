@@ -3,12 +3,12 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <mutex>
 
 #include "nlohmann/json.hpp"
 #include "util/strings.h"
 #include "util/timestamp.h"
+#include "util/unique_fd.h"
 
 namespace berth::log {
 namespace {
@@ -23,15 +23,7 @@ std::mutex gSinkMu;
 void writeLine(std::string line) {
   line.push_back('\n');
   std::lock_guard lock(gSinkMu);
-  const char* p = line.data();
-  size_t left = line.size();
-  while (left > 0) {
-    ssize_t n = ::write(STDERR_FILENO, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // stderr closed: drop the record rather than fail
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
+  (void)writeAll(STDERR_FILENO, line);  // stderr closed: drop the record rather than fail
 }
 
 bool needsQuotes(std::string_view v) {

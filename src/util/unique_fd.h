@@ -1,9 +1,15 @@
 #pragma once
 #include <unistd.h>
 
+#include <string_view>
 #include <utility>
 
+#include "absl/status/status.h"
+
 namespace berth {
+
+// Writes all of `data` to `fd`, retrying short writes and EINTR.
+absl::Status writeAll(int fd, std::string_view data);
 
 // Owns a file descriptor; closes it on destruction (crun's cleanup_close, typed).
 class UniqueFd {

@@ -270,12 +270,29 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     }
   }
 
-  template <class Message>
-  void addHeaders(Message& m, std::string_view contentType, const std::vector<std::pair<std::string, std::string>>& extra) {
-    for (const auto& [k, v] : ctx_.commonHeaders) m.set(k, v);
-    if (!contentType.empty()) m.set(http::field::content_type, contentType);
-    for (const auto& [k, v] : extra) m.set(k, v);
+  // The status line and headers of a response, serialized into headBuffer_.
+  // `framing` is the Content-Length or Transfer-Encoding line.
+  std::string_view buildHead(int code, std::string_view contentType,
+                             const std::vector<std::pair<std::string, std::string>>& headers,
+                             std::string_view headerBlock, std::string_view framing, bool keep) {
+    std::string& head = headBuffer_;
+    head.clear();
+    head.append("HTTP/1.1 ").append(std::to_string(code)).push_back(' ');
+    head.append(http::obsolete_reason(static_cast<http::status>(code))).append("\r\n");
+    head.append(ctx_.commonHeaderBlock);
+    if (!contentType.empty()) head.append("Content-Type: ").append(contentType).append("\r\n");
+    for (const auto& [k, v] : headers) head.append(k).append(": ").append(v).append("\r\n");
+    head.append(headerBlock);
+    head.append(framing).append("\r\n");
+    if (!keep) {
+      head.append("Connection: close\r\n");
+    } else if (http10_) {
+      head.append("Connection: keep-alive\r\n");
+    }
+    head.append("\r\n");
+    return head;
   }
+
 
   net::awaitable<absl::StatusOr<std::string>> readBody(size_t limit) {
     if (!request_.hasBody) co_return std::string();
@@ -283,11 +300,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     bodyDone_ = true;
     // Beast compares a declared Content-Length with the body limit only when
     // the header completes, before this limit was known: check it here.
-    if (auto declared = parser_->content_length(); declared && *declared > limit) {
-      keepAlive_ = false;  // the body is left unread
-      lingerOnClose_ = true;
-      co_return absl::ResourceExhaustedError(strCat("request body is larger than ", limit, " bytes"));
-    }
+    if (auto declared = parser_->content_length(); declared && *declared > limit) co_return refuseBody(limit);
     boost::system::error_code ec;
     http::request_parser<http::string_body>& p = bodyParser_.emplace(std::move(*parser_));
     p.body_limit(limit);  // still enforced while reading a chunked body
@@ -299,16 +312,20 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     armDeadline(ctx_.readTimeout);
     co_await http::async_read(stream_, buffer_, p, net::redirect_error(kUseAwaitable, ec));
     disarmDeadline();
-    if (ec == http::error::body_limit) {
-      keepAlive_ = false;
-      lingerOnClose_ = true;
-      co_return absl::ResourceExhaustedError(strCat("request body is larger than ", limit, " bytes"));
-    }
+    if (ec == http::error::body_limit) co_return refuseBody(limit);
     if (ec) {
       keepAlive_ = false;
       co_return absl::InvalidArgumentError(strCat("reading request body: ", ec.message()));
     }
     co_return std::move(p.get().body());
+  }
+
+  // A body over `limit` is left unread: the connection closes after the
+  // answer, with a linger so the client can still read it.
+  absl::Status refuseBody(size_t limit) {
+    keepAlive_ = false;
+    lingerOnClose_ = true;
+    return absl::ResourceExhaustedError(strCat("request body is larger than ", limit, " bytes"));
   }
 
   // Reads and drops a body the handler left, so the next request parses.
@@ -323,24 +340,9 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     co_await drainBody();
     responded_ = true;
     bool keep = keepAlive_ && !closing_;
-    // Serialized by hand into one buffer and sent with the body in a single
-    // gather write: every complete response takes this path.
-    auto status = static_cast<http::status>(r.status);
-    std::string& head = headBuffer_;
-    head.clear();
-    head.append("HTTP/1.1 ").append(std::to_string(r.status)).push_back(' ');
-    head.append(http::obsolete_reason(status)).append("\r\n");
-    head.append(ctx_.commonHeaderBlock);
-    if (!r.contentType.empty()) head.append("Content-Type: ").append(r.contentType).append("\r\n");
-    for (const auto& [k, v] : r.headers) head.append(k).append(": ").append(v).append("\r\n");
-    head.append(r.headerBlock);
-    head.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
-    if (!keep) {
-      head.append("Connection: close\r\n");
-    } else if (http10_) {
-      head.append("Connection: keep-alive\r\n");
-    }
-    head.append("\r\n");
+    // One buffer for the head, sent with the body in a single gather write.
+    std::string_view head =
+        buildHead(r.status, r.contentType, r.headers, r.headerBlock, strCat("Content-Length: ", r.body.size()), keep);
     std::array<net::const_buffer, 2> buffers{net::buffer(head), net::buffer(r.body)};
     boost::system::error_code ec;
     co_await net::async_write(stream_, std::span(buffers).first(r.omitBody ? 1 : 2),
@@ -356,13 +358,9 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     responded_ = streaming_ = true;
     // A stream runs until one side leaves; the connection ends with it.
     keepAlive_ = false;
-    http::response<http::empty_body> res{static_cast<http::status>(status), 11};
-    addHeaders(res, contentType, {});
-    res.chunked(true);
-    res.keep_alive(false);
-    http::response_serializer<http::empty_body> sr{res};
+    std::string_view head = buildHead(status, contentType, {}, {}, "Transfer-Encoding: chunked", false);
     boost::system::error_code ec;
-    co_await http::async_write_header(stream_, sr, net::redirect_error(kUseAwaitable, ec));
+    co_await net::async_write(stream_, net::buffer(head), net::redirect_error(kUseAwaitable, ec));
     if (ec) co_return absl::CancelledError("client went away");
     co_return absl::OkStatus();
   }

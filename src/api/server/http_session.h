@@ -49,9 +49,8 @@ struct SessionContext {
   SessionRegistry& registry;
   net::any_io_executor blocking;
   std::chrono::seconds readTimeout;
-  // Sent on every response: Server, Api-Version, Ostype, Docker-Experimental.
-  std::vector<std::pair<std::string, std::string>> commonHeaders;
-  // The same, serialized once ("Name: value\r\n" each) for the response fast path.
+  // Sent on every response (Server, Api-Version, Docker-Experimental,
+  // Ostype), serialized once: "Name: value\r\n" each.
   std::string commonHeaderBlock;
 };
 

@@ -84,17 +84,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::create(ServerOptions options, Ro
       s->registry_,
       s->blocking_.get_executor(),
       s->options_.readTimeout,
-      {
-          {"Server", strCat("Berth/", s->options_.serverVersion, " (linux)")},
-          {"Api-Version", std::string(kApiVersion)},
-          {"Docker-Experimental", "false"},
-          {"Ostype", "linux"},
-      },
-      {},
+      strCat("Server: Berth/", s->options_.serverVersion, " (linux)\r\n",
+             "Api-Version: ", kApiVersion, "\r\n",
+             "Docker-Experimental: false\r\n",
+             "Ostype: linux\r\n"),
   });
-  for (const auto& [k, v] : s->sessionContext_->commonHeaders) {
-    s->sessionContext_->commonHeaderBlock.append(k).append(": ").append(v).append("\r\n");
-  }
   return s;
 }
 
