@@ -38,7 +38,8 @@ absl::Status applyConfigJson(const json& file, const std::set<std::string>& from
     absl::Status s;
     // Command-line flags win over the file.
     bool skip = fromFlags.contains(key) || (key == "hosts" && fromFlags.contains("host")) ||
-                (key == "labels" && fromFlags.contains("label"));
+                (key == "labels" && fromFlags.contains("label")) ||
+                (key == "insecure-registries" && fromFlags.contains("insecure-registry"));
     DaemonConfig scratch;
     DaemonConfig& c = skip ? scratch : cfg;  // still type-check skipped keys
     if (key == "hosts") {
@@ -73,6 +74,12 @@ absl::Status applyConfigJson(const json& file, const std::set<std::string>& from
       s = readValue(value, key, c.shutdownTimeout);
     } else if (key == "debug") {
       s = readValue(value, key, c.debug);
+    } else if (key == "insecure-registries") {
+      s = readValue(value, key, c.insecureRegistries);
+    } else if (key == "max-concurrent-downloads") {
+      s = readValue(value, key, c.maxConcurrentDownloads);
+    } else if (key == "max-layer-bytes") {
+      s = readValue(value, key, c.maxLayerBytes);
     } else {
       return absl::InvalidArgumentError(strCat("config file: unknown key \"", key, "\""));
     }
@@ -151,6 +158,10 @@ absl::Status validate(const DaemonConfig& cfg) {
   }
   if (cfg.requestReadTimeout <= 0) return absl::InvalidArgumentError("--request-read-timeout must be positive");
   if (cfg.shutdownTimeout < 0) return absl::InvalidArgumentError("--shutdown-timeout must not be negative");
+  if (cfg.maxConcurrentDownloads < 1 || cfg.maxConcurrentDownloads > 64) {
+    return absl::InvalidArgumentError("--max-concurrent-downloads must be between 1 and 64");
+  }
+  if (cfg.maxLayerBytes < 1) return absl::InvalidArgumentError("--max-layer-bytes must be positive");
   if (cfg.dataRoot.empty() || cfg.dataRoot.front() != '/') {
     return absl::InvalidArgumentError(strCat("--data-root must be an absolute path, not \"", cfg.dataRoot, "\""));
   }

@@ -30,6 +30,9 @@ struct DaemonConfig {
   int requestReadTimeout = 60;
   int shutdownTimeout = 15;
   bool debug = false;
+  std::vector<std::string> insecureRegistries;  // host[:port] or CIDR: plain HTTP allowed
+  int maxConcurrentDownloads = 3;
+  int64_t maxLayerBytes = int64_t(64) << 30;  // unpacked bytes per layer (decompression bombs)
 };
 
 // Environment seam for tests: returns a variable's value or nullopt.

@@ -11,6 +11,7 @@
 
 #include "util/strings.h"
 #include "util/strings.h"
+#include "api/routes/images/image_routes.h"
 #include "api/routes/system/system_routes.h"
 #include "api/routes/unsupported/unimplemented_routes.h"
 #include "api/server/server.h"
@@ -97,11 +98,16 @@ int runServe(DaemonConfig cfg, const std::set<std::string>& fromFlags) {
   engineOptions.labels = cfg.labels;
   engineOptions.debug = cfg.debug;
   engineOptions.warnings = warnings;
+  engineOptions.insecureRegistries = cfg.insecureRegistries;
+  engineOptions.maxConcurrentDownloads = cfg.maxConcurrentDownloads;
+  engineOptions.rootless = ::geteuid() != 0;
+  engineOptions.maxLayerBytes = cfg.maxLayerBytes;
   auto engine = engine::Engine::create(engineOptions, **store);
   if (!engine.ok()) return fail(engine.status());
 
   api::server::Router router;
   router.add(api::routes::systemRoutes(**engine));
+  router.add(api::routes::imageRoutes((*engine)->images()));
   router.add(api::routes::swarmRoutes());
   router.add(api::routes::unimplementedRoutes());
 

@@ -45,6 +45,14 @@ void addServeFlags(CLI::App& serve, DaemonConfig& c) {
   serve.add_option("--shutdown-timeout", c.shutdownTimeout,
                    "Seconds in-flight requests may take to finish on SIGTERM/SIGINT")
       ->capture_default_str();
+  serve.add_option("--insecure-registry", c.insecureRegistries,
+                   "Registry (host[:port] or IPv4 CIDR) that may be reached over plain HTTP (repeatable); "
+                   "loopback registries always may");
+  serve.add_option("--max-concurrent-downloads", c.maxConcurrentDownloads, "Layers a pull downloads at once")
+      ->capture_default_str();
+  serve.add_option("--max-layer-bytes", c.maxLayerBytes,
+                   "Largest unpacked size of one layer; a larger one fails the pull (decompression bombs)")
+      ->capture_default_str();
 }
 
 // Long names of the options given on the command line ("host", "data-root").

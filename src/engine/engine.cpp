@@ -61,7 +61,16 @@ Engine::Engine(EngineOptions options, store::StateStore& store, std::string id)
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::create(EngineOptions options, store::StateStore& store) {
   BERTH_ASSIGN_OR_RETURN(std::string id, store.getOrInitMeta("daemon-id", newUuid()));
-  return std::unique_ptr<Engine>(new Engine(std::move(options), store, std::move(id)));
+  std::unique_ptr<Engine> engine(new Engine(std::move(options), store, std::move(id)));
+  ImageServiceOptions io;
+  io.dataRoot = engine->options_.dataRoot;
+  io.insecureRegistries = engine->options_.insecureRegistries;
+  io.userAgent = strCat("berth/", engine->options_.version);
+  io.maxConcurrentDownloads = engine->options_.maxConcurrentDownloads;
+  io.rootless = engine->options_.rootless;
+  io.maxLayerBytes = engine->options_.maxLayerBytes;
+  BERTH_ASSIGN_OR_RETURN(engine->images_, ImageService::create(std::move(io), store, engine->events_));
+  return engine;
 }
 
 void Engine::reload(const ReloadableSettings& settings) {
@@ -176,7 +185,14 @@ absl::StatusOr<api::types::DiskUsage> Engine::diskUsage(const api::backend::Disk
   }
   BERTH_ASSIGN_OR_RETURN(store::StateStore::UsageRows rows, store_.usageRows());
   d.layersSize = rows.layersSize;
-  d.images = parseRecords(rows.images);
+  if (d.withImages) {
+    BERTH_ASSIGN_OR_RETURN(std::vector<api::types::ImageSummary> images, images_->summaries());
+    for (const api::types::ImageSummary& s : images) {
+      nlohmann::ordered_json j = api::types::toJson(s);
+      j["SharedSize"] = 0;  // df computes sharing; no image shares layers with a container yet
+      d.images.push_back(std::move(j));
+    }
+  }
   d.containers = parseRecords(rows.containers);
   d.volumes = parseRecords(rows.volumes);
   return d;

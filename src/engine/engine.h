@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "api/backend/system_backend.h"
 #include "engine/event_bus.h"
+#include "engine/image_service.h"
 #include "store/state_store.h"
 #include "util/host_info.h"
 
@@ -24,6 +25,10 @@ struct EngineOptions {
   std::vector<std::string> labels;
   bool debug = false;
   std::vector<std::string> warnings;  // shown by `docker info` (e.g. plain TCP)
+  std::vector<std::string> insecureRegistries;
+  int maxConcurrentDownloads = 3;
+  bool rootless = false;
+  int64_t maxLayerBytes = int64_t(64) << 30;
 };
 
 // Settings that SIGHUP may change.
@@ -39,6 +44,7 @@ class Engine final : public api::backend::SystemBackend {
   static absl::StatusOr<std::unique_ptr<Engine>> create(EngineOptions options, store::StateStore& store);
 
   const std::string& id() const { return id_; }
+  ImageService& images() { return *images_; }
   EventBus& events() { return events_; }
 
   // Applies reloaded settings and emits a daemon "reload" event.
@@ -59,6 +65,7 @@ class Engine final : public api::backend::SystemBackend {
   const std::string id_;
   const HostInfo host_;  // read once: none of it changes while running
   EventBus events_;
+  std::unique_ptr<ImageService> images_;  // destroyed first: its pulls publish events
   std::mutex mu_;
 };
 

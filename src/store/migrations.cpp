@@ -35,6 +35,18 @@ CREATE TABLE volumes (
   spec    TEXT NOT NULL
 ) STRICT;
 )sql"},
+    Migration{2, "image references",
+              R"sql(
+-- Tags ("docker.io/library/busybox:latest") and repo digests
+-- ("docker.io/library/busybox@sha256:…") naming images; a ref names one image.
+CREATE TABLE image_refs (
+  ref      TEXT PRIMARY KEY,
+  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  kind     TEXT NOT NULL CHECK (kind IN ('tag', 'digest')),
+  created  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX image_refs_by_image ON image_refs(image_id);
+)sql"},
 };
 
 }  // namespace

@@ -177,9 +177,7 @@ absl::StatusOr<ObjectCounts> StateStore::counts() {
   return c;
 }
 
-}  // namespace berth::store
 
-namespace berth::store {
 
 absl::StatusOr<StateStore::UsageRows> StateStore::usageRows() {
   std::lock_guard lock(mu_);
@@ -203,6 +201,132 @@ absl::StatusOr<StateStore::UsageRows> StateStore::usageRows() {
   }
   rows.layersSize = sqlite3_column_int64(st.s, 0);
   return rows;
+}
+
+namespace {
+
+void bindText(sqlite3_stmt* s, int i, std::string_view v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+
+std::string columnText(sqlite3_stmt* s, int i) {
+  const unsigned char* t = sqlite3_column_text(s, i);
+  return t ? reinterpret_cast<const char*>(t) : "";
+}
+
+absl::Status upsertRef(sqlite3* db, const ImageRefRow& r) {
+  Stmt st;
+  const char* sql =
+      "INSERT INTO image_refs(ref, image_id, kind, created) VALUES(?1, ?2, ?3, ?4) "
+      "ON CONFLICT(ref) DO UPDATE SET image_id = ?2, kind = ?3, created = ?4";
+  if (sqlite3_prepare_v2(db, sql, -1, &st.s, nullptr) != SQLITE_OK) return sqliteError(db, "write image ref");
+  bindText(st.s, 1, r.ref);
+  bindText(st.s, 2, r.imageId);
+  bindText(st.s, 3, r.kind);
+  sqlite3_bind_int64(st.s, 4, r.created);
+  if (sqlite3_step(st.s) != SQLITE_DONE) return sqliteError(db, "write image ref");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status StateStore::putImage(const ImageRow& row, const std::vector<ImageRefRow>& refs) {
+  std::lock_guard lock(mu_);
+  BERTH_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+  auto body = [&]() -> absl::Status {
+    Stmt st;
+    const char* sql =
+        "INSERT INTO images(id, created, size, spec) VALUES(?1, ?2, ?3, ?4) "
+        "ON CONFLICT(id) DO UPDATE SET created = ?2, size = ?3, spec = ?4";
+    if (sqlite3_prepare_v2(db_, sql, -1, &st.s, nullptr) != SQLITE_OK) return sqliteError(db_, "write image");
+    bindText(st.s, 1, row.id);
+    sqlite3_bind_int64(st.s, 2, row.created);
+    sqlite3_bind_int64(st.s, 3, row.size);
+    bindText(st.s, 4, row.spec);
+    if (sqlite3_step(st.s) != SQLITE_DONE) return sqliteError(db_, "write image");
+    for (const ImageRefRow& r : refs) BERTH_RETURN_IF_ERROR(upsertRef(db_, r));
+    return absl::OkStatus();
+  };
+  absl::Status s = body();
+  if (s.ok()) s = exec("COMMIT");
+  if (!s.ok()) (void)exec("ROLLBACK");
+  return s;
+}
+
+absl::StatusOr<std::optional<ImageRow>> StateStore::getImage(std::string_view id) {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT id, created, size, spec FROM images WHERE id = ?1", -1, &st.s, nullptr) !=
+      SQLITE_OK) {
+    return sqliteError(db_, "read image");
+  }
+  bindText(st.s, 1, id);
+  int rc = sqlite3_step(st.s);
+  if (rc == SQLITE_DONE) return std::optional<ImageRow>();
+  if (rc != SQLITE_ROW) return sqliteError(db_, "read image");
+  return std::optional<ImageRow>(
+      ImageRow{columnText(st.s, 0), sqlite3_column_int64(st.s, 1), sqlite3_column_int64(st.s, 2), columnText(st.s, 3)});
+}
+
+absl::StatusOr<std::vector<ImageRow>> StateStore::listImages() {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT id, created, size, spec FROM images ORDER BY created DESC, id", -1, &st.s,
+                         nullptr) != SQLITE_OK) {
+    return sqliteError(db_, "list images");
+  }
+  std::vector<ImageRow> out;
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    out.push_back({columnText(st.s, 0), sqlite3_column_int64(st.s, 1), sqlite3_column_int64(st.s, 2), columnText(st.s, 3)});
+  }
+  if (rc != SQLITE_DONE) return sqliteError(db_, "list images");
+  return out;
+}
+
+absl::StatusOr<std::vector<ImageRefRow>> StateStore::listImageRefs() {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT ref, image_id, kind, created FROM image_refs ORDER BY ref", -1, &st.s,
+                         nullptr) != SQLITE_OK) {
+    return sqliteError(db_, "list image refs");
+  }
+  std::vector<ImageRefRow> out;
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    out.push_back({columnText(st.s, 0), columnText(st.s, 1), columnText(st.s, 2), sqlite3_column_int64(st.s, 3)});
+  }
+  if (rc != SQLITE_DONE) return sqliteError(db_, "list image refs");
+  return out;
+}
+
+absl::Status StateStore::setImageRef(const ImageRefRow& ref) {
+  std::lock_guard lock(mu_);
+  return upsertRef(db_, ref);
+}
+
+absl::Status StateStore::deleteImageRef(std::string_view ref) {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "DELETE FROM image_refs WHERE ref = ?1", -1, &st.s, nullptr) != SQLITE_OK) {
+    return sqliteError(db_, "delete image ref");
+  }
+  bindText(st.s, 1, ref);
+  if (sqlite3_step(st.s) != SQLITE_DONE) return sqliteError(db_, "delete image ref");
+  if (sqlite3_changes(db_) == 0) return absl::NotFoundError(strCat("no such reference: ", ref));
+  return absl::OkStatus();
+}
+
+absl::Status StateStore::deleteImage(std::string_view id) {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  // image_refs rows go with it (ON DELETE CASCADE).
+  if (sqlite3_prepare_v2(db_, "DELETE FROM images WHERE id = ?1", -1, &st.s, nullptr) != SQLITE_OK) {
+    return sqliteError(db_, "delete image");
+  }
+  bindText(st.s, 1, id);
+  if (sqlite3_step(st.s) != SQLITE_DONE) return sqliteError(db_, "delete image");
+  return absl::OkStatus();
 }
 
 }  // namespace berth::store

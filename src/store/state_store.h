@@ -30,6 +30,21 @@ struct ObjectCounts {
   int64_t volumes = 0;
 };
 
+// An image row: the record (JSON) and what lists sort and count by.
+struct ImageRow {
+  std::string id;
+  int64_t created = 0;  // unix seconds
+  int64_t size = 0;
+  std::string spec;
+};
+
+struct ImageRefRow {
+  std::string ref;
+  std::string imageId;
+  std::string kind;      // "tag" or "digest"
+  int64_t created = 0;   // unix nanoseconds of tagging
+};
+
 class StateStore {
  public:
   // FailedPrecondition if the database is corrupt or from a newer berth.
@@ -59,6 +74,18 @@ class StateStore {
     std::vector<std::string> images, containers, volumes;
   };
   absl::StatusOr<UsageRows> usageRows();
+
+  // Images. putImage stores the row and points `refs` at it (moving a ref
+  // from another image) in one transaction.
+  absl::Status putImage(const ImageRow& row, const std::vector<ImageRefRow>& refs);
+  absl::StatusOr<std::optional<ImageRow>> getImage(std::string_view id);
+  absl::StatusOr<std::vector<ImageRow>> listImages();
+  absl::StatusOr<std::vector<ImageRefRow>> listImageRefs();
+  absl::Status setImageRef(const ImageRefRow& ref);
+  // NotFound when absent.
+  absl::Status deleteImageRef(std::string_view ref);
+  // The image and its refs.
+  absl::Status deleteImage(std::string_view id);
 
  private:
   StateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}

@@ -6,6 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <cerrno>
 #include <vector>
 
@@ -87,6 +89,36 @@ absl::StatusOr<ParentEntry> openParentInRoot(int rootFd, std::string_view path, 
   }
   out.name = std::string(name);
   return out;
+}
+
+absl::Status removeAllAt(int dirFd, const std::string& name) {
+  if (::unlinkat(dirFd, name.c_str(), 0) == 0 || errno == ENOENT) return absl::OkStatus();
+  if (errno != EISDIR && errno != EPERM) return errnoStatus(errno, strCat("remove ", name));
+  int fd = ::openat(dirFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return errnoStatus(errno, strCat("open ", name));
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700) ::fchmod(fd, st.st_mode | 0700);
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    ::close(fd);
+    return errnoStatus(errno, strCat("read ", name));
+  }
+  std::vector<std::string> children;
+  while (dirent* e = ::readdir(dir)) {
+    std::string_view child(e->d_name);
+    if (child != "." && child != "..") children.emplace_back(child);
+  }
+  absl::Status result;
+  for (const std::string& child : children) {
+    absl::Status st2 = removeAllAt(::dirfd(dir), child);
+    if (!st2.ok() && result.ok()) result = st2;
+  }
+  ::closedir(dir);
+  if (!result.ok()) return result;
+  if (::unlinkat(dirFd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+    return errnoStatus(errno, strCat("remove ", name));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace berth

@@ -35,4 +35,10 @@ struct ParentEntry {
 };
 absl::StatusOr<ParentEntry> openParentInRoot(int rootFd, std::string_view path, bool create, mode_t mode = 0755);
 
+// Removes `name` in `dirFd` and, for a directory, everything below it,
+// never following a symlink (entries are opened with O_NOFOLLOW relative to
+// their parent). Missing is fine. Directories without write permission are
+// made writable first, so read-only trees (snapshots) can be removed.
+absl::Status removeAllAt(int dirFd, const std::string& name);
+
 }  // namespace berth

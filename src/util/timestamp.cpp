@@ -5,7 +5,6 @@
 #include <string>
 
 #include "util/strings.h"
-#include "util/strings.h"
 
 namespace berth {
 
@@ -58,6 +57,53 @@ std::string formatRfc3339Nano(SystemTime t) {
   std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(frac));
   return buf;
+}
+
+absl::StatusOr<SystemTime> parseRfc3339(std::string_view text) {
+  auto bad = [&] { return absl::InvalidArgumentError(strCat("invalid RFC 3339 time \"", text, "\"")); };
+  // YYYY-MM-DDTHH:MM:SS
+  if (text.size() < 20 || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't') || text[13] != ':' ||
+      text[16] != ':') {
+    return bad();
+  }
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!parseInt(text.substr(0, 4), year) || !parseInt(text.substr(5, 2), month) || !parseInt(text.substr(8, 2), day) ||
+      !parseInt(text.substr(11, 2), hour) || !parseInt(text.substr(14, 2), minute) ||
+      !parseInt(text.substr(17, 2), second)) {
+    return bad();
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return bad();
+  std::string_view rest = text.substr(19);
+  int64_t nanos = 0;
+  if (!rest.empty() && rest[0] == '.') {
+    size_t i = 1;
+    int digits = 0;
+    while (i < rest.size() && rest[i] >= '0' && rest[i] <= '9') {
+      if (digits < 9) nanos = nanos * 10 + (rest[i] - '0'), ++digits;
+      ++i;
+    }
+    if (i == 1) return bad();
+    for (; digits < 9; ++digits) nanos *= 10;
+    rest.remove_prefix(i);
+  }
+  int64_t offset = 0;
+  if (rest == "Z" || rest == "z") {
+  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
+    int oh = 0, om = 0;
+    if (!parseInt(rest.substr(1, 2), oh) || !parseInt(rest.substr(4, 2), om)) return bad();
+    offset = (oh * 3600 + om * 60) * (rest[0] == '+' ? 1 : -1);
+  } else {
+    return bad();
+  }
+  struct tm tm {};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  int64_t secs = int64_t(timegm(&tm)) - offset;
+  return fromUnixNanos(secs * 1'000'000'000 + nanos);
 }
 
 }  // namespace berth

@@ -22,4 +22,8 @@ SystemTime nowSystem();
 // ("2026-11-22T16:49:01.123456789Z").
 std::string formatRfc3339Nano(SystemTime t);
 
+// Parses RFC 3339 ("2026-11-22T16:49:01Z", fractions up to nanoseconds,
+// "Z" or a ±hh:mm offset), as image configs carry it.
+absl::StatusOr<SystemTime> parseRfc3339(std::string_view text);
+
 }  // namespace berth

@@ -60,7 +60,7 @@ struct DiskUsage {
   int64_t layersSize = 0;
   // Each list is present only when its type was asked for (or no type was).
   bool withImages = true, withContainers = true, withVolumes = true, withBuildCache = true;
-  nlohmann::json images = nlohmann::json::array();
+  nlohmann::ordered_json images = nlohmann::ordered_json::array();  // ImageSummary shapes
   nlohmann::json containers = nlohmann::json::array();
   nlohmann::json volumes = nlohmann::json::array();
   nlohmann::json buildCache = nlohmann::json::array();

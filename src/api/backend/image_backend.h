@@ -1,0 +1,64 @@
+#pragma once
+// What the image routes need from the engine. Implemented by engine::Engine.
+// Thread-safe; everything but startPull blocks and is called off the I/O
+// threads.
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "api/types/filters.h"
+#include "api/types/image.h"
+
+namespace berth::api::backend {
+
+struct ImagePullOptions {
+  std::string fromImage;
+  std::string tag;           // or a digest; may be empty
+  std::string platform;      // "" for the host's
+  std::string registryAuth;  // the X-Registry-Auth header, as sent
+};
+
+// Called from the pull's thread, in order; must not block for long.
+using ProgressSink = std::function<void(const types::ProgressLine&)>;
+using DoneCallback = std::function<void(absl::Status)>;
+
+struct ImageListOptions {
+  bool all = false;
+  types::Filters filters;
+};
+
+struct ImageRemoveOptions {
+  bool force = false;
+  bool noprune = false;
+};
+
+struct LoginResult {
+  std::string status;         // "Login Succeeded"
+  std::string identityToken;  // empty: none issued
+};
+
+class ImageBackend {
+ public:
+  virtual ~ImageBackend() = default;
+
+  // Starts a pull on an engine thread and returns at once. `progress` gets
+  // each line, then `done` the result (errors before any progress line are
+  // the request's errors: the route answers them with a status code).
+  virtual void startPull(ImagePullOptions options, ProgressSink progress, DoneCallback done) = 0;
+
+  virtual absl::StatusOr<std::vector<types::ImageSummary>> listImages(const ImageListOptions& options) = 0;
+  // NotFound "No such image: …".
+  virtual absl::StatusOr<types::ImageInspect> inspectImage(std::string_view name) = 0;
+  virtual absl::StatusOr<std::vector<types::ImageHistoryItem>> imageHistory(std::string_view name) = 0;
+  // `repo` and `tag` as the API's query parameters (tag may be empty → latest).
+  virtual absl::Status tagImage(std::string_view name, std::string_view repo, std::string_view tag) = 0;
+  virtual absl::StatusOr<std::vector<types::ImageDeleteItem>> removeImage(std::string_view name,
+                                                                          const ImageRemoveOptions& options) = 0;
+  virtual absl::StatusOr<types::ImagePruneReport> pruneImages(const types::Filters& filters) = 0;
+  // POST /auth: checks the credentials (JSON body) against the registry.
+  virtual absl::StatusOr<LoginResult> login(std::string_view authConfigJson) = 0;
+};
+
+}  // namespace berth::api::backend

@@ -1,0 +1,539 @@
+#include "engine/image_service.h"
+
+#include <fnmatch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "image/reference.h"
+#include "oci/platform.h"
+#include "util/log.h"
+#include "util/status.h"
+#include "util/strings.h"
+#include "util/timestamp.h"
+
+namespace berth::engine {
+namespace {
+
+using api::types::ImageDeleteItem;
+
+std::string shortImageId(std::string_view id) {
+  consumePrefix(id, "sha256:");
+  return std::string(id.substr(0, 12));
+}
+
+std::map<std::string, std::string> imageLabels(const nlohmann::json& config) {
+  std::map<std::string, std::string> out;
+  auto c = config.find("config");
+  if (c == config.end() || !c->is_object()) return out;
+  auto l = c->find("Labels");
+  if (l == c->end() || !l->is_object()) return out;
+  for (auto it = l->begin(); it != l->end(); ++it) {
+    if (it->is_string()) out[it.key()] = it->get<std::string>();
+  }
+  return out;
+}
+
+bool labelMatches(const std::map<std::string, std::string>& labels, std::string_view filter) {
+  auto [key, value] = splitOnce(filter, '=');
+  auto it = labels.find(std::string(key));
+  if (it == labels.end()) return false;
+  return value.data() == nullptr || it->second == value;
+}
+
+std::vector<std::string> familiarAll(const std::vector<std::string>& refs) {
+  std::vector<std::string> out;
+  for (const std::string& r : refs) out.push_back(image::familiarRef(r));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Go's path.Match, as dockerd's reference filter uses it.
+bool globMatch(const std::string& pattern, const std::string& text) {
+  return ::fnmatch(pattern.c_str(), text.c_str(), FNM_PATHNAME) == 0;
+}
+
+bool referenceMatches(const image::ImageEntry& e, const std::set<std::string>& patterns) {
+  for (const std::string& p : patterns) {
+    for (const std::string& ref : e.tags) {
+      absl::StatusOr<image::Reference> r = image::parseNormalized(ref);
+      if (!r.ok()) continue;
+      if (globMatch(p, r->familiar()) || globMatch(p, r->familiarName())) return true;
+    }
+  }
+  return false;
+}
+
+absl::StatusOr<SystemTime> untilParam(std::string_view v) {
+  absl::StatusOr<SystemTime> t = parseApiTimestamp(v);
+  if (t.ok()) return t;
+  t = parseRfc3339(v);
+  if (t.ok()) return t;
+  return absl::InvalidArgumentError(strCat("invalid until filter: ", v));
+}
+
+std::string loginDomain(std::string_view server) {
+  std::string_view s = trim(server);
+  consumePrefix(s, "https://") || consumePrefix(s, "http://");
+  s = s.substr(0, s.find('/'));
+  if (s.empty() || s == "index.docker.io" || s == "registry-1.docker.io" || s == "docker.io") return "docker.io";
+  return std::string(s);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ImageService>> ImageService::create(ImageServiceOptions options, store::StateStore& db,
+                                                                   EventBus& events) {
+  BERTH_ASSIGN_OR_RETURN(std::unique_ptr<store::ContentStore> content,
+                         store::ContentStore::open(options.dataRoot + "/content"));
+  BERTH_ASSIGN_OR_RETURN(std::unique_ptr<store::SnapshotStore> snapshots,
+                         store::SnapshotStore::open(options.dataRoot + "/snapshots"));
+  return std::unique_ptr<ImageService>(
+      new ImageService(std::move(options), db, events, std::move(content), std::move(snapshots)));
+}
+
+ImageService::ImageService(ImageServiceOptions options, store::StateStore& db, EventBus& events,
+                           std::unique_ptr<store::ContentStore> content, std::unique_ptr<store::SnapshotStore> snapshots)
+    : options_(std::move(options)),
+      db_(db),
+      events_(events),
+      content_(std::move(content)),
+      snapshots_(std::move(snapshots)),
+      images_(db),
+      puller_(*content_, *snapshots_, images_,
+              layer::UnpackOptions{options_.rootless ? layer::OverlayXattrs::User : layer::OverlayXattrs::Trusted,
+                                   !options_.rootless, options_.maxLayerBytes, 4'000'000},
+              options_.maxConcurrentDownloads) {}
+
+ImageService::~ImageService() {
+  stopping_ = true;
+  std::unique_lock lock(threadsMu_);
+  threadsCv_.wait(lock, [&] { return activeThreads_ == 0; });
+}
+
+absl::StatusOr<registry::RegistryClient*> ImageService::registryClient() {
+  std::lock_guard lock(registryMu_);
+  if (!registry_) {
+    registry::RegistryOptions o;
+    o.insecureRegistries = options_.insecureRegistries;
+    o.userAgent = options_.userAgent;
+    BERTH_ASSIGN_OR_RETURN(registry_, registry::RegistryClient::create(std::move(o)));
+  }
+  return registry_.get();
+}
+
+void ImageService::publish(std::string action, std::string actor, std::map<std::string, std::string> attributes) {
+  api::types::Event e;
+  e.type = "image";
+  e.action = std::move(action);
+  e.actorId = std::move(actor);
+  e.attributes = std::move(attributes);
+  e.timeNano = toUnixNanos(nowSystem());
+  events_.publish(std::move(e));
+}
+
+void ImageService::startPull(api::backend::ImagePullOptions options, api::backend::ProgressSink progress,
+                             api::backend::DoneCallback done) {
+  {
+    std::lock_guard lock(threadsMu_);
+    ++activeThreads_;
+  }
+  std::thread([this, options = std::move(options), progress = std::move(progress), done = std::move(done)] {
+    absl::Status st = stopping_ ? absl::UnavailableError("the daemon is shutting down") : pull(options, progress);
+    done(st);
+    std::lock_guard lock(threadsMu_);
+    --activeThreads_;
+    threadsCv_.notify_all();
+  }).detach();
+}
+
+absl::Status ImageService::pull(const api::backend::ImagePullOptions& options,
+                                const api::backend::ProgressSink& progress) {
+  if (options.fromImage.empty()) return absl::InvalidArgumentError("invalid reference format");
+  BERTH_ASSIGN_OR_RETURN(image::Reference ref, image::parseNormalized(options.fromImage));
+  if (!options.tag.empty()) {
+    if (image::isValidDigest(options.tag)) {
+      ref.digest = options.tag;
+      ref.tag.clear();
+    } else if (image::isValidTag(options.tag)) {
+      ref.tag = options.tag;
+    } else {
+      return absl::InvalidArgumentError("invalid reference format");
+    }
+  }
+  image::PullRequest req;
+  req.ref = image::withDefaultTag(ref);
+  if (!options.platform.empty()) {
+    BERTH_ASSIGN_OR_RETURN(oci::Platform p, oci::parsePlatform(options.platform));
+    req.platform = oci::normalize(p);
+  }
+  BERTH_ASSIGN_OR_RETURN(req.auth, registry::decodeRegistryAuth(options.registryAuth));
+  req.cancel = &stopping_;
+  BERTH_ASSIGN_OR_RETURN(registry::RegistryClient * client, registryClient());
+  absl::StatusOr<image::PullResult> result = puller_.pull(*client, req, [&](const image::Progress& p) {
+    progress(api::types::ProgressLine{p.id, p.status, p.current, p.total});
+  });
+  if (!result.ok()) {
+    log::warn("pull failed", {{"image", req.ref.familiar()}, {"error", std::string(result.status().message())}});
+    return result.status();
+  }
+  publish("pull", req.ref.familiar(), {{"name", req.ref.familiarName()}});
+  return absl::OkStatus();
+}
+
+api::types::ImageSummary ImageService::summary(const image::ImageEntry& e) const {
+  api::types::ImageSummary s;
+  s.id = e.record.id;
+  s.parentId = e.record.parent;
+  s.repoTags = familiarAll(e.tags);
+  s.repoDigests = familiarAll(e.digests);
+  s.created = e.record.createdUnix();
+  s.size = e.record.size();
+  s.labels = imageLabels(e.record.config);
+  return s;
+}
+
+absl::StatusOr<std::vector<api::types::ImageSummary>> ImageService::summaries() {
+  BERTH_ASSIGN_OR_RETURN(std::vector<image::ImageEntry> all, images_.list());
+  std::vector<api::types::ImageSummary> out;
+  for (const image::ImageEntry& e : all) out.push_back(summary(e));
+  return out;
+}
+
+absl::StatusOr<std::vector<api::types::ImageSummary>> ImageService::listImages(
+    const api::backend::ImageListOptions& options) {
+  static const std::set<std::string> kKeys = {"dangling", "label", "reference", "before", "since", "until"};
+  for (const auto& [key, values] : options.filters) {
+    if (!kKeys.contains(key)) return absl::InvalidArgumentError(strCat("invalid filter '", key, "'"));
+  }
+  const api::types::Filters& f = options.filters;
+  std::optional<bool> dangling;
+  if (auto it = f.find("dangling"); it != f.end()) {
+    for (const std::string& v : it->second) {
+      if (v == "true" || v == "1") {
+        dangling = true;
+      } else if (v == "false" || v == "0") {
+        dangling = false;
+      } else {
+        return absl::InvalidArgumentError(strCat("invalid filter 'dangling=", v, "'"));
+      }
+    }
+  }
+  std::optional<int64_t> before, since;
+  for (const char* key : {"before", "since"}) {
+    auto it = f.find(key);
+    if (it == f.end()) continue;
+    for (const std::string& v : it->second) {
+      BERTH_ASSIGN_OR_RETURN(image::ImageEntry ref, images_.resolve(v));
+      (std::string_view(key) == "before" ? before : since) = ref.record.createdUnix();
+    }
+  }
+  std::optional<int64_t> until;
+  if (auto it = f.find("until"); it != f.end()) {
+    for (const std::string& v : it->second) {
+      BERTH_ASSIGN_OR_RETURN(SystemTime t, untilParam(v));
+      until = toUnixNanos(t) / 1'000'000'000;
+    }
+  }
+
+  BERTH_ASSIGN_OR_RETURN(std::vector<image::ImageEntry> all, images_.list());
+  std::vector<api::types::ImageSummary> out;
+  for (const image::ImageEntry& e : all) {
+    if (dangling && (e.tags.empty() != *dangling)) continue;
+    int64_t created = e.record.createdUnix();
+    if (before && created >= *before) continue;
+    if (since && created <= *since) continue;
+    if (until && created > *until) continue;
+    if (auto it = f.find("reference"); it != f.end() && !referenceMatches(e, it->second)) continue;
+    if (auto it = f.find("label"); it != f.end()) {
+      std::map<std::string, std::string> labels = imageLabels(e.record.config);
+      bool all = std::all_of(it->second.begin(), it->second.end(), [&](const std::string& l) { return labelMatches(labels, l); });
+      if (!all) continue;
+    }
+    out.push_back(summary(e));
+  }
+  return out;
+}
+
+absl::StatusOr<api::types::ImageInspect> ImageService::inspectImage(std::string_view name) {
+  BERTH_ASSIGN_OR_RETURN(image::ImageEntry e, images_.resolve(name));
+  const nlohmann::json& c = e.record.config;
+  api::types::ImageInspect i;
+  i.id = e.record.id;
+  i.repoTags = familiarAll(e.tags);
+  i.repoDigests = familiarAll(e.digests);
+  i.parent = e.record.parent;
+  i.comment = c.value("comment", "");
+  i.created = e.record.createdText();
+  i.author = c.value("author", "");
+  if (auto it = c.find("config"); it != c.end() && it->is_object()) i.config = *it;
+  i.architecture = c.value("architecture", "");
+  i.variant = c.value("variant", "");
+  i.os = c.value("os", "");
+  i.osVersion = c.value("os.version", "");
+  i.size = e.record.size();
+  i.graphDriver = options_.graphDriver;
+  std::vector<std::string> lowers;
+  for (auto it = e.record.layers.rbegin(); it != e.record.layers.rend(); ++it) {
+    absl::StatusOr<std::string> p = snapshots_->fsPath(it->chainId);
+    if (p.ok()) lowers.push_back(*p);
+  }
+  if (!lowers.empty()) i.graphDriverData["LowerDir"] = join(lowers, ":");
+  for (const image::LayerRecord& l : e.record.layers) i.layers.push_back(l.diffId);
+  if (e.record.lastTagTime > 0) i.lastTagTime = formatRfc3339Nano(fromUnixNanos(e.record.lastTagTime));
+  if (!e.record.manifestDigest.empty()) {
+    i.manifestDigest = e.record.manifestDigest;
+    i.manifestMediaType = e.record.manifestMediaType;
+    absl::StatusOr<int64_t> size = content_->size(e.record.manifestDigest);
+    i.manifestSize = size.ok() ? *size : 0;
+  }
+  return i;
+}
+
+absl::StatusOr<std::vector<api::types::ImageHistoryItem>> ImageService::imageHistory(std::string_view name) {
+  BERTH_ASSIGN_OR_RETURN(image::ImageEntry e, images_.resolve(name));
+  const nlohmann::json& c = e.record.config;
+  std::vector<api::types::ImageHistoryItem> out;
+  size_t layer = 0;
+  auto createdOf = [](const nlohmann::json& h) -> int64_t {
+    absl::StatusOr<SystemTime> t = parseRfc3339(h.value("created", ""));
+    return t.ok() ? toUnixNanos(*t) / 1'000'000'000 : 0;
+  };
+  auto hist = c.find("history");
+  if (hist != c.end() && hist->is_array() && !hist->empty()) {
+    for (const nlohmann::json& h : *hist) {
+      if (!h.is_object()) continue;
+      api::types::ImageHistoryItem item;
+      item.id = "<missing>";
+      item.created = createdOf(h);
+      item.createdBy = h.value("created_by", "");
+      item.comment = h.value("comment", "");
+      if (!h.value("empty_layer", false) && layer < e.record.layers.size()) {
+        item.size = e.record.layers[layer++].unpackedSize;
+      }
+      out.push_back(std::move(item));
+    }
+  } else {
+    for (const image::LayerRecord& l : e.record.layers) {
+      api::types::ImageHistoryItem item;
+      item.id = "<missing>";
+      item.created = e.record.createdUnix();
+      item.size = l.unpackedSize;
+      out.push_back(std::move(item));
+    }
+  }
+  std::reverse(out.begin(), out.end());
+  if (!out.empty()) {
+    out.front().id = e.record.id;
+    out.front().tags = familiarAll(e.tags);
+  }
+  return out;
+}
+
+absl::Status ImageService::tagImage(std::string_view name, std::string_view repo, std::string_view tag) {
+  if (repo.empty()) return absl::InvalidArgumentError("repository name must have at least one component");
+  absl::StatusOr<image::Reference> target = image::parseNormalized(repo);
+  if (!target.ok()) return absl::InvalidArgumentError(strCat("Error parsing reference: \"", repo, "\" is not a valid repository/tag: invalid reference format"));
+  if (!target->digest.empty()) return absl::InvalidArgumentError("refusing to create a tag with a digest reference");
+  if (!tag.empty()) {
+    if (!image::isValidTag(tag)) return absl::InvalidArgumentError(strCat("invalid tag format"));
+    target->tag = std::string(tag);
+  }
+  image::Reference full = image::withDefaultTag(*target);
+  std::lock_guard lock(namesMu_);
+  BERTH_ASSIGN_OR_RETURN(image::ImageEntry e, images_.resolve(name));
+  BERTH_RETURN_IF_ERROR(images_.tag(e.record.id, full.canonical()));
+  e.record.lastTagTime = toUnixNanos(nowSystem());
+  BERTH_RETURN_IF_ERROR(images_.put(e.record, {}, {}));
+  publish("tag", e.record.id, {{"name", full.familiar()}});
+  return absl::OkStatus();
+}
+
+absl::Status ImageService::deleteImage(const image::ImageEntry& e, std::vector<ImageDeleteItem>& out) {
+  BERTH_RETURN_IF_ERROR(images_.remove(e.record.id));
+  out.push_back({"", e.record.id});
+  publish("delete", e.record.id, {{"name", e.record.id}});
+  absl::StatusOr<Collected> gc = collectGarbage();
+  if (!gc.ok()) {
+    log::warn("image garbage collection failed", {{"error", std::string(gc.status().message())}});
+    return absl::OkStatus();
+  }
+  for (const std::string& chain : gc->snapshots) out.push_back({"", chain});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ImageDeleteItem>> ImageService::removeImage(std::string_view name,
+                                                                       const api::backend::ImageRemoveOptions& options) {
+  std::lock_guard lock(namesMu_);
+  BERTH_ASSIGN_OR_RETURN(image::ImageEntry e, images_.resolve(name));
+  std::vector<ImageDeleteItem> out;
+  std::string_view bare = name;
+  consumePrefix(bare, "sha256:");
+  bool byId = std::string_view(e.record.id).substr(7).starts_with(bare) &&
+              bare.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+  absl::StatusOr<image::Reference> parsed = image::parseNormalized(name);
+  if (byId && parsed.ok()) {
+    // A name that is both a short id and a repository ("abc123"): it was
+    // resolved as a reference when such a tag exists.
+    std::string key = image::withDefaultTag(*parsed).canonical();
+    if (std::find(e.tags.begin(), e.tags.end(), key) != e.tags.end()) byId = false;
+  }
+
+  auto untag = [&](const std::string& ref) -> absl::Status {
+    BERTH_RETURN_IF_ERROR(images_.untag(ref));
+    out.push_back({image::familiarRef(ref), ""});
+    publish("untag", e.record.id, {{"name", e.record.id}});
+    return absl::OkStatus();
+  };
+  auto nameOf = [](const std::string& ref) {
+    absl::StatusOr<image::Reference> r = image::parseNormalized(ref);
+    return r.ok() ? r->name() : ref;
+  };
+
+  if (!byId && parsed.ok()) {
+    image::Reference ref = image::withDefaultTag(*parsed);
+    std::string key = ref.digest.empty() ? ref.canonical() : strCat(ref.name(), "@", ref.digest);
+    BERTH_RETURN_IF_ERROR(untag(key));
+    std::vector<std::string> tags, digests;
+    for (const std::string& t : e.tags) {
+      if (t != key) tags.push_back(t);
+    }
+    for (const std::string& d : e.digests) {
+      if (d != key) digests.push_back(d);
+    }
+    // Untagging the last tag of a repository also drops its digest refs.
+    if (ref.digest.empty()) {
+      bool repoTagLeft = std::any_of(tags.begin(), tags.end(), [&](const std::string& t) { return nameOf(t) == ref.name(); });
+      if (!repoTagLeft) {
+        std::vector<std::string> keep;
+        for (const std::string& d : digests) {
+          if (nameOf(d) == ref.name()) {
+            BERTH_RETURN_IF_ERROR(untag(d));
+          } else {
+            keep.push_back(d);
+          }
+        }
+        digests = std::move(keep);
+      }
+    }
+    if (!tags.empty() || !digests.empty()) return out;
+    BERTH_RETURN_IF_ERROR(deleteImage(e, out));
+    return out;
+  }
+
+  // By id: every name goes, if they are all of one repository (or forced).
+  std::set<std::string> repos;
+  for (const std::string& r : e.tags) repos.insert(nameOf(r));
+  for (const std::string& r : e.digests) repos.insert(nameOf(r));
+  if (repos.size() > 1 && !options.force) {
+    return absl::FailedPreconditionError(strCat("conflict: unable to delete ", shortImageId(e.record.id),
+                                                " (must be forced) - image is referenced in multiple repositories"));
+  }
+  for (const std::string& t : e.tags) BERTH_RETURN_IF_ERROR(untag(t));
+  for (const std::string& d : e.digests) BERTH_RETURN_IF_ERROR(untag(d));
+  BERTH_RETURN_IF_ERROR(deleteImage(e, out));
+  return out;
+}
+
+absl::StatusOr<ImageService::Collected> ImageService::collectGarbage() {
+  std::lock_guard gcLock(puller_.gcMutex());
+  image::Leases keep = puller_.leases();
+  BERTH_ASSIGN_OR_RETURN(std::vector<image::ImageEntry> all, images_.list());
+  for (const image::ImageEntry& e : all) {
+    keep.blobs.insert(e.record.id);
+    if (!e.record.manifestDigest.empty()) keep.blobs.insert(e.record.manifestDigest);
+    for (const std::string& d : e.digests) keep.blobs.insert(d.substr(d.rfind('@') + 1));
+    for (const image::LayerRecord& l : e.record.layers) {
+      if (!l.digest.empty()) keep.blobs.insert(l.digest);
+      keep.snapshots.insert(l.chainId);
+    }
+  }
+  Collected out;
+  BERTH_ASSIGN_OR_RETURN(std::vector<std::string> snaps, snapshots_->list());
+  for (const std::string& s : snaps) {
+    if (keep.snapshots.contains(s)) continue;
+    absl::StatusOr<store::SnapshotInfo> info = snapshots_->info(s);
+    BERTH_RETURN_IF_ERROR(snapshots_->remove(s));
+    if (info.ok()) out.bytes += info->size;
+    out.snapshots.push_back(s);
+  }
+  BERTH_ASSIGN_OR_RETURN(std::vector<std::string> blobs, content_->list());
+  for (const std::string& b : blobs) {
+    if (keep.blobs.contains(b)) continue;
+    BERTH_RETURN_IF_ERROR(content_->remove(b));
+  }
+  return out;
+}
+
+absl::StatusOr<api::types::ImagePruneReport> ImageService::pruneImages(const api::types::Filters& filters) {
+  static const std::set<std::string> kKeys = {"dangling", "label", "label!", "until"};
+  for (const auto& [key, values] : filters) {
+    if (!kKeys.contains(key)) return absl::InvalidArgumentError(strCat("invalid filter '", key, "'"));
+  }
+  bool danglingOnly = true;
+  if (auto it = filters.find("dangling"); it != filters.end()) {
+    for (const std::string& v : it->second) {
+      if (v == "false" || v == "0") {
+        danglingOnly = false;
+      } else if (v != "true" && v != "1") {
+        return absl::InvalidArgumentError(strCat("invalid filter 'dangling=", v, "'"));
+      }
+    }
+  }
+  std::optional<int64_t> until;
+  if (auto it = filters.find("until"); it != filters.end()) {
+    for (const std::string& v : it->second) {
+      BERTH_ASSIGN_OR_RETURN(SystemTime t, untilParam(v));
+      until = toUnixNanos(t) / 1'000'000'000;
+    }
+  }
+  std::lock_guard lock(namesMu_);
+  BERTH_ASSIGN_OR_RETURN(std::vector<image::ImageEntry> all, images_.list());
+  api::types::ImagePruneReport report;
+  bool removedAny = false;
+  for (const image::ImageEntry& e : all) {
+    if (danglingOnly && !e.tags.empty()) continue;
+    if (until && e.record.createdUnix() >= *until) continue;
+    std::map<std::string, std::string> labels = imageLabels(e.record.config);
+    if (auto it = filters.find("label"); it != filters.end()) {
+      if (!std::all_of(it->second.begin(), it->second.end(), [&](const std::string& l) { return labelMatches(labels, l); })) continue;
+    }
+    if (auto it = filters.find("label!"); it != filters.end()) {
+      if (std::any_of(it->second.begin(), it->second.end(), [&](const std::string& l) { return labelMatches(labels, l); })) continue;
+    }
+    for (const std::string& t : e.tags) {
+      BERTH_RETURN_IF_ERROR(images_.untag(t));
+      report.deleted.push_back({image::familiarRef(t), ""});
+    }
+    for (const std::string& d : e.digests) {
+      BERTH_RETURN_IF_ERROR(images_.untag(d));
+      report.deleted.push_back({image::familiarRef(d), ""});
+    }
+    BERTH_RETURN_IF_ERROR(images_.remove(e.record.id));
+    report.deleted.push_back({"", e.record.id});
+    publish("delete", e.record.id, {{"name", e.record.id}});
+    removedAny = true;
+  }
+  if (removedAny) {
+    BERTH_ASSIGN_OR_RETURN(Collected gc, collectGarbage());
+    for (const std::string& s : gc.snapshots) report.deleted.push_back({"", s});
+    report.spaceReclaimed = gc.bytes;
+  }
+  publish("prune", "", {{"reclaimed", strCat(report.spaceReclaimed)}});
+  return report;
+}
+
+absl::StatusOr<api::backend::LoginResult> ImageService::login(std::string_view authConfigJson) {
+  BERTH_ASSIGN_OR_RETURN(registry::AuthConfig auth, registry::parseAuthConfig(authConfigJson));
+  BERTH_ASSIGN_OR_RETURN(registry::RegistryClient * client, registryClient());
+  absl::Status st = client->login(loginDomain(auth.serverAddress), auth);
+  if (!st.ok()) {
+    if (st.code() == absl::StatusCode::kUnauthenticated) return st;
+    return absl::Status(st.code(), strCat("login to ", loginDomain(auth.serverAddress), " failed: ", st.message()));
+  }
+  return api::backend::LoginResult{"Login Succeeded", ""};
+}
+
+}  // namespace berth::engine

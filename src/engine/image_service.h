@@ -1,0 +1,95 @@
+#pragma once
+// The image area of the engine: pulls, the image list and inspect shapes,
+// tags, removal with garbage collection, prune and registry login. Owns the
+// content and snapshot stores. Implements api::backend::ImageBackend.
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "api/backend/image_backend.h"
+#include "engine/event_bus.h"
+#include "image/image_store.h"
+#include "image/puller.h"
+#include "image/registry/registry_client.h"
+#include "store/content_store.h"
+#include "store/snapshot_store.h"
+#include "store/state_store.h"
+
+namespace berth::engine {
+
+struct ImageServiceOptions {
+  std::string dataRoot;
+  std::vector<std::string> insecureRegistries;
+  std::string userAgent;
+  int maxConcurrentDownloads = 3;
+  // Unprivileged daemon: overlay user xattrs, no chown while unpacking.
+  bool rootless = false;
+  int64_t maxLayerBytes = int64_t(64) << 30;
+  std::string graphDriver = "overlayfs";
+};
+
+class ImageService final : public api::backend::ImageBackend {
+ public:
+  static absl::StatusOr<std::unique_ptr<ImageService>> create(ImageServiceOptions options, store::StateStore& db,
+                                                              EventBus& events);
+  // Cancels running pulls and waits for their threads.
+  ~ImageService() override;
+
+  void startPull(api::backend::ImagePullOptions options, api::backend::ProgressSink progress,
+                 api::backend::DoneCallback done) override;
+  absl::StatusOr<std::vector<api::types::ImageSummary>> listImages(const api::backend::ImageListOptions& options) override;
+  absl::StatusOr<api::types::ImageInspect> inspectImage(std::string_view name) override;
+  absl::StatusOr<std::vector<api::types::ImageHistoryItem>> imageHistory(std::string_view name) override;
+  absl::Status tagImage(std::string_view name, std::string_view repo, std::string_view tag) override;
+  absl::StatusOr<std::vector<api::types::ImageDeleteItem>> removeImage(
+      std::string_view name, const api::backend::ImageRemoveOptions& options) override;
+  absl::StatusOr<api::types::ImagePruneReport> pruneImages(const api::types::Filters& filters) override;
+  absl::StatusOr<api::backend::LoginResult> login(std::string_view authConfigJson) override;
+
+  // Image summaries for GET /system/df.
+  absl::StatusOr<std::vector<api::types::ImageSummary>> summaries();
+  // Removes blobs and snapshots no image needs (and no pull holds).
+  // Returns the chain ids removed and the bytes freed.
+  struct Collected {
+    std::vector<std::string> snapshots;
+    int64_t bytes = 0;
+  };
+  absl::StatusOr<Collected> collectGarbage();
+
+ private:
+  ImageService(ImageServiceOptions options, store::StateStore& db, EventBus& events,
+               std::unique_ptr<store::ContentStore> content, std::unique_ptr<store::SnapshotStore> snapshots);
+  absl::Status pull(const api::backend::ImagePullOptions& options, const api::backend::ProgressSink& progress);
+  // The registry client, created (and libcurl loaded) on first use.
+  absl::StatusOr<registry::RegistryClient*> registryClient();
+  api::types::ImageSummary summary(const image::ImageEntry& e) const;
+  // Deletes the record and collects garbage; appends dockerd's "Deleted" items.
+  absl::Status deleteImage(const image::ImageEntry& e, std::vector<api::types::ImageDeleteItem>& out);
+  void publish(std::string action, std::string actor, std::map<std::string, std::string> attributes);
+
+  const ImageServiceOptions options_;
+  store::StateStore& db_;
+  EventBus& events_;
+  std::unique_ptr<store::ContentStore> content_;
+  std::unique_ptr<store::SnapshotStore> snapshots_;
+  image::ImageStore images_;
+  image::Puller puller_;
+
+  std::mutex registryMu_;
+  std::unique_ptr<registry::RegistryClient> registry_;  // guarded by registryMu_
+
+  // Names change under one lock so tag/untag/delete decisions are atomic.
+  std::mutex namesMu_;
+
+  // Pull threads, joined by the destructor.
+  std::atomic<bool> stopping_{false};
+  std::mutex threadsMu_;
+  std::condition_variable threadsCv_;
+  int activeThreads_ = 0;  // guarded by threadsMu_
+};
+
+}  // namespace berth::engine

@@ -1,0 +1,341 @@
+#include "image/puller.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <semaphore>
+#include <thread>
+
+#include "oci/manifest.h"
+#include "util/digest.h"
+#include "util/log.h"
+#include "util/status.h"
+#include "util/strings.h"
+
+namespace berth::image {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kProgressInterval = std::chrono::milliseconds(100);
+constexpr int kAttempts = 5;
+constexpr size_t kMaxConfigSize = 8 << 20;
+
+// Emits "Downloading"/"Extracting" at most every kProgressInterval.
+class Throttle {
+ public:
+  bool due() {
+    Clock::time_point now = Clock::now();
+    if (now - last_ < kProgressInterval) return false;
+    last_ = now;
+    return true;
+  }
+
+ private:
+  Clock::time_point last_{};
+};
+
+// dockerd's wording for a registry refusal of the whole reference.
+absl::Status pullError(const absl::Status& st, const Reference& ref) {
+  std::string msg(st.message());
+  std::string what = ref.familiar();
+  switch (st.code()) {
+    case absl::StatusCode::kNotFound:
+      if (msg.find("name unknown") != std::string::npos) {
+        return absl::NotFoundError(strCat("repository ", ref.familiarName(), " not found: ", msg));
+      }
+      return absl::NotFoundError(strCat("manifest for ", what, " not found: ", msg));
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+      return absl::Status(st.code(), strCat("pull access denied for ", ref.familiarName(),
+                                            ", repository does not exist or may require 'docker login': ", msg));
+    default: return st;
+  }
+}
+
+// Stores a small verified document (manifest, config) in the content store.
+absl::Status storeSmall(store::ContentStore& content, std::string_view digest, std::string_view body) {
+  if (content.exists(digest)) return absl::OkStatus();
+  BERTH_ASSIGN_OR_RETURN(store::ContentWriterPtr w, content.writer(digest));
+  BERTH_RETURN_IF_ERROR(w->write(body));
+  absl::Status st = w->commit(int64_t(body.size()), digest);
+  return st.code() == absl::StatusCode::kAlreadyExists ? absl::OkStatus() : st;
+}
+
+}  // namespace
+
+std::string shortId(std::string_view digest) {
+  std::string_view hex = digest;
+  consumePrefix(hex, "sha256:");
+  return std::string(hex.substr(0, 12));
+}
+
+struct Puller::Shared {
+  bool done = false;
+  absl::Status status;
+  LayerRecord record;
+};
+
+Leases Puller::leases() {
+  Leases l;
+  l.blobs.insert(leasedBlobs_.begin(), leasedBlobs_.end());
+  l.snapshots.insert(leasedSnapshots_.begin(), leasedSnapshots_.end());
+  return l;
+}
+
+absl::Status Puller::download(registry::Repository& repo, const oci::Descriptor& blob, const PullRequest& req,
+                              const ProgressFn& progress) {
+  const std::string id = shortId(blob.digest);
+  if (content_.exists(blob.digest)) {
+    progress({id, "Download complete"});
+    return absl::OkStatus();
+  }
+  absl::Status last;
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    if (attempt > 1) std::this_thread::sleep_for(std::chrono::milliseconds(250 << (attempt - 2)));
+    absl::StatusOr<store::ContentWriterPtr> writer = content_.writer(blob.digest);
+    if (!writer.ok()) {
+      last = writer.status();
+      if (last.code() == absl::StatusCode::kUnavailable) continue;  // another writer holds it
+      return last;
+    }
+    store::ContentWriter& w = **writer;
+    Throttle throttle;
+    last = repo.fetchBlob(blob.digest, w.offset(), [&](std::string_view data) -> absl::Status {
+      if (w.offset() + int64_t(data.size()) > blob.size) {
+        return absl::DataLossError(strCat("filesystem layer verification failed for digest ", blob.digest,
+                                          ": registry sent more than ", blob.size, " bytes"));
+      }
+      BERTH_RETURN_IF_ERROR(w.write(data));
+      if (throttle.due()) progress({id, "Downloading", w.offset(), blob.size});
+      return absl::OkStatus();
+    }, req.cancel);
+    if (!last.ok()) {
+      if (last.code() == absl::StatusCode::kDataLoss) {
+        w.abort();
+        return last;
+      }
+      if (last.code() != absl::StatusCode::kUnavailable || (req.cancel && req.cancel->load())) return last;
+      log::warn("layer download interrupted; retrying", {{"digest", blob.digest}, {"error", std::string(last.message())}});
+      continue;  // the ingest stays; the next attempt resumes from its offset
+    }
+    progress({id, "Verifying Checksum"});
+    absl::Status st = w.commit(blob.size, blob.digest);
+    if (st.code() == absl::StatusCode::kFailedPrecondition) {
+      return absl::DataLossError(strCat("filesystem layer verification failed for digest ", blob.digest));
+    }
+    if (!st.ok() && st.code() != absl::StatusCode::kAlreadyExists) return st;
+    progress({id, "Download complete"});
+    return absl::OkStatus();
+  }
+  return last;
+}
+
+absl::Status Puller::unpack(const oci::Descriptor& blob, const std::string& diffId, const std::string& chainId,
+                            const ProgressFn& progress) {
+  const std::string id = shortId(blob.digest);
+  BERTH_ASSIGN_OR_RETURN(oci::Compression compression, oci::layerCompression(blob.mediaType));
+  BERTH_ASSIGN_OR_RETURN(std::string path, content_.path(blob.digest));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errnoStatus(errno, strCat("open layer ", blob.digest));
+  BERTH_ASSIGN_OR_RETURN(std::unique_ptr<store::SnapshotIngest> ingest, snapshots_.prepare());
+  int64_t consumed = 0;
+  Throttle throttle;
+  layer::Source source = [&](char* buf, size_t cap) -> absl::StatusOr<size_t> {
+    ssize_t n;
+    do {
+      n = ::read(fd.get(), buf, cap);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return errnoStatus(errno, strCat("read layer ", blob.digest));
+    consumed += n;
+    if (throttle.due()) progress({id, "Extracting", consumed, blob.size});
+    return size_t(n);
+  };
+  absl::StatusOr<layer::UnpackResult> result = layer::unpackLayer(source, compression, ingest->fsFd(), unpack_);
+  if (!result.ok()) return wrap(result.status(), strCat("failed to register layer ", id));
+  if (result->diffId != diffId) {
+    return absl::DataLossError(strCat("failed to register layer ", id, ": layer content ", result->diffId,
+                                      " does not match the image config's diff id ", diffId));
+  }
+  absl::Status st = snapshots_.commit(*ingest, {chainId, diffId, result->size});
+  if (!st.ok() && st.code() != absl::StatusCode::kAlreadyExists) return st;
+  return absl::OkStatus();
+}
+
+absl::Status Puller::ensureLayer(registry::Repository& repo, const oci::Descriptor& blob, const std::string& diffId,
+                                 const std::string& chainId, const PullRequest& req, const ProgressFn& progress,
+                                 LayerRecord& out) {
+  const std::string id = shortId(blob.digest);
+  out = LayerRecord{blob.digest, blob.mediaType, blob.size, diffId, chainId, 0};
+  std::shared_ptr<Shared> shared;
+  {
+    std::unique_lock lock(mu_);
+    auto it = inflight_.find(chainId);
+    if (it != inflight_.end()) {
+      std::shared_ptr<Shared> other = it->second;
+      progress({id, "Waiting"});
+      cv_.wait(lock, [&] { return other->done; });
+      if (!other->status.ok()) return other->status;
+      out.unpackedSize = other->record.unpackedSize;
+      progress({id, "Pull complete"});
+      return absl::OkStatus();
+    }
+    shared = std::make_shared<Shared>();
+    inflight_[chainId] = shared;
+  }
+  absl::Status st = download(repo, blob, req, progress);
+  if (st.ok()) st = unpack(blob, diffId, chainId, progress);
+  if (st.ok()) {
+    absl::StatusOr<store::SnapshotInfo> info = snapshots_.info(chainId);
+    if (info.ok()) out.unpackedSize = info->size;
+    progress({id, "Pull complete"});
+  }
+  {
+    std::lock_guard lock(mu_);
+    shared->done = true;
+    shared->status = st;
+    shared->record = out;
+    inflight_.erase(chainId);
+  }
+  cv_.notify_all();
+  return st;
+}
+
+absl::StatusOr<PullResult> Puller::pull(registry::RegistryClient& registry, const PullRequest& req,
+                                        const ProgressFn& progress) {
+  const Reference& ref = req.ref;
+  std::unique_ptr<registry::Repository> repo = registry.repository(ref.domain, ref.path, req.auth, false);
+  const std::string tagOrDigest = ref.digest.empty() ? ref.tag : ref.digest;
+
+  absl::StatusOr<registry::FetchedManifest> top = repo->getManifest(tagOrDigest, req.cancel);
+  if (!top.ok()) return pullError(top.status(), ref);
+  BERTH_ASSIGN_OR_RETURN(oci::ManifestDocument doc, oci::parseManifest(top->body, top->mediaType));
+  registry::FetchedManifest platformManifest = *top;
+  const oci::Platform want = req.platform.value_or(oci::hostPlatform());
+  if (doc.isIndex) {
+    BERTH_ASSIGN_OR_RETURN(oci::Descriptor chosen, oci::selectManifest(doc.index, want));
+    absl::StatusOr<registry::FetchedManifest> m = repo->getManifest(chosen.digest, req.cancel);
+    if (!m.ok()) return pullError(m.status(), ref);
+    BERTH_ASSIGN_OR_RETURN(doc, oci::parseManifest(m->body, m->mediaType));
+    if (doc.isIndex) return absl::InvalidArgumentError("manifest list entry is itself a manifest list");
+    platformManifest = std::move(*m);
+  }
+  const oci::Manifest& manifest = doc.manifest;
+  BERTH_RETURN_IF_ERROR(storeSmall(content_, top->digest, top->body));
+  BERTH_RETURN_IF_ERROR(storeSmall(content_, platformManifest.digest, platformManifest.body));
+
+  // The config: its digest is the image id.
+  std::string configText;
+  if (content_.exists(manifest.config.digest)) {
+    BERTH_ASSIGN_OR_RETURN(configText, content_.read(manifest.config.digest));
+  } else {
+    BERTH_ASSIGN_OR_RETURN(configText, repo->fetchSmallBlob(manifest.config.digest, kMaxConfigSize));
+    BERTH_RETURN_IF_ERROR(storeSmall(content_, manifest.config.digest, configText));
+  }
+  nlohmann::json config = nlohmann::json::parse(configText, nullptr, false);
+  absl::StatusOr<std::vector<std::string>> diffIds = configDiffIds(config);
+  if (!diffIds.ok()) return wrap(diffIds.status(), strCat("invalid image config ", manifest.config.digest));
+  if (diffIds->size() != manifest.layers.size()) {
+    return absl::InvalidArgumentError(strCat("invalid image: the manifest has ", manifest.layers.size(),
+                                             " layers but the config ", diffIds->size(), " diff ids"));
+  }
+  if (req.platform) {
+    oci::Platform actual{config.value("os", ""), config.value("architecture", ""), config.value("variant", ""), ""};
+    if (!oci::matches(oci::normalize(*req.platform), oci::normalize(actual))) {
+      return absl::NotFoundError(strCat("image with reference ", ref.familiar(),
+                                        " was found but does not match the specified platform: wanted ",
+                                        req.platform->toString(), ", actual: ", actual.toString()));
+    }
+  }
+  std::vector<std::string> chains = chainIds(*diffIds);
+
+  ImageRecord record;
+  record.id = manifest.config.digest;
+  record.config = std::move(config);
+  record.manifestDigest = platformManifest.digest;
+  record.manifestMediaType = manifest.mediaType;
+  std::vector<std::string> tags, digests;
+  if (ref.digest.empty()) tags.push_back(strCat(ref.name(), ":", ref.tag));
+  digests.push_back(strCat(ref.name(), "@", top->digest));
+  const std::string familiar = ref.familiar();
+
+  auto finish = [&](bool downloaded) -> absl::StatusOr<PullResult> {
+    progress({"", strCat("Digest: ", top->digest)});
+    progress({"", strCat(downloaded ? "Status: Downloaded newer image for " : "Status: Image is up to date for ", familiar)});
+    return PullResult{record.id, top->digest, downloaded};
+  };
+
+  progress({tagOrDigest, strCat("Pulling from ", ref.path)});
+  // Lease everything this image needs until its record is written.
+  {
+    std::lock_guard lock(gcMu_);
+    for (const oci::Descriptor& l : manifest.layers) leasedBlobs_.insert(l.digest);
+    leasedBlobs_.insert(manifest.config.digest);
+    leasedBlobs_.insert(top->digest);
+    leasedBlobs_.insert(platformManifest.digest);
+    for (const std::string& c : chains) leasedSnapshots_.insert(c);
+  }
+  auto unlease = [&] {
+    std::lock_guard lock(gcMu_);
+    for (const oci::Descriptor& l : manifest.layers) leasedBlobs_.erase(leasedBlobs_.find(l.digest));
+    leasedBlobs_.erase(leasedBlobs_.find(manifest.config.digest));
+    leasedBlobs_.erase(leasedBlobs_.find(top->digest));
+    leasedBlobs_.erase(leasedBlobs_.find(platformManifest.digest));
+    for (const std::string& c : chains) leasedSnapshots_.erase(leasedSnapshots_.find(c));
+  };
+
+  record.layers.resize(manifest.layers.size());
+  std::vector<size_t> missing;
+  for (size_t i = 0; i < manifest.layers.size(); ++i) {
+    const oci::Descriptor& l = manifest.layers[i];
+    absl::StatusOr<store::SnapshotInfo> info = snapshots_.info(chains[i]);
+    if (info.ok()) {
+      record.layers[i] = LayerRecord{l.digest, l.mediaType, l.size, (*diffIds)[i], chains[i], info->size};
+      progress({shortId(l.digest), "Already exists"});
+    } else {
+      absl::StatusOr<oci::Compression> c = oci::layerCompression(l.mediaType);
+      if (!c.ok()) {
+        unlease();
+        return c.status();
+      }
+      missing.push_back(i);
+      progress({shortId(l.digest), "Pulling fs layer"});
+    }
+  }
+
+  // Layers in parallel, at most concurrency_ at a time, in manifest order.
+  std::vector<absl::Status> results(missing.size());
+  std::counting_semaphore<64> slots(std::min(concurrency_, 64));
+  std::vector<std::thread> workers;
+  for (size_t k = 0; k < missing.size(); ++k) {
+    slots.acquire();
+    workers.emplace_back([&, k] {
+      size_t i = missing[k];
+      results[k] = ensureLayer(*repo, manifest.layers[i], (*diffIds)[i], chains[i], req, progress, record.layers[i]);
+      slots.release();
+    });
+  }
+  for (std::thread& t : workers) t.join();
+  for (const absl::Status& st : results) {
+    if (!st.ok()) {
+      unlease();
+      return st;
+    }
+  }
+
+  std::optional<ImageEntry> existing;
+  if (absl::StatusOr<std::optional<ImageEntry>> e = images_.byId(record.id); e.ok()) existing = std::move(*e);
+  bool alreadyNamed = existing && missing.empty();
+  if (alreadyNamed) {
+    for (const std::string& t : tags) {
+      alreadyNamed = alreadyNamed && std::find(existing->tags.begin(), existing->tags.end(), t) != existing->tags.end();
+    }
+  }
+  if (existing) record.lastTagTime = existing->record.lastTagTime;
+  absl::Status st = images_.put(record, tags, digests);
+  unlease();
+  if (!st.ok()) return st;
+  return finish(!alreadyNamed);
+}
+
+}  // namespace berth::image
