@@ -6,7 +6,7 @@ set -euo pipefail
 build_pkgs=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libboost-system-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libabsl-dev
-  libcli11-dev
+  libcli11-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev openssl curl python3
