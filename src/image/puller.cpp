@@ -47,8 +47,9 @@ absl::Status pullError(const absl::Status& st, const Reference& ref) {
       return absl::NotFoundError(strCat("manifest for ", what, " not found: ", msg));
     case absl::StatusCode::kUnauthenticated:
     case absl::StatusCode::kPermissionDenied:
-      return absl::Status(st.code(), strCat("pull access denied for ", ref.familiarName(),
-                                            ", repository does not exist or may require 'docker login': ", msg));
+      // NotFound as dockerd: a 401 would make the CLI prompt for a login.
+      return absl::NotFoundError(strCat("pull access denied for ", ref.familiarName(),
+                                        ", repository does not exist or may require 'docker login': ", msg));
     default: return st;
   }
 }

@@ -7,6 +7,8 @@ every blob by digest. `registry.py` pushes them to a local registry.
 
   busybox()           /bin/busybox plus applet links, passwd/group; Cmd ["sh"]
   index(...)          an OCI index: linux/amd64 (busybox) + linux/arm64 entry
+  custom(layers)      an image from ready (blob, diff id) pairs
+  labelled(labels)    a one-file image with config labels
   layered(size_mb)    three layers: big files, a deletion (whiteout) and an
                       opaque directory, for unpack and pull benchmarks
 """
@@ -87,7 +89,8 @@ class LayerBuilder:
         return gzip.compress(raw, compresslevel=6, mtime=0), digest(raw)
 
 
-def _config(diff_ids, arch="amd64", cmd=("sh",), variant=None, env=None, history_note="berth test image"):
+def _config(diff_ids, arch="amd64", cmd=("sh",), variant=None, env=None, history_note="berth test image",
+            labels=None):
     cfg = {
         "architecture": arch,
         "os": "linux",
@@ -102,6 +105,8 @@ def _config(diff_ids, arch="amd64", cmd=("sh",), variant=None, env=None, history
     }
     if variant:
         cfg["variant"] = variant
+    if labels:
+        cfg["config"]["Labels"] = dict(labels)
     return json.dumps(cfg, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -160,6 +165,18 @@ def index():
                         "platform": plat})
     body = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}, indent=3).encode()
     return Image(body, OCI_INDEX, {}, children=[amd64, arm64])
+
+
+def custom(layers, labels=None, cmd=("sh",), oci=False):
+    """An image from ready layers [(blob, diff_id)], e.g. hostile ones."""
+    return _manifest(_config([d for _, d in layers], cmd=cmd, labels=labels), layers, oci=oci)
+
+
+def labelled(labels, note="labelled"):
+    """A one-file image with config labels (distinct per `note`)."""
+    layer = LayerBuilder()
+    layer.file("note.txt", note.encode())
+    return custom([layer.finish()], labels=labels)
 
 
 def layered(size_mb=150, seed=1):

@@ -494,14 +494,16 @@ def run_berth(args, timeout=10.0, env=None, cwd=None):
     return Result(p.returncode, so, se, timed_out)
 
 
-def run_docker(args, host, timeout=30.0, extra_env=None, check=True):
-    """Run the docker CLI against `host` with a throw-away DOCKER_CONFIG."""
+def run_docker(args, host, timeout=30.0, extra_env=None, check=True, config_dir=None, stdin=None):
+    """Run the docker CLI against `host` with a throw-away DOCKER_CONFIG
+    (or `config_dir`, to keep `docker login` credentials between calls)."""
     with tempfile.TemporaryDirectory(prefix="berth-dcfg-") as cfg:
-        env = clean_env({"DOCKER_HOST": host, "DOCKER_CONFIG": cfg})
+        env = clean_env({"DOCKER_HOST": host, "DOCKER_CONFIG": config_dir or cfg})
         if extra_env:
             env.update(extra_env)
         p = subprocess.run([DOCKER_CLI] + list(args), env=env, capture_output=True,
-                           timeout=timeout, stdin=subprocess.DEVNULL)
+                           timeout=timeout, input=stdin.encode() if stdin is not None else None,
+                           stdin=None if stdin is not None else subprocess.DEVNULL)
     res = Result(p.returncode, p.stdout.decode("utf-8", "replace"),
                  p.stderr.decode("utf-8", "replace"), False)
     if check and p.returncode != 0:

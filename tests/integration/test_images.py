@@ -1,0 +1,517 @@
+"""Images against a real registry (Debian's docker-registry) and a scriptable
+one (tests/images/fakeregistry.py): pull, list, inspect, tag, rmi, history,
+prune, login, docker-py's images API, hostile registries and layers, and a
+kill -9 in the middle of a pull."""
+
+import base64
+import gzip
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "images"))
+
+import docker  # noqa: E402
+
+import fakeregistry  # noqa: E402
+import registry  # noqa: E402
+import testimages  # noqa: E402
+from harness import DOCKER_CLI, Berth, run_docker  # noqa: E402
+
+
+def config_digest(image):
+    return json.loads(image.manifest)["config"]["digest"]
+
+
+def diff_ids(image):
+    cfg = json.loads(image.blobs[config_digest(image)])
+    return cfg["rootfs"]["diff_ids"]
+
+
+def layer_digests(image):
+    return [l["digest"] for l in json.loads(image.manifest)["layers"]]
+
+
+def walk(path):
+    out = []
+    for root, dirs, files in os.walk(path):
+        for n in dirs + files:
+            out.append(os.path.relpath(os.path.join(root, n), path))
+    return sorted(out)
+
+
+class Images(unittest.TestCase):
+    """One registry for the class; a fresh daemon per test."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.reg = registry.Registry()
+        cls.busybox = testimages.busybox()
+        cls.index = testimages.index()
+        cls.layered = testimages.layered(size_mb=16)
+        cls.reg.push("library/busybox", "latest", cls.busybox)
+        cls.reg.push("multi", "latest", cls.index)
+        cls.reg.push("layered", "v1", cls.layered)
+        cls.labelled_a = testimages.labelled({"team": "a", "tier": "db"}, note="a")
+        cls.labelled_b = testimages.labelled({"team": "b"}, note="b")
+        cls.reg.push("labels/a", "1", cls.labelled_a)
+        cls.reg.push("labels/b", "1", cls.labelled_b)
+        cls.addr = cls.reg.address
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.reg.stop()
+
+    def setUp(self):
+        self.berth = Berth()
+        self.addCleanup(self.berth.stop)
+
+    def docker(self, *args, check=True, **kw):
+        return run_docker(list(args), self.berth.url, check=check, **kw)
+
+    def inspect(self, name):
+        r = self.berth.get("/images/%s/json" % name)
+        self.assertEqual(r.status, 200, r.body)
+        return r.json()
+
+    def test_pull_by_tag_and_inspect(self):
+        ref = "%s/library/busybox" % self.addr
+        out = self.docker("pull", ref).stdout.splitlines()
+        self.assertEqual(out[0], "Using default tag: latest")
+        self.assertEqual(out[1], "latest: Pulling from library/busybox")
+        short = layer_digests(self.busybox)[0][7:19]
+        self.assertIn("%s: Pull complete" % short, out)
+        self.assertIn("Digest: %s" % self.busybox.digest, out)
+        self.assertIn("Status: Downloaded newer image for %s:latest" % ref, out)
+        self.assertEqual(out[-1], "%s:latest" % ref)
+
+        img = self.inspect(ref)
+        self.assertEqual(img["Id"], config_digest(self.busybox))
+        self.assertEqual(img["RepoTags"], ["%s:latest" % ref])
+        self.assertEqual(img["RepoDigests"], ["%s@%s" % (ref, self.busybox.digest)])
+        self.assertEqual(img["Architecture"], "amd64")
+        self.assertEqual(img["Os"], "linux")
+        self.assertEqual(img["Created"], "2023-11-14T22:13:20Z")
+        self.assertEqual(img["Config"]["Cmd"], ["sh"])
+        self.assertEqual(img["RootFS"], {"Type": "layers", "Layers": diff_ids(self.busybox)})
+        self.assertEqual(img["Descriptor"]["digest"], self.busybox.digest)
+        self.assertEqual(img["Descriptor"]["size"], len(self.busybox.manifest))
+        # The snapshot holds the unpacked layer.
+        lower = img["GraphDriver"]["Data"]["LowerDir"]
+        self.assertTrue(os.path.isfile(os.path.join(lower, "bin/busybox")))
+        self.assertEqual(os.readlink(os.path.join(lower, "bin/sh")), "busybox")
+        self.assertEqual(img["Size"], os.path.getsize("/bin/busybox") + len(
+            b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n") + len(
+            b"root:x:0:\nnogroup:x:65534:\n"))
+
+        again = self.docker("pull", ref).stdout
+        self.assertIn("%s: Already exists" % short, again)
+        self.assertIn("Status: Image is up to date for %s:latest" % ref, again)
+
+    def test_pull_by_digest(self):
+        ref = "%s/library/busybox@%s" % (self.addr, self.busybox.digest)
+        out = self.docker("pull", ref).stdout
+        self.assertIn("Status: Downloaded newer image for %s" % ref, out)
+        img = self.inspect(ref)
+        self.assertEqual(img["RepoTags"], [])
+        self.assertEqual(img["RepoDigests"], ["%s/library/busybox@%s" % (self.addr, self.busybox.digest)])
+
+    def test_index_resolves_to_the_host_platform(self):
+        self.docker("pull", "%s/multi" % self.addr)
+        img = self.inspect("%s/multi" % self.addr)
+        amd64 = self.index.children[0]
+        self.assertEqual(img["Architecture"], "amd64")
+        self.assertEqual(img["Id"], config_digest(amd64))
+        self.assertEqual(img["RepoDigests"], ["%s/multi@%s" % (self.addr, self.index.digest)])
+        self.assertEqual(img["Descriptor"]["digest"], amd64.digest)
+        # --platform picks the other entry.
+        self.docker("pull", "--platform", "linux/arm64", "%s/multi" % self.addr)
+        img = self.inspect("%s/multi" % self.addr)
+        self.assertEqual(img["Architecture"], "arm64")
+        self.assertEqual(img["Variant"], "v8")
+        self.assertEqual(img["Id"], config_digest(self.index.children[1]))
+        bad = self.docker("pull", "--platform", "linux/s390x", "%s/multi" % self.addr, check=False)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("no matching manifest for linux/s390x in the manifest list entries", bad.stderr)
+
+    def test_unknown_tag_and_repository(self):
+        r = self.docker("pull", "%s/library/busybox:nope" % self.addr, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Error response from daemon: manifest for %s/library/busybox:nope not found: "
+                      "manifest unknown: manifest unknown" % self.addr, r.stderr)
+        r = self.berth.request("POST", "/images/create?fromImage=%s/nothing&tag=1" % self.addr)
+        self.assertEqual(r.status, 404)
+        self.assertIn("not found", r.json()["message"])
+        r = self.berth.request("POST", "/images/create?fromImage=library/UPPER&tag=1")
+        self.assertEqual(r.status, 400)
+        self.assertIn("invalid reference format", r.json()["message"])
+
+    def test_progress_lines_all_have_status(self):
+        r = self.berth.request("POST", "/images/create?fromImage=%s/layered&tag=v1" % self.addr)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Content-Type"), "application/json")
+        lines = r.json_lines()
+        self.assertTrue(all("status" in l for l in lines), lines)
+        statuses = [l["status"] for l in lines]
+        self.assertEqual(statuses[0], "Pulling from layered")
+        self.assertEqual(lines[0]["id"], "v1")
+        for d in layer_digests(self.layered):
+            mine = [l["status"] for l in lines if l.get("id") == d[7:19]]
+            self.assertEqual(mine[0], "Pulling fs layer")
+            self.assertEqual(mine[-1], "Pull complete")
+            self.assertIn("Download complete", mine)
+        downloading = [l for l in lines if l["status"] == "Downloading"]
+        for l in downloading:
+            self.assertLessEqual(l["progressDetail"]["current"], l["progressDetail"]["total"])
+            self.assertTrue(l["progress"].startswith("["), l)
+        self.assertEqual(statuses[-1], "Status: Downloaded newer image for %s/layered:v1" % self.addr)
+
+    def test_whiteouts_and_opaque_dirs_in_snapshots(self):
+        self.docker("pull", "%s/layered:v1" % self.addr)
+        img = self.inspect("%s/layered:v1" % self.addr)
+        lowers = img["GraphDriver"]["Data"]["LowerDir"].split(":")
+        self.assertEqual(len(lowers), 3)
+        top, middle, base = lowers
+        self.assertTrue(os.path.isfile(os.path.join(base, "data/delete-me")))
+        st = os.lstat(os.path.join(middle, "data/delete-me"))
+        import stat as st_mod
+        self.assertTrue(st_mod.S_ISCHR(st.st_mode))
+        self.assertEqual(st.st_rdev, 0)
+        self.assertFalse(os.path.exists(os.path.join(middle, "data/.wh.delete-me")))
+        attr = "trusted.overlay.opaque" if os.geteuid() == 0 else "user.overlay.opaque"
+        self.assertEqual(os.getxattr(os.path.join(top, "data/opaque"), attr), b"y")
+        self.assertEqual(walk(os.path.join(top, "data/opaque")), ["new.txt"])
+
+    def test_images_list_and_filters(self):
+        for ref in ("library/busybox", "labels/a:1", "labels/b:1"):
+            self.docker("pull", "%s/%s" % (self.addr, ref))
+        def names(*flt):
+            args = ["images", "--format", "{{.Repository}}:{{.Tag}}"]
+            for f in flt:
+                args += ["--filter", f]
+            return sorted(self.docker(*args).stdout.split())
+        a, b, bb = ("%s/labels/a:1" % self.addr, "%s/labels/b:1" % self.addr,
+                    "%s/library/busybox:latest" % self.addr)
+        self.assertEqual(names(), sorted([a, b, bb]))
+        self.assertEqual(names("label=team"), sorted([a, b]))
+        self.assertEqual(names("label=team=a"), [a])
+        self.assertEqual(names("label=team=a", "label=tier=db"), [a])
+        self.assertEqual(names("reference=%s/labels/*" % self.addr), sorted([a, b]))
+        self.assertEqual(names("reference=%s/library/busybox:latest" % self.addr), [bb])
+        self.assertEqual(names("dangling=true"), [])
+        self.assertEqual(names("dangling=false"), sorted([a, b, bb]))
+        bad = self.docker("images", "--filter", "nope=1", check=False)
+        self.assertIn("invalid filter 'nope'", bad.stderr)
+        # -q and --digests
+        ids = self.docker("images", "-q").stdout.split()
+        self.assertEqual(len(ids), 3)
+        self.assertTrue(all(len(i) == 12 for i in ids))
+
+    def test_tag_rmi_and_garbage_collection(self):
+        ref = "%s/library/busybox" % self.addr
+        self.docker("pull", ref)
+        image_id = config_digest(self.busybox)
+        self.docker("tag", ref, "mine/box:1")
+        self.docker("tag", image_id[7:19], "mine/box:2")
+        self.assertEqual(self.inspect("mine/box:1")["Id"], image_id)
+        self.assertEqual(sorted(self.inspect(image_id)["RepoTags"]), sorted(
+            ["%s:latest" % ref, "mine/box:1", "mine/box:2"]))
+        self.assertTrue(self.inspect(image_id)["Metadata"]["LastTagTime"].endswith("Z"))
+        # By id with names in several repositories: refused without -f.
+        r = self.berth.request("DELETE", "/images/%s" % image_id)
+        self.assertEqual(r.status, 409)
+        self.assertEqual(r.json()["message"], "conflict: unable to delete %s (must be forced) - "
+                         "image is referenced in multiple repositories" % image_id[7:19])
+        self.assertEqual(self.docker("rmi", "mine/box:1").stdout.strip(), "Untagged: mine/box:1")
+        self.assertEqual(self.docker("rmi", "mine/box:2").stdout.strip(), "Untagged: mine/box:2")
+        snapshots = os.path.join(self.berth.data_root, "snapshots/sha256")
+        blobs = os.path.join(self.berth.data_root, "content/blobs/sha256")
+        self.assertEqual(len(os.listdir(snapshots)), 1)
+        out = self.docker("rmi", ref).stdout.splitlines()
+        self.assertEqual(out, ["Untagged: %s:latest" % ref,
+                               "Untagged: %s@%s" % (ref, self.busybox.digest),
+                               "Deleted: %s" % image_id,
+                               "Deleted: %s" % diff_ids(self.busybox)[0]])
+        self.assertEqual(os.listdir(snapshots), [])
+        self.assertEqual(os.listdir(blobs), [])
+        r = self.docker("rmi", ref, check=False)
+        self.assertIn("No such image: %s:latest" % ref, r.stderr)
+        self.assertEqual(self.berth.get("/images/nope/json").json()["message"], "No such image: nope:latest")
+
+    def test_history(self):
+        self.docker("pull", "%s/layered:v1" % self.addr)
+        rows = self.berth.get("/images/%s/layered:v1/history" % self.addr).json()
+        self.assertEqual(len(rows), 3)
+        self.assertEqual(rows[0]["Id"], config_digest(self.layered))
+        self.assertEqual(rows[0]["Tags"], ["%s/layered:v1" % self.addr])
+        self.assertEqual([r["Id"] for r in rows[1:]], ["<missing>", "<missing>"])
+        self.assertEqual([r["CreatedBy"] for r in rows], ["berth test image"] * 3)
+        self.assertEqual([r["Created"] for r in rows], [1700000000] * 3)
+        self.assertGreater(rows[2]["Size"], 16 * 1000 * 1000)
+        out = self.docker("history", "--format", "{{.ID}} {{.CreatedBy}}", "%s/layered:v1" % self.addr).stdout
+        self.assertEqual(out.splitlines()[0], "%s berth test image" % config_digest(self.layered)[7:19])
+
+    def test_prune_removes_dangling_images(self):
+        self.docker("pull", "%s/labels/a:1" % self.addr)
+        self.docker("tag", "%s/labels/a:1" % self.addr, "moving:tag")
+        self.docker("rmi", "%s/labels/a:1" % self.addr)
+        self.docker("pull", "%s/labels/b:1" % self.addr)
+        self.docker("tag", "%s/labels/b:1" % self.addr, "moving:tag")  # a is now dangling
+        dangling = self.docker("images", "-q", "--filter", "dangling=true").stdout.split()
+        self.assertEqual(dangling, [config_digest(self.labelled_a)[7:19]])
+        r = self.berth.request("POST", "/images/prune")
+        self.assertEqual(r.status, 200)
+        body = r.json()
+        self.assertIn({"Deleted": config_digest(self.labelled_a)}, body["ImagesDeleted"])
+        self.assertGreater(body["SpaceReclaimed"], 0)
+        self.assertEqual(self.docker("images", "-q", "--filter", "dangling=true").stdout.split(), [])
+        r = self.berth.request("POST", "/images/prune").json()
+        self.assertEqual(r, {"ImagesDeleted": None, "SpaceReclaimed": 0})
+        # dangling=false removes every unused image.
+        out = self.docker("image", "prune", "-a", "-f").stdout
+        self.assertIn("deleted: %s" % config_digest(self.labelled_b), out)
+        self.assertEqual(self.docker("images", "-q").stdout.split(), [])
+
+    def test_docker_py_images_api(self):
+        client = docker.DockerClient(base_url=self.berth.url, version="1.51")
+        self.addCleanup(client.close)
+        img = client.images.pull("%s/library/busybox" % self.addr, tag="latest")
+        self.assertEqual(img.id, config_digest(self.busybox))
+        self.assertEqual(img.tags, ["%s/library/busybox:latest" % self.addr])
+        self.assertTrue(img.tag("pyrepo/box", "x"))
+        self.assertEqual(client.images.get("pyrepo/box:x").id, img.id)
+        self.assertEqual(sorted(i.id for i in client.images.list()), [img.id])
+        self.assertEqual(client.images.list(name="pyrepo/box")[0].id, img.id)
+        hist = img.history()
+        self.assertEqual(hist[0]["Id"], img.id)
+        stream = client.api.pull("%s/multi" % self.addr, tag="latest", stream=True, decode=True)
+        lines = list(stream)
+        self.assertTrue(all("status" in l for l in lines))
+        client.images.remove("pyrepo/box:x")
+        with self.assertRaises(docker.errors.ImageNotFound):
+            client.images.get("pyrepo/box:x")
+        with self.assertRaises(docker.errors.NotFound):
+            client.images.pull("%s/library/busybox" % self.addr, tag="missing")
+        report = client.images.prune(filters={"dangling": False})
+        self.assertEqual(report["SpaceReclaimed"] > 0, True)
+        self.assertEqual(client.images.list(), [])
+
+
+class Login(unittest.TestCase):
+    def test_login_and_authenticated_pull(self):
+        with registry.Registry(auth=("alice", "wonder")) as reg:
+            image = testimages.busybox()
+            reg.push("private/box", "1", image)
+            with Berth() as berth, tempfile.TemporaryDirectory() as cfg:
+                ref = "%s/private/box:1" % reg.address
+                r = run_docker(["pull", ref], berth.url, check=False, config_dir=cfg)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn("no basic auth credentials", r.stderr)
+                bad = run_docker(["login", "-u", "alice", "--password-stdin", reg.address], berth.url,
+                                 check=False, config_dir=cfg, stdin="wrong")
+                self.assertNotEqual(bad.returncode, 0)
+                self.assertIn("401 Unauthorized", bad.stderr)
+                ok = run_docker(["login", "-u", "alice", "--password-stdin", reg.address], berth.url,
+                                config_dir=cfg, stdin="wonder")
+                self.assertIn("Login Succeeded", ok.stdout)
+                out = run_docker(["pull", ref], berth.url, config_dir=cfg).stdout
+                self.assertIn("Status: Downloaded newer image for %s" % ref, out)
+                r = berth.request("POST", "/auth", headers={"Content-Type": "application/json"},
+                                  body=json.dumps({"username": "alice", "password": "wonder",
+                                                   "serveraddress": reg.address}).encode())
+                self.assertEqual(r.status, 200)
+                self.assertEqual(r.json(), {"IdentityToken": "", "Status": "Login Succeeded"})
+                r = berth.request("POST", "/auth", headers={"Content-Type": "application/json"},
+                                  body=json.dumps({"username": "alice", "password": "x",
+                                                   "serveraddress": reg.address}).encode())
+                self.assertEqual(r.status, 401)
+
+
+def tar_layer(entries):
+    """A gzip layer from (kind, name, payload) entries; returns (blob, diff id)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for kind, name, payload in entries:
+            ti = tarfile.TarInfo(name)
+            ti.mtime = testimages.EPOCH
+            if kind == "file":
+                ti.size = len(payload)
+                tar.addfile(ti, io.BytesIO(payload))
+                continue
+            ti.type = {"dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE, "hardlink": tarfile.LNKTYPE,
+                       "chr": tarfile.CHRTYPE, "blk": tarfile.BLKTYPE}[kind]
+            if kind in ("symlink", "hardlink"):
+                ti.linkname = payload
+            if kind in ("chr", "blk"):
+                ti.devmajor, ti.devminor = payload
+            tar.addfile(ti)
+    raw = buf.getvalue()
+    return gzip.compress(raw, mtime=0), testimages.digest(raw)
+
+
+class Hostile(unittest.TestCase):
+    """Registries and layers that lie or attack: each pull fails cleanly (or
+    is contained), nothing partial becomes visible, nothing lands outside."""
+
+    def setUp(self):
+        self.reg = fakeregistry.FakeRegistry()
+        self.addCleanup(self.reg.stop)
+        self.berth = Berth("--max-layer-bytes", str(8 << 20))
+        self.addCleanup(self.berth.stop)
+
+    def pull(self, repo, tag="latest"):
+        return run_docker(["pull", "%s/%s:%s" % (self.reg.address, repo, tag)], self.berth.url, check=False)
+
+    def assert_store_clean(self):
+        self.assertEqual(self.berth.get("/images/json").json(), [])
+        root = self.berth.data_root
+        self.assertEqual(os.listdir(os.path.join(root, "snapshots/sha256")), [])
+        self.assertEqual(os.listdir(os.path.join(root, "snapshots/ingest")), [])
+        for b in os.listdir(os.path.join(root, "content/blobs/sha256")):
+            with open(os.path.join(root, "content/blobs/sha256", b), "rb") as f:
+                self.assertEqual(testimages.digest(f.read()), "sha256:" + b)
+
+    def test_wrong_blob_digest(self):
+        image = testimages.busybox()
+        layer = layer_digests(image)[0]
+        data = bytearray(image.blobs[layer])
+        data[len(data) // 2] ^= 0xff
+        self.reg.add_image("bad", "latest", image)
+        self.reg.blob_override[layer] = bytes(data)
+        r = self.pull("bad")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("filesystem layer verification failed for digest %s" % layer, r.stderr)
+        self.assert_store_clean()
+        self.assertEqual(os.listdir(os.path.join(self.berth.data_root, "content/ingest")), [])
+
+    def test_truncated_layer(self):
+        image = testimages.busybox()
+        layer = layer_digests(image)[0]
+        self.reg.add_image("short", "latest", image)
+        self.reg.blob_override[layer] = image.blobs[layer][: len(image.blobs[layer]) // 3]
+        r = self.pull("short")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("filesystem layer verification failed for digest %s" % layer, r.stderr)
+        self.assert_store_clean()
+
+    def test_malformed_manifest(self):
+        self.reg.add_manifest("junk", "latest", b'{"schemaVersion": 2, "layers": 7', testimages.DOCKER_MANIFEST)
+        r = self.pull("junk")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("manifest", r.stderr)
+        resp = self.berth.request("POST", "/images/create?fromImage=%s/junk&tag=latest" % self.reg.address)
+        self.assertEqual(resp.status, 400)
+        self.assert_store_clean()
+
+    def test_manifest_digest_mismatch(self):
+        image = testimages.busybox()
+        self.reg.add_image("lying", "latest", image)
+        other = testimages.labelled({"x": "y"})
+        self.reg.add_manifest("lying", image.digest, other.manifest, other.media_type)
+        r = run_docker(["pull", "%s/lying@%s" % (self.reg.address, image.digest)], self.berth.url, check=False)
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("manifest verification failed for digest %s" % image.digest, r.stderr)
+        self.assert_store_clean()
+
+    def hostile(self, repo, entries):
+        blob, diff = tar_layer(entries)
+        self.reg.add_image(repo, "latest", testimages.custom([(blob, diff)]))
+        return self.pull(repo)
+
+    def test_dotdot_member(self):
+        r = self.hostile("dotdot", [("file", "../../../../../../tmp/berth-evil-dotdot", b"x")])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("escapes the root", r.stderr)
+        self.assertFalse(os.path.exists("/tmp/berth-evil-dotdot"))
+        self.assert_store_clean()
+
+    def test_absolute_and_symlinked_parent_stay_inside(self):
+        name = "berth-evil-%d" % os.getpid()
+        r = self.hostile("abs", [("dir", "tmp", None), ("file", "/tmp/%s-abs" % name, b"x"),
+                                 ("symlink", "escape", "../../../../../../../tmp"),
+                                 ("file", "escape/%s-link" % name, b"y")])
+        self.assertEqual(r.returncode, 0, r)
+        self.assertFalse(os.path.exists("/tmp/%s-abs" % name))
+        self.assertFalse(os.path.exists("/tmp/%s-link" % name))
+        lower = self.berth.get("/images/%s/abs/json" % self.reg.address).json()["GraphDriver"]["Data"]["LowerDir"]
+        self.assertEqual(sorted(os.listdir(os.path.join(lower, "tmp"))), ["%s-abs" % name, "%s-link" % name])
+
+    def test_hardlink_to_outside(self):
+        r = self.hostile("hard", [("hardlink", "passwd", "../../../../../../../etc/passwd")])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("escapes the root", r.stderr)
+        r = self.hostile("hard2", [("hardlink", "passwd", "/etc/passwd")])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("to missing", r.stderr)
+        self.assert_store_clean()
+
+    def test_device_nodes_are_not_created(self):
+        r = self.hostile("dev", [("chr", "mem", (1, 1)), ("blk", "sda", (8, 0)), ("file", "ok", b"ok")])
+        self.assertEqual(r.returncode, 0, r)
+        lower = self.berth.get("/images/%s/dev/json" % self.reg.address).json()["GraphDriver"]["Data"]["LowerDir"]
+        self.assertEqual(os.listdir(lower), ["ok"])
+
+    def test_bare_whiteout(self):
+        r = self.hostile("wh", [("dir", "d", None), ("file", "d/.wh.", b"")])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("names no file", r.stderr)
+        self.assert_store_clean()
+
+    def test_decompression_bomb(self):
+        blob, diff = tar_layer([("file", "zeros", bytes(64 << 20))])
+        self.assertLess(len(blob), 1 << 20)
+        self.reg.add_image("bomb", "latest", testimages.custom([(blob, diff)]))
+        r = self.pull("bomb")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("layer is larger than %d bytes" % (8 << 20), r.stderr)
+        self.assert_store_clean()
+
+
+class Crash(unittest.TestCase):
+    def test_kill_9_during_pull_then_resume(self):
+        image = testimages.layered(size_mb=16, seed=7)
+        big = max(layer_digests(image), key=lambda d: len(image.blobs[d]))
+        with fakeregistry.FakeRegistry() as reg:
+            reg.add_image("slow", "latest", image)
+            reg.throttle = 4 << 20
+            data_root = tempfile.mkdtemp(prefix="berth-crash-")
+            self.addCleanup(lambda: subprocess.run(["rm", "-rf", data_root]))
+            berth = Berth(data_root=data_root)
+            pull = subprocess.Popen([DOCKER_CLI, "pull", "%s/slow" % reg.address],
+                                    env=dict(os.environ, DOCKER_HOST=berth.url), stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            ingest = os.path.join(data_root, "content/ingest")
+            deadline = time.monotonic() + 30
+            partial = 0
+            while time.monotonic() < deadline and partial < (4 << 20):
+                partial = 0
+                for d, _, files in os.walk(ingest):
+                    partial += sum(os.path.getsize(os.path.join(d, f)) for f in files)
+                time.sleep(0.05)
+            self.assertGreaterEqual(partial, 4 << 20)
+            os.kill(berth.pid, signal.SIGKILL)
+            berth.proc.wait()
+            pull.wait(timeout=10)
+            berth.cleanup()  # its temp dir only: the data root stays for the restart
+            reg.throttle = None
+            with Berth(data_root=data_root) as again:
+                self.assertEqual(again.get("/images/json").json(), [])
+                before = len(reg.blob_requests(big))
+                out = run_docker(["pull", "%s/slow" % reg.address], again.url).stdout
+                self.assertIn("Status: Downloaded newer image for %s/slow:latest" % reg.address, out)
+                resumed = [h for _, h in reg.blob_requests(big)[before:] if h.get("Range", "").startswith("bytes=")]
+                self.assertTrue(resumed, "the second pull did not resume with a range request")
+                img = again.get("/images/%s/slow/json" % reg.address).json()
+                self.assertEqual(img["Id"], config_digest(image))
+
+
+if __name__ == "__main__":
+    unittest.main()
