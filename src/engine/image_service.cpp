@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "image/reference.h"
+#include "oci/manifest.h"
 #include "oci/platform.h"
 #include "util/log.h"
 #include "util/status.h"
@@ -105,7 +106,8 @@ ImageService::ImageService(ImageServiceOptions options, store::StateStore& db, E
       puller_(*content_, *snapshots_, images_,
               layer::UnpackOptions{options_.rootless ? layer::OverlayXattrs::User : layer::OverlayXattrs::Trusted,
                                    !options_.rootless, options_.maxLayerBytes, 4'000'000},
-              options_.maxConcurrentDownloads) {}
+              options_.maxConcurrentDownloads),
+      pusher_(*content_, images_, 5) {}
 
 ImageService::~ImageService() {
   stopping_ = true;
@@ -134,19 +136,101 @@ void ImageService::publish(std::string action, std::string actor, std::map<std::
   events_.publish(std::move(e));
 }
 
-void ImageService::startPull(api::backend::ImagePullOptions options, api::backend::ProgressSink progress,
-                             api::backend::DoneCallback done) {
+void ImageService::runJob(std::function<absl::Status()> job, api::backend::DoneCallback done) {
   {
     std::lock_guard lock(threadsMu_);
     ++activeThreads_;
   }
-  std::thread([this, options = std::move(options), progress = std::move(progress), done = std::move(done)] {
-    absl::Status st = stopping_ ? absl::UnavailableError("the daemon is shutting down") : pull(options, progress);
+  std::thread([this, job = std::move(job), done = std::move(done)] {
+    absl::Status st = stopping_ ? absl::UnavailableError("the daemon is shutting down") : job();
     done(st);
     std::lock_guard lock(threadsMu_);
     --activeThreads_;
     threadsCv_.notify_all();
   }).detach();
+}
+
+void ImageService::startPull(api::backend::ImagePullOptions options, api::backend::ProgressSink progress,
+                             api::backend::DoneCallback done) {
+  runJob([this, options = std::move(options), progress = std::move(progress)] { return pull(options, progress); },
+         std::move(done));
+}
+
+void ImageService::startPush(api::backend::ImagePushOptions options, api::backend::ProgressSink progress,
+                             api::backend::DoneCallback done) {
+  runJob([this, options = std::move(options), progress = std::move(progress)] { return push(options, progress); },
+         std::move(done));
+}
+
+absl::Status ImageService::push(const api::backend::ImagePushOptions& options,
+                                const api::backend::ProgressSink& progress) {
+  BERTH_ASSIGN_OR_RETURN(image::Reference repo, image::parseNormalized(options.name));
+  if (!repo.digest.empty()) return absl::InvalidArgumentError("cannot push a digest reference");
+  if (!options.tag.empty()) {
+    if (!image::isValidTag(options.tag)) return absl::InvalidArgumentError("invalid tag format");
+    repo.tag = options.tag;
+  }
+  // Which tags: the one named, or every tag of the repository.
+  std::vector<image::Reference> targets;
+  if (!repo.tag.empty()) {
+    targets.push_back(repo);
+  } else {
+    BERTH_ASSIGN_OR_RETURN(std::vector<image::ImageEntry> all, images_.list());
+    for (const image::ImageEntry& e : all) {
+      for (const std::string& t : e.tags) {
+        absl::StatusOr<image::Reference> r = image::parseNormalized(t);
+        if (r.ok() && r->name() == repo.name()) targets.push_back(*r);
+      }
+    }
+    if (targets.empty()) return absl::NotFoundError(strCat("An image does not exist locally with the tag: ", repo.familiarName()));
+  }
+  BERTH_ASSIGN_OR_RETURN(registry::AuthConfig auth, registry::decodeRegistryAuth(options.registryAuth));
+  BERTH_ASSIGN_OR_RETURN(registry::RegistryClient * client, registryClient());
+  for (const image::Reference& target : targets) {
+    absl::StatusOr<image::ImageEntry> e = images_.resolve(target.canonical());
+    if (!e.ok()) return absl::NotFoundError(strCat("An image does not exist locally with the tag: ", target.familiar()));
+    image::PushRequest req{target, auth, &stopping_};
+    absl::StatusOr<image::PushResult> result = pusher_.push(*client, *e, req, [&](const image::Progress& p) {
+      progress(api::types::ProgressLine{p.id, p.status, p.current, p.total});
+    });
+    if (!result.ok()) return result.status();
+    publish("push", target.familiar(), {{"name", target.familiarName()}});
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<api::types::DistributionInspect> ImageService::distributionInspect(std::string_view name,
+                                                                                  std::string_view registryAuth) {
+  BERTH_ASSIGN_OR_RETURN(image::Reference ref, image::parseNormalized(name));
+  ref = image::withDefaultTag(ref);
+  BERTH_ASSIGN_OR_RETURN(registry::AuthConfig auth, registry::decodeRegistryAuth(registryAuth));
+  BERTH_ASSIGN_OR_RETURN(registry::RegistryClient * client, registryClient());
+  std::unique_ptr<registry::Repository> repo = client->repository(ref.domain, ref.path, auth, false);
+  absl::StatusOr<registry::FetchedManifest> m = repo->getManifest(ref.digest.empty() ? ref.tag : ref.digest, &stopping_);
+  if (!m.ok()) {
+    if (m.status().code() == absl::StatusCode::kNotFound || m.status().code() == absl::StatusCode::kUnauthenticated) {
+      return absl::Status(m.status().code(), strCat("manifest for ", ref.familiar(), " not found: ", m.status().message()));
+    }
+    return m.status();
+  }
+  BERTH_ASSIGN_OR_RETURN(oci::ManifestDocument doc, oci::parseManifest(m->body, m->mediaType));
+  api::types::DistributionInspect out;
+  out.digest = m->digest;
+  out.size = int64_t(m->body.size());
+  out.mediaType = doc.isIndex ? doc.index.mediaType : doc.manifest.mediaType;
+  if (out.mediaType.empty()) out.mediaType = m->mediaType;
+  if (doc.isIndex) {
+    for (const oci::Descriptor& d : doc.index.manifests) {
+      if (!d.platform) continue;
+      out.platforms.push_back({d.platform->architecture, d.platform->os, d.platform->osVersion, d.platform->variant});
+    }
+  } else {
+    BERTH_ASSIGN_OR_RETURN(std::string configText, repo->fetchSmallBlob(doc.manifest.config.digest, 8 << 20));
+    nlohmann::json c = nlohmann::json::parse(configText, nullptr, false);
+    if (!c.is_object()) return absl::InvalidArgumentError(strCat("invalid image config ", doc.manifest.config.digest));
+    out.platforms.push_back({c.value("architecture", ""), c.value("os", ""), c.value("os.version", ""), c.value("variant", "")});
+  }
+  return out;
 }
 
 absl::Status ImageService::pull(const api::backend::ImagePullOptions& options,

@@ -14,6 +14,7 @@
 #include "engine/event_bus.h"
 #include "image/image_store.h"
 #include "image/puller.h"
+#include "image/pusher.h"
 #include "image/registry/registry_client.h"
 #include "store/content_store.h"
 #include "store/snapshot_store.h"
@@ -41,6 +42,10 @@ class ImageService final : public api::backend::ImageBackend {
 
   void startPull(api::backend::ImagePullOptions options, api::backend::ProgressSink progress,
                  api::backend::DoneCallback done) override;
+  void startPush(api::backend::ImagePushOptions options, api::backend::ProgressSink progress,
+                 api::backend::DoneCallback done) override;
+  absl::StatusOr<api::types::DistributionInspect> distributionInspect(std::string_view name,
+                                                                      std::string_view registryAuth) override;
   absl::StatusOr<std::vector<api::types::ImageSummary>> listImages(const api::backend::ImageListOptions& options) override;
   absl::StatusOr<api::types::ImageInspect> inspectImage(std::string_view name) override;
   absl::StatusOr<std::vector<api::types::ImageHistoryItem>> imageHistory(std::string_view name) override;
@@ -64,6 +69,9 @@ class ImageService final : public api::backend::ImageBackend {
   ImageService(ImageServiceOptions options, store::StateStore& db, EventBus& events,
                std::unique_ptr<store::ContentStore> content, std::unique_ptr<store::SnapshotStore> snapshots);
   absl::Status pull(const api::backend::ImagePullOptions& options, const api::backend::ProgressSink& progress);
+  absl::Status push(const api::backend::ImagePushOptions& options, const api::backend::ProgressSink& progress);
+  // Runs `job` on its own thread (joined by the destructor), then `done`.
+  void runJob(std::function<absl::Status()> job, api::backend::DoneCallback done);
   // The registry client, created (and libcurl loaded) on first use.
   absl::StatusOr<registry::RegistryClient*> registryClient();
   api::types::ImageSummary summary(const image::ImageEntry& e) const;
@@ -78,6 +86,7 @@ class ImageService final : public api::backend::ImageBackend {
   std::unique_ptr<store::SnapshotStore> snapshots_;
   image::ImageStore images_;
   image::Puller puller_;
+  image::Pusher pusher_;
 
   std::mutex registryMu_;
   std::unique_ptr<registry::RegistryClient> registry_;  // guarded by registryMu_

@@ -280,6 +280,47 @@ class Images(unittest.TestCase):
         self.assertIn("deleted: %s" % config_digest(self.labelled_b), out)
         self.assertEqual(self.docker("images", "-q").stdout.split(), [])
 
+    def test_push_then_pull_on_a_fresh_daemon(self):
+        src = "%s/layered:v1" % self.addr
+        self.docker("pull", src)
+        with registry.Registry() as other:
+            dest = "%s/team/copy:v9" % other.address
+            self.docker("tag", src, dest)
+            out = self.docker("push", dest).stdout.splitlines()
+            self.assertEqual(out[0], "The push refers to repository [%s/team/copy]" % other.address)
+            for d in layer_digests(self.layered):
+                self.assertIn("%s: Pushed" % d[7:19], out)
+            self.assertEqual(out[-1], "v9: digest: %s size: %d" % (self.layered.digest, len(self.layered.manifest)))
+            again = self.docker("push", dest).stdout
+            self.assertIn("%s: Layer already exists" % layer_digests(self.layered)[0][7:19], again)
+            self.assertIn("%s/team/copy@%s" % (other.address, self.layered.digest), self.inspect(dest)["RepoDigests"])
+            # A second repository of the same registry mounts instead of uploading.
+            self.docker("tag", src, "%s/team/mounted:1" % other.address)
+            mounted = self.docker("push", "%s/team/mounted:1" % other.address).stdout
+            self.assertIn("%s: Mounted from team/copy" % layer_digests(self.layered)[0][7:19], mounted)
+            with Berth() as fresh:
+                out = run_docker(["pull", dest], fresh.url).stdout
+                self.assertIn("Digest: %s" % self.layered.digest, out)
+                img = json.loads(run_docker(["image", "inspect", dest], fresh.url).stdout)[0]
+                self.assertEqual(img["Id"], config_digest(self.layered))
+        r = self.docker("push", "nothere/x:1", check=False)
+        self.assertIn("An image does not exist locally with the tag: nothere/x", r.stderr)
+
+    def test_distribution_inspect(self):
+        r = self.berth.get("/distribution/%s/multi/json" % self.addr)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.json(), {
+            "Descriptor": {"mediaType": testimages.OCI_INDEX, "digest": self.index.digest,
+                           "size": len(self.index.manifest)},
+            "Platforms": [{"architecture": "amd64", "os": "linux"},
+                          {"architecture": "arm64", "os": "linux", "variant": "v8"}]})
+        r = self.berth.get("/distribution/%s/library/busybox:latest/json" % self.addr).json()
+        self.assertEqual(r["Descriptor"]["digest"], self.busybox.digest)
+        self.assertEqual(r["Platforms"], [{"architecture": "amd64", "os": "linux"}])
+        self.assertEqual(self.berth.get("/images/json").json(), [])  # nothing pulled
+        r = self.berth.get("/distribution/%s/library/busybox:gone/json" % self.addr)
+        self.assertEqual(r.status, 404)
+
     def test_docker_py_images_api(self):
         client = docker.DockerClient(base_url=self.berth.url, version="1.51")
         self.addCleanup(client.close)

@@ -24,6 +24,12 @@ struct ImagePullOptions {
 using ProgressSink = std::function<void(const types::ProgressLine&)>;
 using DoneCallback = std::function<void(absl::Status)>;
 
+struct ImagePushOptions {
+  std::string name;          // repository, or repository:tag
+  std::string tag;           // empty: the name's tag, else every tag of the repository
+  std::string registryAuth;
+};
+
 struct ImageListOptions {
   bool all = false;
   types::Filters filters;
@@ -47,6 +53,14 @@ class ImageBackend {
   // each line, then `done` the result (errors before any progress line are
   // the request's errors: the route answers them with a status code).
   virtual void startPull(ImagePullOptions options, ProgressSink progress, DoneCallback done) = 0;
+
+  // As startPull, for POST /images/{name}/push.
+  virtual void startPush(ImagePushOptions options, ProgressSink progress, DoneCallback done) = 0;
+
+  // GET /distribution/{name}/json: the registry's descriptor and platforms,
+  // without pulling.
+  virtual absl::StatusOr<types::DistributionInspect> distributionInspect(std::string_view name,
+                                                                         std::string_view registryAuth) = 0;
 
   virtual absl::StatusOr<std::vector<types::ImageSummary>> listImages(const ImageListOptions& options) = 0;
   // NotFound "No such image: …".

@@ -53,6 +53,11 @@ class Exchange {
   // bytes; InvalidArgument if the client sends a malformed body. At most once.
   virtual net::awaitable<absl::StatusOr<std::string>> readBody(size_t limit) = 0;
 
+  // Streams the body to `sink` piece by piece (image loads and imports,
+  // archives): nothing is held whole. An error from `sink` stops reading and
+  // is returned; the connection then closes. At most once, instead of readBody.
+  virtual net::awaitable<absl::Status> readBodyStream(std::function<absl::Status(std::string_view)> sink) = 0;
+
   // Sends a complete response. At most once, and not after openStream().
   virtual net::awaitable<absl::Status> respond(Response response) = 0;
 

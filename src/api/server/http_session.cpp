@@ -85,6 +85,9 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     explicit ExchangeImpl(HttpSession& s) : s_(s) {}
     const Request& request() const override { return s_.request_; }
     net::awaitable<absl::StatusOr<std::string>> readBody(size_t limit) override { return s_.readBody(limit); }
+    net::awaitable<absl::Status> readBodyStream(std::function<absl::Status(std::string_view)> sink) override {
+      return s_.readBodyStream(std::move(sink));
+    }
     net::awaitable<absl::Status> respond(Response r) override { return s_.respond(std::move(r)); }
     net::awaitable<absl::Status> openStream(int status, std::string_view contentType) override {
       return s_.openStream(status, contentType);
@@ -131,8 +134,9 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
 
   // Headers live in whichever parser holds the request now.
   std::string_view headerValue(std::string_view name) const {
-    const http::fields& f = bodyParser_ ? static_cast<const http::fields&>(bodyParser_->get())
-                                        : static_cast<const http::fields&>(parser_->get());
+    const http::fields& f = bodyParser_     ? static_cast<const http::fields&>(bodyParser_->get())
+                            : streamParser_ ? static_cast<const http::fields&>(streamParser_->get())
+                                            : static_cast<const http::fields&>(parser_->get());
     auto it = f.find(name);
     return it == f.end() ? std::string_view() : std::string_view(it->value());
   }
@@ -203,6 +207,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     request_ = Request{};
     request_.method = std::string(req.method_string());
     bodyParser_.reset();
+    streamParser_.reset();
     request_.header = [this](std::string_view name) { return headerValue(name); };
     request_.hasBody = !parser_->is_done();
     keepAlive_ = req.keep_alive();
@@ -318,6 +323,41 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
       co_return absl::InvalidArgumentError(strCat("reading request body: ", ec.message()));
     }
     co_return std::move(p.get().body());
+  }
+
+  net::awaitable<absl::Status> readBodyStream(std::function<absl::Status(std::string_view)> sink) {
+    if (!request_.hasBody) co_return absl::OkStatus();
+    if (bodyDone_) co_return absl::FailedPreconditionError("request body was already read");
+    bodyDone_ = true;
+    boost::system::error_code ec;
+    http::request_parser<http::buffer_body>& p = streamParser_.emplace(std::move(*parser_));
+    p.body_limit(std::numeric_limits<std::uint64_t>::max());  // (boost::none is broken in Boost 1.74)
+    if (beast::iequals(p.get()[http::field::expect], "100-continue")) {
+      http::response<http::empty_body> cont{http::status::continue_, 11};
+      co_await http::async_write(stream_, cont, net::redirect_error(kUseAwaitable, ec));
+      if (ec) co_return absl::CancelledError("client went away");
+    }
+    std::vector<char> buf(256 * 1024);
+    while (!p.is_done()) {
+      p.get().body().data = buf.data();
+      p.get().body().size = buf.size();
+      armDeadline(ctx_.readTimeout);
+      co_await http::async_read_some(stream_, buffer_, p, net::redirect_error(kUseAwaitable, ec));
+      disarmDeadline();
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) {
+        keepAlive_ = false;
+        co_return absl::InvalidArgumentError(strCat("reading request body: ", ec.message()));
+      }
+      size_t n = buf.size() - p.get().body().size;
+      if (n == 0) continue;
+      absl::Status st = sink(std::string_view(buf.data(), n));
+      if (!st.ok()) {
+        keepAlive_ = false;  // the rest of the body is not read
+        co_return st;
+      }
+    }
+    co_return absl::OkStatus();
   }
 
   // A body over `limit` is left unread: the connection closes after the
@@ -443,6 +483,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
   std::optional<http::request_parser<http::string_body>> bodyParser_;
+  std::optional<http::request_parser<http::buffer_body>> streamParser_;
   Request request_;
   ExchangeImpl exchange_{*this};
   std::function<void()> goneCb_;

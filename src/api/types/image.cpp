@@ -89,6 +89,22 @@ nlohmann::ordered_json toJson(const ImagePruneReport& r) {
   return j;
 }
 
+nlohmann::ordered_json toJson(const DistributionInspect& d) {
+  nlohmann::ordered_json j;
+  j["Descriptor"] = {{"mediaType", d.mediaType}, {"digest", d.digest}, {"size", d.size}};
+  nlohmann::ordered_json platforms = nlohmann::ordered_json::array();
+  for (const DistributionPlatform& p : d.platforms) {
+    nlohmann::ordered_json pj;
+    pj["architecture"] = p.architecture;
+    pj["os"] = p.os;
+    if (!p.osVersion.empty()) pj["os.version"] = p.osVersion;
+    if (!p.variant.empty()) pj["variant"] = p.variant;
+    platforms.push_back(pj);
+  }
+  j["Platforms"] = platforms;
+  return j;
+}
+
 std::string humanSize(double bytes) {
   static constexpr const char* kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB"};
   int u = 0;

@@ -68,6 +68,16 @@ struct ImagePruneReport {
 };
 nlohmann::ordered_json toJson(const ImagePruneReport& r);
 
+struct DistributionPlatform {
+  std::string architecture, os, osVersion, variant;
+};
+struct DistributionInspect {
+  std::string mediaType, digest;
+  int64_t size = 0;
+  std::vector<DistributionPlatform> platforms;
+};
+nlohmann::ordered_json toJson(const DistributionInspect& d);
+
 // A progress line: {"status", "progressDetail", "progress", "id"}.
 struct ProgressLine {
   std::string id;

@@ -36,6 +36,27 @@ net::awaitable<absl::Status> createImage(Exchange& ex, backend::ImageBackend& ba
   co_return co_await relay->relay(ex, progressErrorLine);
 }
 
+net::awaitable<absl::Status> pushImage(Exchange& ex, backend::ImageBackend& backend) {
+  backend::ImagePushOptions options;
+  options.name = ex.request().pathParams.at("name");
+  options.tag = std::string(ex.request().query.getOr("tag", ""));
+  options.registryAuth = std::string(ex.request().header("X-Registry-Auth"));
+  auto relay = std::make_shared<httputil::LineRelay>(ex.executor());
+  backend.startPush(
+      std::move(options),
+      [relay](const types::ProgressLine& line) { relay->push(httputil::jsonLine(types::toJson(line))); },
+      [relay](absl::Status st) { relay->finish(std::move(st)); });
+  co_return co_await relay->relay(ex, progressErrorLine);
+}
+
+net::awaitable<absl::Status> distributionInspect(Exchange& ex, backend::ImageBackend& backend) {
+  std::string name = ex.request().pathParams.at("name");
+  std::string auth(ex.request().header("X-Registry-Auth"));
+  auto result = co_await httputil::offload(ex, [&] { return backend.distributionInspect(name, auth); });
+  if (!result.ok()) co_return result.status();
+  co_return co_await ex.respond(httputil::jsonResponse(200, types::toJson(*result)));
+}
+
 template <class T>
 nlohmann::ordered_json jsonArray(const std::vector<T>& items) {
   nlohmann::ordered_json a = nlohmann::ordered_json::array();
@@ -126,6 +147,8 @@ std::vector<httputil::RouteSpec> imageRoutes(backend::ImageBackend& backend) {
       {"GET", "/images/{name:.*}/json", bind(inspectImage)},
       {"GET", "/images/{name:.*}/history", bind(history)},
       {"POST", "/images/{name:.*}/tag", bind(tagImage)},
+      {"POST", "/images/{name:.*}/push", bind(pushImage)},
+      {"GET", "/distribution/{name:.*}/json", bind(distributionInspect)},
       {"DELETE", "/images/{name:.*}", bind(removeImage)},
       {"POST", "/auth", bind(login)},
   };

@@ -43,7 +43,6 @@ constexpr Endpoint kUnimplemented[] = {
     {"POST", "/containers/prune", false},
     {"POST", "/build", false},
     {"POST", "/build/prune", false},
-    {"POST", "/images/{name:.*}/push", false},
     {"GET", "/images/search", false},
     {"POST", "/commit", true},
     {"GET", "/images/{name:.*}/get", false},
@@ -77,7 +76,6 @@ constexpr Endpoint kUnimplemented[] = {
     {"POST", "/plugins/create", false},
     {"POST", "/plugins/{name:.*}/push", false},
     {"POST", "/plugins/{name:.*}/set", true},
-    {"GET", "/distribution/{name:.*}/json", false},
     {"POST", "/session", false},
 };
 
