@@ -1,12 +1,16 @@
 #include "engine/image_service.h"
 
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 #include <thread>
 
+#include "image/image_archive.h"
+#include "image/importer.h"
 #include "image/reference.h"
 #include "oci/manifest.h"
 #include "oci/platform.h"
@@ -83,7 +87,127 @@ std::string loginDomain(std::string_view server) {
   return std::string(s);
 }
 
+layer::UnpackOptions unpackOptions(const ImageServiceOptions& o) {
+  return layer::UnpackOptions{o.rootless ? layer::OverlayXattrs::User : layer::OverlayXattrs::Trusted, !o.rootless,
+                              o.maxLayerBytes, 4'000'000};
+}
+
+// A temporary file under <data root>/tmp, unlinked at once: nothing is
+// left behind whatever happens to the daemon.
+class TempSpool final : public api::backend::UploadSpool {
+ public:
+  explicit TempSpool(UniqueFd fd) : fd_(std::move(fd)) {}
+  absl::Status write(std::string_view data) override { return writeAll(fd_.get(), data); }
+  int fd() const override { return fd_.get(); }
+
+ private:
+  UniqueFd fd_;
+};
+
 }  // namespace
+
+absl::StatusOr<std::unique_ptr<api::backend::UploadSpool>> ImageService::newSpool() {
+  std::string dir = options_.dataRoot + "/tmp";
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) return errnoStatus(errno, strCat("create a temporary file in ", dir));
+  return std::unique_ptr<api::backend::UploadSpool>(new TempSpool(UniqueFd(fd)));
+}
+
+absl::StatusOr<std::string> ImageService::importImage(const api::backend::ImageImportOptions& options,
+                                                      api::backend::UploadSpool* body) {
+  image::ImportRequest req;
+  if (!options.repo.empty()) {
+    BERTH_ASSIGN_OR_RETURN(image::Reference ref, image::parseNormalized(options.repo));
+    if (!ref.digest.empty()) return absl::InvalidArgumentError("cannot import to a digest reference");
+    if (!options.tag.empty()) {
+      if (!image::isValidTag(options.tag)) return absl::InvalidArgumentError("invalid tag format");
+      ref.tag = options.tag;
+    }
+    req.tag = image::withDefaultTag(ref).canonical();
+  }
+  req.message = options.message;
+  req.changes = options.changes;
+  if (!options.platform.empty()) {
+    BERTH_ASSIGN_OR_RETURN(oci::Platform p, oci::parsePlatform(options.platform));
+    req.platform = oci::normalize(p);
+  }
+  std::unique_ptr<api::backend::UploadSpool> downloaded;
+  if (options.source != "-") {
+    // A URL: fetched into a spool first, as dockerd does.
+    if (!options.source.starts_with("http://") && !options.source.starts_with("https://")) {
+      return absl::InvalidArgumentError(strCat("import source must be - or an http(s) URL: ", options.source));
+    }
+    BERTH_ASSIGN_OR_RETURN(downloaded, newSpool());
+    BERTH_ASSIGN_OR_RETURN(registry::RegistryClient * client, registryClient());
+    registry::HttpRequest get;
+    get.url = options.source;
+    registry::BodySink sink = [&](long, std::string_view data) { return downloaded->write(data); };
+    BERTH_ASSIGN_OR_RETURN(registry::HttpResponse resp, client->http().perform(get, &sink, 64 << 10, &stopping_));
+    if (resp.status < 200 || resp.status >= 300) {
+      return absl::InvalidArgumentError(strCat("import from ", options.source, ": HTTP status ", resp.status));
+    }
+    body = downloaded.get();
+  }
+  if (body == nullptr) return absl::InvalidArgumentError("import needs a request body");
+  BERTH_ASSIGN_OR_RETURN(std::string id, image::importRootfs(*content_, *snapshots_, images_, puller_, unpack_,
+                                                             body->fd(), req));
+  publish("import", id, {{"name", id}});
+  return id;
+}
+
+absl::StatusOr<std::vector<std::string>> ImageService::loadImages(api::backend::UploadSpool& body) {
+  if (::lseek(body.fd(), 0, SEEK_SET) < 0) return errnoStatus(errno, "rewind upload");
+  image::Loader loader(*content_, *snapshots_, images_, puller_, unpack_);
+  absl::StatusOr<std::vector<image::LoadedImage>> loaded;
+  {
+    std::lock_guard lock(namesMu_);
+    loaded = loader.load(body.fd());
+  }
+  // Whatever the archive carried that no image uses, and whatever a failed
+  // load left, goes now.
+  if (absl::StatusOr<Collected> gc = collectGarbage(); !gc.ok()) {
+    log::warn("garbage collection after load failed", {{"error", std::string(gc.status().message())}});
+  }
+  if (!loaded.ok()) return loaded.status();
+  std::vector<std::string> lines;
+  for (const image::LoadedImage& l : *loaded) {
+    if (l.tags.empty()) lines.push_back(strCat("Loaded image ID: ", l.id));
+    for (const std::string& t : l.tags) lines.push_back(strCat("Loaded image: ", image::familiarRef(t)));
+    publish("load", l.id, {{"name", l.id}});
+  }
+  return lines;
+}
+
+absl::StatusOr<std::vector<api::backend::ArchiveFile>> ImageService::saveImages(const std::vector<std::string>& names) {
+  if (names.empty()) return absl::InvalidArgumentError("no images to save");
+  std::vector<image::SaveItem> items;
+  std::map<std::string, size_t> byId;
+  for (const std::string& name : names) {
+    BERTH_ASSIGN_OR_RETURN(image::ImageEntry e, images_.resolve(name));
+    // A name that is a tag is recorded in the archive; an id records none.
+    std::vector<std::string> recorded;
+    absl::StatusOr<image::Reference> ref = image::parseNormalized(name);
+    std::string canonical = ref.ok() ? image::withDefaultTag(*ref).canonical() : "";
+    if (ref.ok() && ref->digest.empty() && std::find(e.tags.begin(), e.tags.end(), canonical) != e.tags.end()) {
+      recorded.push_back(canonical);
+    }
+    auto it = byId.find(e.record.id);
+    if (it == byId.end()) {
+      byId[e.record.id] = items.size();
+      items.push_back({std::move(e), recorded});
+    } else {
+      for (const std::string& r : recorded) {
+        auto& n = items[it->second].names;
+        if (std::find(n.begin(), n.end(), r) == n.end()) n.push_back(r);
+      }
+    }
+  }
+  BERTH_ASSIGN_OR_RETURN(std::vector<image::ArchiveFile> files, image::planSave(*content_, items));
+  std::vector<api::backend::ArchiveFile> out;
+  for (image::ArchiveFile& f : files) out.push_back({std::move(f.name), f.size, std::move(f.path), std::move(f.data)});
+  for (const image::SaveItem& item : items) publish("save", item.image.record.id, {{"name", item.image.record.id}});
+  return out;
+}
 
 absl::StatusOr<std::unique_ptr<ImageService>> ImageService::create(ImageServiceOptions options, store::StateStore& db,
                                                                    EventBus& events) {
@@ -91,6 +215,9 @@ absl::StatusOr<std::unique_ptr<ImageService>> ImageService::create(ImageServiceO
                          store::ContentStore::open(options.dataRoot + "/content"));
   BERTH_ASSIGN_OR_RETURN(std::unique_ptr<store::SnapshotStore> snapshots,
                          store::SnapshotStore::open(options.dataRoot + "/snapshots"));
+  std::error_code ec;
+  std::filesystem::create_directories(options.dataRoot + "/tmp", ec);
+  if (ec) return absl::InternalError(strCat("create ", options.dataRoot, "/tmp: ", ec.message()));
   return std::unique_ptr<ImageService>(
       new ImageService(std::move(options), db, events, std::move(content), std::move(snapshots)));
 }
@@ -103,11 +230,9 @@ ImageService::ImageService(ImageServiceOptions options, store::StateStore& db, E
       content_(std::move(content)),
       snapshots_(std::move(snapshots)),
       images_(db),
-      puller_(*content_, *snapshots_, images_,
-              layer::UnpackOptions{options_.rootless ? layer::OverlayXattrs::User : layer::OverlayXattrs::Trusted,
-                                   !options_.rootless, options_.maxLayerBytes, 4'000'000},
-              options_.maxConcurrentDownloads),
-      pusher_(*content_, images_, 5) {}
+      puller_(*content_, *snapshots_, images_, unpackOptions(options_), options_.maxConcurrentDownloads),
+      pusher_(*content_, images_, 5),
+      unpack_(unpackOptions(options_)) {}
 
 ImageService::~ImageService() {
   stopping_ = true;

@@ -54,6 +54,11 @@ class ImageService final : public api::backend::ImageBackend {
       std::string_view name, const api::backend::ImageRemoveOptions& options) override;
   absl::StatusOr<api::types::ImagePruneReport> pruneImages(const api::types::Filters& filters) override;
   absl::StatusOr<api::backend::LoginResult> login(std::string_view authConfigJson) override;
+  absl::StatusOr<std::unique_ptr<api::backend::UploadSpool>> newSpool() override;
+  absl::StatusOr<std::string> importImage(const api::backend::ImageImportOptions& options,
+                                          api::backend::UploadSpool* body) override;
+  absl::StatusOr<std::vector<std::string>> loadImages(api::backend::UploadSpool& body) override;
+  absl::StatusOr<std::vector<api::backend::ArchiveFile>> saveImages(const std::vector<std::string>& names) override;
 
   // Image summaries for GET /system/df.
   absl::StatusOr<std::vector<api::types::ImageSummary>> summaries();
@@ -87,6 +92,7 @@ class ImageService final : public api::backend::ImageBackend {
   image::ImageStore images_;
   image::Puller puller_;
   image::Pusher pusher_;
+  const layer::UnpackOptions unpack_;
 
   std::mutex registryMu_;
   std::unique_ptr<registry::RegistryClient> registry_;  // guarded by registryMu_

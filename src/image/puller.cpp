@@ -7,6 +7,7 @@
 #include <semaphore>
 #include <thread>
 
+#include "image/unpack_blob.h"
 #include "oci/manifest.h"
 #include "util/digest.h"
 #include "util/log.h"
@@ -84,6 +85,22 @@ Leases Puller::leases() {
   return l;
 }
 
+void Puller::addLeases(const Leases& l) {
+  std::lock_guard lock(gcMu_);
+  leasedBlobs_.insert(l.blobs.begin(), l.blobs.end());
+  leasedSnapshots_.insert(l.snapshots.begin(), l.snapshots.end());
+}
+
+void Puller::dropLeases(const Leases& l) {
+  std::lock_guard lock(gcMu_);
+  for (const std::string& b : l.blobs) {
+    if (auto it = leasedBlobs_.find(b); it != leasedBlobs_.end()) leasedBlobs_.erase(it);
+  }
+  for (const std::string& s : l.snapshots) {
+    if (auto it = leasedSnapshots_.find(s); it != leasedSnapshots_.end()) leasedSnapshots_.erase(it);
+  }
+}
+
 absl::Status Puller::download(registry::Repository& repo, const oci::Descriptor& blob, const PullRequest& req,
                               const ProgressFn& progress) {
   const std::string id = shortId(blob.digest);
@@ -136,30 +153,12 @@ absl::Status Puller::unpack(const oci::Descriptor& blob, const std::string& diff
                             const ProgressFn& progress) {
   const std::string id = shortId(blob.digest);
   BERTH_ASSIGN_OR_RETURN(oci::Compression compression, oci::layerCompression(blob.mediaType));
-  BERTH_ASSIGN_OR_RETURN(std::string path, content_.path(blob.digest));
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return errnoStatus(errno, strCat("open layer ", blob.digest));
-  BERTH_ASSIGN_OR_RETURN(std::unique_ptr<store::SnapshotIngest> ingest, snapshots_.prepare());
-  int64_t consumed = 0;
   Throttle throttle;
-  layer::Source source = [&](char* buf, size_t cap) -> absl::StatusOr<size_t> {
-    ssize_t n;
-    do {
-      n = ::read(fd.get(), buf, cap);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return errnoStatus(errno, strCat("read layer ", blob.digest));
-    consumed += n;
-    if (throttle.due()) progress({id, "Extracting", consumed, blob.size});
-    return size_t(n);
-  };
-  absl::StatusOr<layer::UnpackResult> result = layer::unpackLayer(source, compression, ingest->fsFd(), unpack_);
-  if (!result.ok()) return wrap(result.status(), strCat("failed to register layer ", id));
-  if (result->diffId != diffId) {
-    return absl::DataLossError(strCat("failed to register layer ", id, ": layer content ", result->diffId,
-                                      " does not match the image config's diff id ", diffId));
-  }
-  absl::Status st = snapshots_.commit(*ingest, {chainId, diffId, result->size});
-  if (!st.ok() && st.code() != absl::StatusCode::kAlreadyExists) return st;
+  UnpackBlobRequest req{blob.digest, compression, diffId, chainId, [&](int64_t consumed) {
+                          if (throttle.due()) progress({id, "Extracting", consumed, blob.size});
+                        }};
+  absl::StatusOr<store::SnapshotInfo> info = unpackBlob(content_, snapshots_, req, unpack_);
+  if (!info.ok()) return wrap(info.status(), strCat("failed to register layer ", id));
   return absl::OkStatus();
 }
 
@@ -268,22 +267,12 @@ absl::StatusOr<PullResult> Puller::pull(registry::RegistryClient& registry, cons
 
   progress({tagOrDigest, strCat("Pulling from ", ref.path)});
   // Lease everything this image needs until its record is written.
-  {
-    std::lock_guard lock(gcMu_);
-    for (const oci::Descriptor& l : manifest.layers) leasedBlobs_.insert(l.digest);
-    leasedBlobs_.insert(manifest.config.digest);
-    leasedBlobs_.insert(top->digest);
-    leasedBlobs_.insert(platformManifest.digest);
-    for (const std::string& c : chains) leasedSnapshots_.insert(c);
-  }
-  auto unlease = [&] {
-    std::lock_guard lock(gcMu_);
-    for (const oci::Descriptor& l : manifest.layers) leasedBlobs_.erase(leasedBlobs_.find(l.digest));
-    leasedBlobs_.erase(leasedBlobs_.find(manifest.config.digest));
-    leasedBlobs_.erase(leasedBlobs_.find(top->digest));
-    leasedBlobs_.erase(leasedBlobs_.find(platformManifest.digest));
-    for (const std::string& c : chains) leasedSnapshots_.erase(leasedSnapshots_.find(c));
-  };
+  Leases held;
+  for (const oci::Descriptor& l : manifest.layers) held.blobs.insert(l.digest);
+  held.blobs.insert({manifest.config.digest, top->digest, platformManifest.digest});
+  held.snapshots.insert(chains.begin(), chains.end());
+  addLeases(held);
+  auto unlease = [&] { dropLeases(held); };
 
   record.layers.resize(manifest.layers.size());
   std::vector<size_t> missing;

@@ -68,8 +68,11 @@ class Puller {
   absl::StatusOr<PullResult> pull(registry::RegistryClient& registry, const PullRequest& req,
                                   const ProgressFn& progress);
 
-  // What pulls in flight hold; call with gcMutex() held.
+  // What pulls (and loads) in flight hold; call with gcMutex() held.
   Leases leases();
+  // Leases for other writers of the stores (load, import); they take gcMutex().
+  void addLeases(const Leases& l);
+  void dropLeases(const Leases& l);
   // Held by GC while it decides and deletes, and by pulls while they add or
   // drop leases, so GC never sees an object between lease and record.
   std::mutex& gcMutex() { return gcMu_; }

@@ -8,36 +8,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "image/image_archive.h"
 #include "oci/manifest.h"
 #include "util/digest.h"
 #include "util/status.h"
 #include "util/strings.h"
 
 namespace berth::image {
-namespace {
-
-// The manifest to push: the pulled one when its blobs are all here.
-absl::StatusOr<std::pair<std::string, std::string>> manifestFor(store::ContentStore& content, const ImageRecord& r) {
-  if (!r.manifestDigest.empty() && content.exists(r.manifestDigest)) {
-    BERTH_ASSIGN_OR_RETURN(std::string body, content.read(r.manifestDigest));
-    return std::make_pair(body, r.manifestMediaType.empty() ? std::string(oci::kDockerManifest) : r.manifestMediaType);
-  }
-  BERTH_ASSIGN_OR_RETURN(int64_t configSize, content.size(r.id));
-  nlohmann::ordered_json m;
-  m["schemaVersion"] = 2;
-  m["mediaType"] = oci::kDockerManifest;
-  m["config"] = {{"mediaType", oci::kDockerConfig}, {"size", configSize}, {"digest", r.id}};
-  m["layers"] = nlohmann::ordered_json::array();
-  for (const LayerRecord& l : r.layers) {
-    std::string type = l.mediaType.empty() || l.mediaType == oci::kOciLayer ? "application/vnd.docker.image.rootfs.diff.tar"
-                                                                             : std::string(oci::kDockerLayerGzip);
-    if (l.mediaType == oci::kOciLayerZstd) type = std::string(oci::kOciLayerZstd);
-    m["layers"].push_back({{"mediaType", type}, {"size", l.size}, {"digest", l.digest}});
-  }
-  return std::make_pair(m.dump(3), std::string(oci::kDockerManifest));
-}
-
-}  // namespace
 
 absl::Status Pusher::pushBlob(registry::Repository& repo, const std::string& digest, const std::string& id,
                               const std::vector<std::string>& mountFrom, const PushRequest& req,
@@ -100,7 +77,7 @@ absl::StatusOr<PushResult> Pusher::push(registry::RegistryClient& registry, cons
   for (const absl::Status& st : results) BERTH_RETURN_IF_ERROR(st);
   BERTH_RETURN_IF_ERROR(pushBlob(*repo, r.id, shortId(r.id), mountFrom, req, [](const Progress&) {}));
 
-  BERTH_ASSIGN_OR_RETURN(auto manifest, manifestFor(content_, r));
+  BERTH_ASSIGN_OR_RETURN(auto manifest, imageManifest(content_, r));
   const auto& [body, mediaType] = manifest;
   BERTH_RETURN_IF_ERROR(repo->putManifest(target.tag, mediaType, body));
   std::string digest = sha256Digest(body);

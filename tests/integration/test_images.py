@@ -321,6 +321,114 @@ class Images(unittest.TestCase):
         r = self.berth.get("/distribution/%s/library/busybox:gone/json" % self.addr)
         self.assertEqual(r.status, 404)
 
+    def test_save_load_round_trip_keeps_ids(self):
+        for ref in ("library/busybox", "layered:v1"):
+            self.docker("pull", "%s/%s" % (self.addr, ref))
+        bb, lay = "%s/library/busybox:latest" % self.addr, "%s/layered:v1" % self.addr
+        tmp = tempfile.mkdtemp(prefix="berth-save-")
+        self.addCleanup(lambda: subprocess.run(["rm", "-rf", tmp]))
+        archive = os.path.join(tmp, "images.tar")
+        self.docker("save", "-o", archive, bb, lay)
+        with tarfile.open(archive) as tar:
+            names = tar.getnames()
+            manifest = json.load(tar.extractfile("manifest.json"))
+            index = json.load(tar.extractfile("index.json"))
+            layout = json.load(tar.extractfile("oci-layout"))
+        self.assertEqual(layout, {"imageLayoutVersion": "1.0.0"})
+        self.assertEqual(sorted(m["RepoTags"][0] for m in manifest), sorted([bb, lay]))
+        for m in manifest:
+            self.assertIn(m["Config"], names)
+            self.assertTrue(all(l in names for l in m["Layers"]))
+        self.assertEqual(sorted(d["digest"] for d in index["manifests"]),
+                         sorted([self.busybox.digest, self.layered.digest]))
+        self.assertEqual(sorted(d["annotations"]["io.containerd.image.name"] for d in index["manifests"]),
+                         sorted([bb, lay]))
+
+        with Berth() as fresh:
+            out = run_docker(["load", "-i", archive], fresh.url).stdout.splitlines()
+            self.assertEqual(sorted(out), sorted(["Loaded image: %s" % bb, "Loaded image: %s" % lay]))
+            for ref, image in ((bb, self.busybox), (lay, self.layered)):
+                img = json.loads(run_docker(["image", "inspect", ref], fresh.url).stdout)[0]
+                self.assertEqual(img["Id"], config_digest(image))
+                self.assertEqual(img["RootFS"]["Layers"], diff_ids(image))
+            lower = json.loads(run_docker(["image", "inspect", lay], fresh.url).stdout)[0]["GraphDriver"]["Data"]["LowerDir"]
+            self.assertEqual(walk(os.path.join(lower.split(":")[0], "data/opaque")), ["new.txt"])
+            # Loading again (gzip-compressed this time) changes nothing.
+            with open(archive, "rb") as f:
+                gz = gzip.compress(f.read(), compresslevel=1)
+            r = fresh.request("POST", "/images/load?quiet=1", body=gz,
+                              headers={"Content-Type": "application/x-tar"})
+            self.assertEqual(r.status, 200)
+            self.assertEqual(sorted(l["stream"] for l in r.json_lines()),
+                             sorted(["Loaded image: %s\n" % bb, "Loaded image: %s\n" % lay]))
+            self.assertEqual(len(fresh.get("/images/json").json()), 2)
+            # Saved by id: no names recorded; loading gives the bare id.
+            one = os.path.join(tmp, "one.tar")
+            run_docker(["save", "-o", one, config_digest(self.busybox)], fresh.url)
+            run_docker(["rmi", "-f", bb], fresh.url)
+            out = run_docker(["load", "-i", one], fresh.url).stdout.strip()
+            self.assertEqual(out, "Loaded image ID: %s" % config_digest(self.busybox))
+
+    def test_load_rejects_bad_archives(self):
+        r = self.berth.request("POST", "/images/load", body=b"not a tar at all" * 100,
+                               headers={"Content-Type": "application/x-tar"})
+        self.assertEqual(r.status, 400)
+        self.assertIn("invalid archive", r.json()["message"])
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            data = b"{}"
+            ti = tarfile.TarInfo("blobs/sha256/" + "0" * 64)
+            ti.size = len(data)
+            tar.addfile(ti, io.BytesIO(data))
+        r = self.berth.request("POST", "/images/load", body=buf.getvalue(),
+                               headers={"Content-Type": "application/x-tar"})
+        self.assertEqual(r.status, 400)
+        self.assertIn("does not match its digest", r.json()["message"])
+        self.assertEqual(os.listdir(os.path.join(self.berth.data_root, "content/blobs/sha256")), [])
+        self.assertEqual(os.listdir(os.path.join(self.berth.data_root, "tmp")), [])
+
+    def test_import_rootfs_with_changes(self):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+            for name, data in (("etc/hello", b"hi\n"), ("bin/tool", b"#!/bin/sh\n")):
+                ti = tarfile.TarInfo(name)
+                ti.size = len(data)
+                ti.mode = 0o755
+                tar.addfile(ti, io.BytesIO(data))
+        tmp = tempfile.mkdtemp(prefix="berth-import-")
+        self.addCleanup(lambda: subprocess.run(["rm", "-rf", tmp]))
+        path = os.path.join(tmp, "rootfs.tgz")
+        with open(path, "wb") as f:
+            f.write(buf.getvalue())
+        out = self.docker("import", "-c", 'CMD ["cat", "/etc/hello"]', "-c", "ENV A=1 B=\"two words\"",
+                          "-c", "EXPOSE 8080/udp 80", "-c", "WORKDIR /srv", "-c", "LABEL team=infra",
+                          "-m", "from a tarball", path, "imported/root:v1").stdout.strip()
+        img = self.inspect("imported/root:v1")
+        self.assertEqual(out, img["Id"])
+        self.assertEqual(img["RepoTags"], ["imported/root:v1"])
+        self.assertEqual(img["Config"]["Cmd"], ["cat", "/etc/hello"])
+        self.assertEqual(img["Config"]["Env"], ["A=1", "B=two words"])
+        self.assertEqual(img["Config"]["ExposedPorts"], {"8080/udp": {}, "80/tcp": {}})
+        self.assertEqual(img["Config"]["WorkingDir"], "/srv")
+        self.assertEqual(img["Config"]["Labels"], {"team": "infra"})
+        self.assertEqual(img["Comment"], "from a tarball")
+        self.assertEqual(img["Architecture"], "amd64")
+        lower = img["GraphDriver"]["Data"]["LowerDir"]
+        with open(os.path.join(lower, "etc/hello"), "rb") as f:
+            self.assertEqual(f.read(), b"hi\n")
+        hist = self.berth.get("/images/imported/root:v1/history").json()
+        self.assertEqual(hist[0]["Comment"], "from a tarball")
+        self.assertEqual(hist[0]["Size"], 3 + 10)
+        bad = self.docker("import", "-c", "RUN rm -rf /", path, check=False)
+        self.assertIn("RUN is not a valid change command", bad.stderr)
+        # From stdin, no repository: an untagged image.
+        r = self.berth.request("POST", "/images/create?fromSrc=-", body=buf.getvalue(),
+                               headers={"Content-Type": "application/x-tar"})
+        self.assertEqual(r.status, 200)
+        new_id = r.json()["status"]
+        self.assertTrue(new_id.startswith("sha256:"))
+        self.assertEqual(self.inspect(new_id)["RepoTags"], [])
+
     def test_docker_py_images_api(self):
         client = docker.DockerClient(base_url=self.berth.url, version="1.51")
         self.addCleanup(client.close)

@@ -2,7 +2,9 @@
 // What the image routes need from the engine. Implemented by engine::Engine.
 // Thread-safe; everything but startPull blocks and is called off the I/O
 // threads.
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +30,29 @@ struct ImagePushOptions {
   std::string name;          // repository, or repository:tag
   std::string tag;           // empty: the name's tag, else every tag of the repository
   std::string registryAuth;
+};
+
+// A request body spooled to a temporary file (image loads and imports),
+// removed when destroyed.
+class UploadSpool {
+ public:
+  virtual ~UploadSpool() = default;
+  virtual absl::Status write(std::string_view data) = 0;
+  virtual int fd() const = 0;
+};
+
+struct ImageImportOptions {
+  std::string source;  // "-" (the spooled body) or an http(s) URL
+  std::string repo, tag, message, platform;
+  std::vector<std::string> changes;
+};
+
+// One file of a save archive: bytes from `path`, or `data` when path is empty.
+struct ArchiveFile {
+  std::string name;
+  int64_t size = 0;
+  std::string path;
+  std::string data;
 };
 
 struct ImageListOptions {
@@ -71,6 +96,15 @@ class ImageBackend {
   virtual absl::StatusOr<std::vector<types::ImageDeleteItem>> removeImage(std::string_view name,
                                                                           const ImageRemoveOptions& options) = 0;
   virtual absl::StatusOr<types::ImagePruneReport> pruneImages(const types::Filters& filters) = 0;
+  virtual absl::StatusOr<std::unique_ptr<UploadSpool>> newSpool() = 0;
+  // POST /images/create?fromSrc=…; returns the new image's id.
+  virtual absl::StatusOr<std::string> importImage(const ImageImportOptions& options, UploadSpool* body) = 0;
+  // POST /images/load: "Loaded image: busybox:latest" (or "Loaded image ID:
+  // sha256:…") per image. InvalidArgument for an archive that is not one.
+  virtual absl::StatusOr<std::vector<std::string>> loadImages(UploadSpool& body) = 0;
+  // GET /images/{name}/get, GET /images/get: the files of the archive.
+  virtual absl::StatusOr<std::vector<ArchiveFile>> saveImages(const std::vector<std::string>& names) = 0;
+
   // POST /auth: checks the credentials (JSON body) against the registry.
   virtual absl::StatusOr<LoginResult> login(std::string_view authConfigJson) = 0;
 };

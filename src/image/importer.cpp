@@ -1,0 +1,94 @@
+#include "image/importer.h"
+
+#include <unistd.h>
+
+#include <cstring>
+
+#include "image/changes.h"
+#include "image/unpack_blob.h"
+#include "oci/manifest.h"
+#include "util/digest.h"
+#include "util/random_id.h"
+#include "util/status.h"
+#include "util/strings.h"
+#include "util/timestamp.h"
+
+namespace berth::image {
+
+absl::StatusOr<std::string> importRootfs(store::ContentStore& content, store::SnapshotStore& snapshots,
+                                         ImageStore& images, Puller& leases, const layer::UnpackOptions& unpack,
+                                         int fd, const ImportRequest& req) {
+  nlohmann::json runConfig = nlohmann::json::object();
+  for (const std::string& change : req.changes) BERTH_RETURN_IF_ERROR(applyChange(change, runConfig));
+
+  // The tarball, as given, is the layer blob.
+  BERTH_ASSIGN_OR_RETURN(store::ContentWriterPtr w, content.writer(strCat("import-", newHexId(12))));
+  std::vector<char> buf(1 << 20);
+  char head[8] = {};
+  size_t headLen = 0;
+  for (off_t off = 0;;) {
+    ssize_t n = ::pread(fd, buf.data(), buf.size(), off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errnoStatus(errno, "read import");
+    if (n == 0) break;
+    if (off == 0) std::memcpy(head, buf.data(), headLen = std::min<size_t>(size_t(n), sizeof(head)));
+    BERTH_RETURN_IF_ERROR(w->write(std::string_view(buf.data(), size_t(n))));
+    off += n;
+  }
+  std::string blob = w->digest();
+  int64_t blobSize = w->offset();
+  Leases held{{blob}, {}};
+  leases.addLeases(held);
+  struct Release {
+    Puller& p;
+    Leases& l;
+    ~Release() { p.dropLeases(l); }
+  } release{leases, held};
+  absl::Status st = w->commit(blobSize, blob);
+  if (!st.ok() && st.code() != absl::StatusCode::kAlreadyExists) return st;
+
+  oci::Compression compression = layer::sniffCompression(std::string_view(head, headLen));
+  UnpackBlobRequest unpackReq{blob, compression, "", "", nullptr};
+  absl::StatusOr<store::SnapshotInfo> info = unpackBlob(content, snapshots, unpackReq, unpack);
+  if (!info.ok()) return wrap(info.status(), "importing");
+  leases.addLeases(Leases{{}, {info->chainId}});
+  held.snapshots.insert(info->chainId);
+
+  oci::Platform platform = req.platform.value_or(oci::hostPlatform());
+  std::string created = formatRfc3339Nano(nowSystem());
+  nlohmann::ordered_json config;
+  config["architecture"] = platform.architecture;
+  config["os"] = platform.os;
+  if (!platform.variant.empty()) config["variant"] = platform.variant;
+  config["created"] = created;
+  if (!req.message.empty()) config["comment"] = req.message;
+  config["config"] = runConfig;
+  config["rootfs"] = {{"type", "layers"}, {"diff_ids", {info->diffId}}};
+  nlohmann::ordered_json history = {{"created", created}};
+  history["comment"] = req.message.empty() ? std::string("Imported from -") : req.message;
+  config["history"] = nlohmann::ordered_json::array({history});
+  std::string configText = config.dump();
+  std::string id = sha256Digest(configText);
+  if (!content.exists(id)) {
+    BERTH_ASSIGN_OR_RETURN(store::ContentWriterPtr cw, content.writer(id));
+    BERTH_RETURN_IF_ERROR(cw->write(configText));
+    absl::Status cst = cw->commit(int64_t(configText.size()), id);
+    if (!cst.ok() && cst.code() != absl::StatusCode::kAlreadyExists) return cst;
+  }
+  leases.addLeases(Leases{{id}, {}});
+  held.blobs.insert(id);
+
+  ImageRecord record;
+  record.id = id;
+  record.config = nlohmann::json::parse(configText);
+  std::string mediaType = compression == oci::Compression::Gzip   ? std::string(oci::kDockerLayerGzip)
+                          : compression == oci::Compression::Zstd ? std::string(oci::kOciLayerZstd)
+                                                                  : "application/vnd.docker.image.rootfs.diff.tar";
+  record.layers.push_back({blob, mediaType, blobSize, info->diffId, info->chainId, info->size});
+  std::vector<std::string> tags;
+  if (!req.tag.empty()) tags.push_back(req.tag);
+  BERTH_RETURN_IF_ERROR(images.put(record, tags, {}));
+  return id;
+}
+
+}  // namespace berth::image

@@ -1,0 +1,47 @@
+#include "image/unpack_blob.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "util/status.h"
+#include "util/strings.h"
+
+namespace berth::image {
+
+absl::StatusOr<store::SnapshotInfo> unpackBlob(store::ContentStore& content, store::SnapshotStore& snapshots,
+                                               const UnpackBlobRequest& req, const layer::UnpackOptions& options) {
+  BERTH_ASSIGN_OR_RETURN(std::string path, content.path(req.blobDigest));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errnoStatus(errno, strCat("open layer ", req.blobDigest));
+  oci::Compression compression = oci::Compression::None;
+  if (req.compression) {
+    compression = *req.compression;
+  } else {
+    char head[8] = {};
+    ssize_t n = ::pread(fd.get(), head, sizeof(head), 0);
+    compression = layer::sniffCompression(std::string_view(head, n > 0 ? size_t(n) : 0));
+  }
+  BERTH_ASSIGN_OR_RETURN(std::unique_ptr<store::SnapshotIngest> ingest, snapshots.prepare());
+  int64_t consumed = 0;
+  layer::Source source = [&](char* buf, size_t cap) -> absl::StatusOr<size_t> {
+    ssize_t n;
+    do {
+      n = ::read(fd.get(), buf, cap);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return errnoStatus(errno, strCat("read layer ", req.blobDigest));
+    consumed += n;
+    if (req.onRead) req.onRead(consumed);
+    return size_t(n);
+  };
+  BERTH_ASSIGN_OR_RETURN(layer::UnpackResult result, layer::unpackLayer(source, compression, ingest->fsFd(), options));
+  if (!req.expectedDiffId.empty() && result.diffId != req.expectedDiffId) {
+    return absl::DataLossError(strCat("layer content ", result.diffId, " does not match the image config's diff id ",
+                                      req.expectedDiffId));
+  }
+  store::SnapshotInfo info{req.chainId.empty() ? result.diffId : req.chainId, result.diffId, result.size};
+  absl::Status st = snapshots.commit(*ingest, info);
+  if (!st.ok() && st.code() != absl::StatusCode::kAlreadyExists) return st;
+  return info;
+}
+
+}  // namespace berth::image
