@@ -102,7 +102,8 @@ void Puller::dropLeases(const Leases& l) {
 }
 
 absl::Status Puller::download(registry::Repository& repo, const oci::Descriptor& blob, const PullRequest& req,
-                              const ProgressFn& progress) {
+                              const ProgressFn& progress,
+                              const std::function<void(store::ContentWriter&, int64_t)>& onWritten) {
   const std::string id = shortId(blob.digest);
   if (content_.exists(blob.digest)) {
     progress({id, "Download complete"});
@@ -118,6 +119,7 @@ absl::Status Puller::download(registry::Repository& repo, const oci::Descriptor&
       return last;
     }
     store::ContentWriter& w = **writer;
+    onWritten(w, w.offset());
     Throttle throttle;
     last = repo.fetchBlob(blob.digest, w.offset(), [&](std::string_view data) -> absl::Status {
       if (w.offset() + int64_t(data.size()) > blob.size) {
@@ -125,6 +127,7 @@ absl::Status Puller::download(registry::Repository& repo, const oci::Descriptor&
                                           ": registry sent more than ", blob.size, " bytes"));
       }
       BERTH_RETURN_IF_ERROR(w.write(data));
+      onWritten(w, w.offset());
       if (throttle.due()) progress({id, "Downloading", w.offset(), blob.size});
       return absl::OkStatus();
     }, req.cancel);
@@ -147,6 +150,83 @@ absl::Status Puller::download(registry::Repository& repo, const oci::Descriptor&
     return absl::OkStatus();
   }
   return last;
+}
+
+absl::Status Puller::fetchAndUnpack(registry::Repository& repo, const oci::Descriptor& blob, const std::string& diffId,
+                                    const std::string& chainId, const PullRequest& req, const ProgressFn& progress) {
+  const std::string id = shortId(blob.digest);
+  if (content_.exists(blob.digest)) {
+    progress({id, "Download complete"});
+    return unpack(blob, diffId, chainId, progress);
+  }
+  BERTH_ASSIGN_OR_RETURN(oci::Compression compression, oci::layerCompression(blob.mediaType));
+  // What the download has written, for the unpacker that follows it.
+  struct Tail {
+    std::mutex mu;
+    std::condition_variable cv;
+    UniqueFd reader;
+    int64_t available = 0;
+    bool started = false, done = false;
+    absl::Status status;
+  } tail;
+  absl::StatusOr<PreparedSnapshot> prepared = absl::InternalError("unpack did not run");
+  std::thread unpacker([&] {
+    {
+      std::unique_lock lock(tail.mu);
+      tail.cv.wait(lock, [&] { return tail.started || tail.done; });
+      if (!tail.started) return;
+    }
+    int64_t pos = 0;
+    Throttle throttle;
+    layer::Source source = [&](char* buf, size_t cap) -> absl::StatusOr<size_t> {
+      int64_t available;
+      {
+        std::unique_lock lock(tail.mu);
+        tail.cv.wait(lock, [&] { return tail.available > pos || tail.done; });
+        if (tail.available <= pos) {
+          if (!tail.status.ok()) return absl::CancelledError("download failed");
+          return size_t(0);
+        }
+        available = tail.available;
+      }
+      size_t want = size_t(std::min<int64_t>(int64_t(cap), available - pos));
+      ssize_t n;
+      do {
+        n = ::pread(tail.reader.get(), buf, want, pos);
+      } while (n < 0 && errno == EINTR);
+      if (n < 0) return errnoStatus(errno, strCat("read layer ", blob.digest));
+      pos += n;
+      return size_t(n);
+    };
+    UnpackBlobRequest unpackReq{blob.digest, compression, diffId, chainId, [&](int64_t consumed) {
+                                  if (throttle.due()) progress({id, "Extracting", consumed, blob.size});
+                                }};
+    prepared = unpackToIngest(snapshots_, source, compression, unpackReq, unpack_);
+  });
+  absl::Status st = download(repo, blob, req, progress, [&](store::ContentWriter& w, int64_t offset) {
+    std::lock_guard lock(tail.mu);
+    if (!tail.started) {
+      absl::StatusOr<UniqueFd> fd = w.openReader();
+      if (!fd.ok()) return;  // the unpack then runs after the download
+      tail.reader = std::move(*fd);
+      tail.started = true;
+    }
+    tail.available = offset;
+    tail.cv.notify_all();
+  });
+  bool streamed;
+  {
+    std::lock_guard lock(tail.mu);
+    tail.done = true;
+    tail.status = st;
+    streamed = tail.started;
+    tail.cv.notify_all();
+  }
+  unpacker.join();
+  BERTH_RETURN_IF_ERROR(st);
+  if (!streamed) return unpack(blob, diffId, chainId, progress);
+  if (!prepared.ok()) return wrap(prepared.status(), strCat("failed to register layer ", id));
+  return commitPrepared(snapshots_, *prepared);
 }
 
 absl::Status Puller::unpack(const oci::Descriptor& blob, const std::string& diffId, const std::string& chainId,
@@ -183,8 +263,7 @@ absl::Status Puller::ensureLayer(registry::Repository& repo, const oci::Descript
     shared = std::make_shared<Shared>();
     inflight_[chainId] = shared;
   }
-  absl::Status st = download(repo, blob, req, progress);
-  if (st.ok()) st = unpack(blob, diffId, chainId, progress);
+  absl::Status st = fetchAndUnpack(repo, blob, diffId, chainId, req, progress);
   if (st.ok()) {
     absl::StatusOr<store::SnapshotInfo> info = snapshots_.info(chainId);
     if (info.ok()) out.unpackedSize = info->size;

@@ -82,8 +82,16 @@ class Puller {
   absl::Status ensureLayer(registry::Repository& repo, const oci::Descriptor& blob, const std::string& diffId,
                            const std::string& chainId, const PullRequest& req, const ProgressFn& progress,
                            LayerRecord& out);
+  // `onWritten` sees the writer and its offset when it opens (a resumed
+  // ingest has bytes already) and after each write.
   absl::Status download(registry::Repository& repo, const oci::Descriptor& blob, const PullRequest& req,
-                        const ProgressFn& progress);
+                        const ProgressFn& progress,
+                        const std::function<void(store::ContentWriter&, int64_t)>& onWritten);
+  // Downloads and unpacks at once: the unpacker follows the ingest file as
+  // the download appends to it, and its snapshot is committed only after
+  // the blob passed verification.
+  absl::Status fetchAndUnpack(registry::Repository& repo, const oci::Descriptor& blob, const std::string& diffId,
+                              const std::string& chainId, const PullRequest& req, const ProgressFn& progress);
   absl::Status unpack(const oci::Descriptor& blob, const std::string& diffId, const std::string& chainId,
                       const ProgressFn& progress);
 

@@ -21,27 +21,47 @@ absl::StatusOr<store::SnapshotInfo> unpackBlob(store::ContentStore& content, sto
     ssize_t n = ::pread(fd.get(), head, sizeof(head), 0);
     compression = layer::sniffCompression(std::string_view(head, n > 0 ? size_t(n) : 0));
   }
-  BERTH_ASSIGN_OR_RETURN(std::unique_ptr<store::SnapshotIngest> ingest, snapshots.prepare());
-  int64_t consumed = 0;
   layer::Source source = [&](char* buf, size_t cap) -> absl::StatusOr<size_t> {
     ssize_t n;
     do {
       n = ::read(fd.get(), buf, cap);
     } while (n < 0 && errno == EINTR);
     if (n < 0) return errnoStatus(errno, strCat("read layer ", req.blobDigest));
-    consumed += n;
-    if (req.onRead) req.onRead(consumed);
     return size_t(n);
   };
-  BERTH_ASSIGN_OR_RETURN(layer::UnpackResult result, layer::unpackLayer(source, compression, ingest->fsFd(), options));
+  BERTH_ASSIGN_OR_RETURN(PreparedSnapshot prepared, unpackToIngest(snapshots, source, compression, req, options));
+  BERTH_RETURN_IF_ERROR(commitPrepared(snapshots, prepared));
+  return prepared.info;
+}
+
+absl::StatusOr<PreparedSnapshot> unpackToIngest(store::SnapshotStore& snapshots, layer::Source source,
+                                                oci::Compression compression, const UnpackBlobRequest& req,
+                                                const layer::UnpackOptions& options) {
+  PreparedSnapshot out;
+  BERTH_ASSIGN_OR_RETURN(out.ingest, snapshots.prepare());
+  int64_t consumed = 0;
+  layer::Source counted = [&](char* buf, size_t cap) -> absl::StatusOr<size_t> {
+    absl::StatusOr<size_t> n = source(buf, cap);
+    if (n.ok()) {
+      consumed += int64_t(*n);
+      if (req.onRead) req.onRead(consumed);
+    }
+    return n;
+  };
+  BERTH_ASSIGN_OR_RETURN(layer::UnpackResult result,
+                         layer::unpackLayer(counted, compression, out.ingest->fsFd(), options));
   if (!req.expectedDiffId.empty() && result.diffId != req.expectedDiffId) {
     return absl::DataLossError(strCat("layer content ", result.diffId, " does not match the image config's diff id ",
                                       req.expectedDiffId));
   }
-  store::SnapshotInfo info{req.chainId.empty() ? result.diffId : req.chainId, result.diffId, result.size};
-  absl::Status st = snapshots.commit(*ingest, info);
+  out.info = store::SnapshotInfo{req.chainId.empty() ? result.diffId : req.chainId, result.diffId, result.size};
+  return out;
+}
+
+absl::Status commitPrepared(store::SnapshotStore& snapshots, PreparedSnapshot& prepared) {
+  absl::Status st = snapshots.commit(*prepared.ingest, prepared.info);
   if (!st.ok() && st.code() != absl::StatusCode::kAlreadyExists) return st;
-  return info;
+  return absl::OkStatus();
 }
 
 }  // namespace berth::image

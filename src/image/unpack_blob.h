@@ -20,6 +20,19 @@ struct UnpackBlobRequest {
   std::function<void(int64_t consumed)> onRead;  // blob bytes read so far
 };
 
+// Unpacks `source` into a snapshot without committing it: the caller
+// commits once it knows the bytes were right (a download still being
+// verified). DataLoss when the diff id differs from req.expectedDiffId.
+struct PreparedSnapshot {
+  std::unique_ptr<store::SnapshotIngest> ingest;
+  store::SnapshotInfo info;
+};
+absl::StatusOr<PreparedSnapshot> unpackToIngest(store::SnapshotStore& snapshots, layer::Source source,
+                                                oci::Compression compression, const UnpackBlobRequest& req,
+                                                const layer::UnpackOptions& options);
+// Commits a prepared snapshot; one that exists already is fine.
+absl::Status commitPrepared(store::SnapshotStore& snapshots, PreparedSnapshot& prepared);
+
 // DataLoss when the content's diff id differs from the expected one. An
 // existing snapshot of the same chain id is fine (another unpack won).
 absl::StatusOr<store::SnapshotInfo> unpackBlob(store::ContentStore& content, store::SnapshotStore& snapshots,

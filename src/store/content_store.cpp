@@ -165,6 +165,13 @@ void ContentWriter::release() {
   store_.unlock(ref_);
 }
 
+absl::StatusOr<UniqueFd> ContentWriter::openReader() const {
+  std::string data = dir_ + "/data";
+  UniqueFd fd(::open(data.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errnoStatus(errno, strCat("open ", data));
+  return fd;
+}
+
 absl::Status ContentWriter::write(std::string_view data) {
   if (done_) return absl::FailedPreconditionError("writer is closed");
   BERTH_RETURN_IF_ERROR(wrap(writeAll(fd_.get(), data), "ingest"));

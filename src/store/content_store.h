@@ -36,6 +36,9 @@ class ContentWriter {
   // Bytes written so far, including those resumed from an earlier writer.
   int64_t offset() const { return offset_; }
   std::string digest() const { return hash_.digest(); }
+  // A read-only fd of the ingest data, valid after commit (same inode):
+  // lets a consumer read what is written while the writer goes on.
+  absl::StatusOr<UniqueFd> openReader() const;
 
   // Verifies and publishes the blob. FailedPrecondition when the size or
   // digest differs (the ingest is discarded); AlreadyExists when the blob is
