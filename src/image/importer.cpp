@@ -69,14 +69,9 @@ absl::StatusOr<std::string> importRootfs(store::ContentStore& content, store::Sn
   config["history"] = nlohmann::ordered_json::array({history});
   std::string configText = config.dump();
   std::string id = sha256Digest(configText);
-  if (!content.exists(id)) {
-    BERTH_ASSIGN_OR_RETURN(store::ContentWriterPtr cw, content.writer(id));
-    BERTH_RETURN_IF_ERROR(cw->write(configText));
-    absl::Status cst = cw->commit(int64_t(configText.size()), id);
-    if (!cst.ok() && cst.code() != absl::StatusCode::kAlreadyExists) return cst;
-  }
   leases.addLeases(Leases{{id}, {}});
   held.blobs.insert(id);
+  BERTH_RETURN_IF_ERROR(content.putSmall(id, configText));
 
   ImageRecord record;
   record.id = id;

@@ -55,15 +55,6 @@ absl::Status pullError(const absl::Status& st, const Reference& ref) {
   }
 }
 
-// Stores a small verified document (manifest, config) in the content store.
-absl::Status storeSmall(store::ContentStore& content, std::string_view digest, std::string_view body) {
-  if (content.exists(digest)) return absl::OkStatus();
-  BERTH_ASSIGN_OR_RETURN(store::ContentWriterPtr w, content.writer(digest));
-  BERTH_RETURN_IF_ERROR(w->write(body));
-  absl::Status st = w->commit(int64_t(body.size()), digest);
-  return st.code() == absl::StatusCode::kAlreadyExists ? absl::OkStatus() : st;
-}
-
 }  // namespace
 
 std::string shortId(std::string_view digest) {
@@ -300,8 +291,8 @@ absl::StatusOr<PullResult> Puller::pull(registry::RegistryClient& registry, cons
     platformManifest = std::move(*m);
   }
   const oci::Manifest& manifest = doc.manifest;
-  BERTH_RETURN_IF_ERROR(storeSmall(content_, top->digest, top->body));
-  BERTH_RETURN_IF_ERROR(storeSmall(content_, platformManifest.digest, platformManifest.body));
+  BERTH_RETURN_IF_ERROR(content_.putSmall(top->digest, top->body));
+  BERTH_RETURN_IF_ERROR(content_.putSmall(platformManifest.digest, platformManifest.body));
 
   // The config: its digest is the image id.
   std::string configText;
@@ -309,7 +300,7 @@ absl::StatusOr<PullResult> Puller::pull(registry::RegistryClient& registry, cons
     BERTH_ASSIGN_OR_RETURN(configText, content_.read(manifest.config.digest));
   } else {
     BERTH_ASSIGN_OR_RETURN(configText, repo->fetchSmallBlob(manifest.config.digest, kMaxConfigSize));
-    BERTH_RETURN_IF_ERROR(storeSmall(content_, manifest.config.digest, configText));
+    BERTH_RETURN_IF_ERROR(content_.putSmall(manifest.config.digest, configText));
   }
   nlohmann::json config = nlohmann::json::parse(configText, nullptr, false);
   absl::StatusOr<std::vector<std::string>> diffIds = configDiffIds(config);

@@ -89,12 +89,7 @@ absl::StatusOr<PushResult> Pusher::push(registry::RegistryClient& registry, cons
     updated.manifestMediaType = mediaType;
   }
   BERTH_RETURN_IF_ERROR(images_.put(updated, {}, {strCat(target.name(), "@", digest)}));
-  if (!content_.exists(digest)) {
-    BERTH_ASSIGN_OR_RETURN(store::ContentWriterPtr w, content_.writer(digest));
-    BERTH_RETURN_IF_ERROR(w->write(body));
-    absl::Status st = w->commit(int64_t(body.size()), digest);
-    if (!st.ok() && st.code() != absl::StatusCode::kAlreadyExists) return st;
-  }
+  BERTH_RETURN_IF_ERROR(content_.putSmall(digest, body));
   progress({"", strCat(target.tag, ": digest: ", digest, " size: ", body.size())});
   return PushResult{digest, int64_t(body.size())};
 }

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <filesystem>
 
 #include "util/log.h"
@@ -43,6 +45,22 @@ absl::StatusOr<std::unique_ptr<ContentStore>> ContentStore::open(const std::stri
 absl::StatusOr<std::string> ContentStore::path(std::string_view digest) const {
   BERTH_ASSIGN_OR_RETURN(std::string_view hex, sha256Hex(digest));
   return strCat(root_, "/blobs/sha256/", hex);
+}
+
+absl::Status ContentStore::putSmall(std::string_view digest, std::string_view body) {
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    if (exists(digest)) return absl::OkStatus();
+    absl::StatusOr<ContentWriterPtr> w = writer(digest);
+    if (w.status().code() == absl::StatusCode::kUnavailable) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
+    if (!w.ok()) return w.status();
+    BERTH_RETURN_IF_ERROR((*w)->write(body));
+    absl::Status st = (*w)->commit(static_cast<int64_t>(body.size()), digest);
+    return st.code() == absl::StatusCode::kAlreadyExists ? absl::OkStatus() : st;
+  }
+  return absl::UnavailableError(strCat("content ", digest, " stays locked by another writer"));
 }
 
 bool ContentStore::exists(std::string_view digest) const {

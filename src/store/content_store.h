@@ -74,6 +74,11 @@ class ContentStore {
   // another writer holds the ref.
   absl::StatusOr<ContentWriterPtr> writer(std::string_view ref);
 
+  // Writes a small blob known whole in memory (manifest, config), verified
+  // against `digest`. Present already is fine; when another writer holds
+  // the digest, waits for its commit.
+  absl::Status putSmall(std::string_view digest, std::string_view body);
+
   bool exists(std::string_view digest) const;
   // NotFound when absent; InvalidArgument for a malformed digest.
   absl::StatusOr<int64_t> size(std::string_view digest) const;

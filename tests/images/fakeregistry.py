@@ -8,6 +8,8 @@ ranges, and logs every request. Anonymous, plain HTTP on 127.0.0.1.
         reg.blob_override[digest] = b"other bytes"      # serve wrong content
         reg.throttle = 4 << 20                          # bytes per second
         reg.requests                                    # [(method, path, headers)]
+        reg.fail_blob[digest] = 2                       # next 2 GETs answer 503
+        reg.bearer = ("user", "pass")                   # Bearer token auth via /token
 """
 
 import http.server
@@ -23,6 +25,9 @@ class FakeRegistry:
         self.blob_override = {}  # digest -> bytes served instead
         self.throttle = None     # bytes per second for blob bodies
         self.requests = []
+        self.fail_blob = {}      # digest -> how many more GETs answer 503
+        self.bearer = None       # (user, password): token auth with a /token realm
+        self.token_requests = []
         self.lock = threading.Lock()
         outer = self
 
@@ -46,10 +51,41 @@ class FakeRegistry:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def challenge(self):
+                realm = "http://%s/token" % outer.address
+                body = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Bearer realm="%s",service="fake-registry"' % realm)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def token(self):
+                import base64
+                import urllib.parse
+                query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+                auth = self.headers.get("Authorization", "")
+                expected = "Basic " + base64.b64encode(("%s:%s" % outer.bearer).encode()).decode()
+                with outer.lock:
+                    outer.token_requests.append((query, auth))
+                if auth != expected:
+                    return self.error(401, "UNAUTHORIZED", "invalid credentials")
+                body = b'{"token":"t0ken-%d","expires_in":300}' % len(outer.token_requests)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def handle_any(self, head):
                 with outer.lock:
                     outer.requests.append((self.command, self.path, dict(self.headers)))
                 path = self.path.split("?")[0]
+                if outer.bearer and path == "/token":
+                    return self.token()
+                if outer.bearer and not self.headers.get("Authorization", "").startswith("Bearer t0ken-"):
+                    return self.challenge()
                 if path == "/v2/":
                     self.send_response(200)
                     self.send_header("Content-Length", "2")
@@ -76,6 +112,12 @@ class FakeRegistry:
                 if "/blobs/" in rest:
                     repo, dgst = rest.rsplit("/blobs/", 1)
                     data = outer.blob_override.get(dgst, outer.blobs.get(dgst))
+                    with outer.lock:
+                        failing = outer.fail_blob.get(dgst, 0)
+                        if failing and not head:
+                            outer.fail_blob[dgst] = failing - 1
+                    if failing and not head:
+                        return self.error(503, "UNAVAILABLE", "try again")
                     if data is None:
                         return self.error(404, "BLOB_UNKNOWN", "blob unknown to registry")
                     start = 0

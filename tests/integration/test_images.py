@@ -84,6 +84,7 @@ class Images(unittest.TestCase):
 
     def test_pull_by_tag_and_inspect(self):
         ref = "%s/library/busybox" % self.addr
+        since = "%.3f" % time.time()
         out = self.docker("pull", ref).stdout.splitlines()
         self.assertEqual(out[0], "Using default tag: latest")
         self.assertEqual(out[1], "latest: Pulling from library/busybox")
@@ -111,6 +112,10 @@ class Images(unittest.TestCase):
         self.assertEqual(img["Size"], os.path.getsize("/bin/busybox") + len(
             b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n") + len(
             b"root:x:0:\nnogroup:x:65534:\n"))
+
+        events = self.berth.get("/events?since=%s&until=%.3f&filters=%s" % (
+            since, time.time(), '{"type":["image"]}')).json_lines()
+        self.assertEqual([(e["Action"], e["Actor"]["ID"]) for e in events], [("pull", "%s:latest" % ref)])
 
         again = self.docker("pull", ref).stdout
         self.assertIn("%s: Already exists" % short, again)
@@ -622,6 +627,63 @@ class Hostile(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("layer is larger than %d bytes" % (8 << 20), r.stderr)
         self.assert_store_clean()
+
+
+class Registries(unittest.TestCase):
+    """Registry behaviours: Bearer tokens, transient failures, shared downloads."""
+
+    def setUp(self):
+        self.reg = fakeregistry.FakeRegistry()
+        self.addCleanup(self.reg.stop)
+        self.berth = Berth()
+        self.addCleanup(self.berth.stop)
+
+    def test_bearer_token_login_and_pull(self):
+        self.reg.bearer = ("bob", "builder")
+        image = testimages.busybox()
+        self.reg.add_image("secure/box", "1", image)
+        with tempfile.TemporaryDirectory() as cfg:
+            ref = "%s/secure/box:1" % self.reg.address
+            r = run_docker(["pull", ref], self.berth.url, check=False, config_dir=cfg)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("pull access denied for %s/secure/box" % self.reg.address, r.stderr)
+            run_docker(["login", "-u", "bob", "--password-stdin", self.reg.address], self.berth.url,
+                       config_dir=cfg, stdin="builder")
+            out = run_docker(["pull", ref], self.berth.url, config_dir=cfg).stdout
+            self.assertIn("Status: Downloaded newer image for %s" % ref, out)
+        query, auth = self.reg.token_requests[-1]
+        self.assertEqual(query["service"], ["fake-registry"])
+        self.assertEqual(query["scope"], ["repository:secure/box:pull"])
+        self.assertTrue(auth.startswith("Basic "))
+
+    def test_transient_failures_are_retried(self):
+        image = testimages.busybox()
+        layer = layer_digests(image)[0]
+        self.reg.add_image("flaky", "latest", image)
+        self.reg.fail_blob[layer] = 2
+        out = run_docker(["pull", "%s/flaky" % self.reg.address], self.berth.url).stdout
+        self.assertIn("Pull complete", out)
+        self.assertEqual(len([m for m, _ in self.reg.blob_requests(layer) if m == "GET"]), 3)
+
+    def test_concurrent_pulls_share_downloads(self):
+        image = testimages.layered(size_mb=8, seed=3)
+        self.reg.add_image("shared", "a", image)
+        self.reg.add_image("shared", "b", image)
+        self.reg.throttle = 16 << 20
+        results = []
+        def pull(tag):
+            results.append(run_docker(["pull", "%s/shared:%s" % (self.reg.address, tag)], self.berth.url))
+        threads = [threading.Thread(target=pull, args=(t,)) for t in ("a", "b")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(len(results), 2)
+        for d in layer_digests(image):
+            gets = [m for m, _ in self.reg.blob_requests(d) if m == "GET"]
+            self.assertEqual(len(gets), 1, d)
+        tags = self.berth.get("/images/%s/shared:a/json" % self.reg.address).json()["RepoTags"]
+        self.assertEqual(sorted(tags), ["%s/shared:a" % self.reg.address, "%s/shared:b" % self.reg.address])
 
 
 class Crash(unittest.TestCase):

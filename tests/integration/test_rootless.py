@@ -9,7 +9,14 @@ import tempfile
 import time
 import unittest
 
+import stat
+import sys
+
 from harness import berth_bin, http_request, run_docker
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "images"))
+import registry  # noqa: E402
+import testimages  # noqa: E402
 
 NOBODY = 65534
 
@@ -43,10 +50,38 @@ class RootlessDefaultsTest(unittest.TestCase):
         os.setgid(NOBODY)
         os.setuid(NOBODY)
 
-    def test_user_defaults_and_rootless_info(self):
+    def _serve(self):
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home, "XDG_RUNTIME_DIR": self.runtime}
         proc = subprocess.Popen([self.binary, "serve"], env=env, preexec_fn=self._drop,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        return proc
+
+    def test_unprivileged_pull_unpacks_in_overlay_user_form(self):
+        proc = self._serve()
+        self.addCleanup(lambda: (proc.poll() is None and (proc.terminate(), proc.wait(15)), proc.stderr.close()))
+        sock = os.path.join(self.runtime, "berth", "berth.sock")
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock):
+            self.assertLess(time.monotonic(), deadline, "no socket at %s" % sock)
+            time.sleep(0.05)
+        with registry.Registry() as reg:
+            reg.push("layered", "v1", testimages.layered(size_mb=8))
+            ref = "%s/layered:v1" % reg.address
+            out = run_docker(["pull", ref], "unix://" + sock).stdout
+            self.assertIn("Status: Downloaded newer image for %s" % ref, out)
+        img = json.loads(run_docker(["image", "inspect", ref], "unix://" + sock).stdout)[0]
+        top, middle, base = img["GraphDriver"]["Data"]["LowerDir"].split(":")
+        self.assertTrue(top.startswith(os.path.join(self.home, ".local", "share", "berth", "snapshots")))
+        st = os.lstat(os.path.join(middle, "data/delete-me"))
+        self.assertTrue(stat.S_ISCHR(st.st_mode))
+        self.assertEqual(st.st_rdev, 0)
+        self.assertEqual(os.getxattr(os.path.join(top, "data/opaque"), "user.overlay.opaque"), b"y")
+        self.assertEqual(os.stat(os.path.join(base, "data/delete-me")).st_uid, NOBODY)
+        proc.terminate()
+        self.assertEqual(proc.wait(15), 0)
+
+    def test_user_defaults_and_rootless_info(self):
+        proc = self._serve()
 
         def stop():
             if proc.poll() is None:

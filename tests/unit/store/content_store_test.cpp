@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -132,6 +134,24 @@ TEST(Sha256, KnownVectors) {
   EXPECT_EQ(h.digest(), sha256Digest("abc"));
   h.update("d");  // still usable after digest()
   EXPECT_EQ(h.digest(), sha256Digest("abcd"));
+}
+
+TEST_F(ContentStoreTest, PutSmallWaitsForAnotherWriter) {
+  const std::string data = "config";
+  const std::string digest = sha256Digest(data);
+  auto held = store_->writer(digest);
+  ASSERT_TRUE(held.ok());
+  ASSERT_TRUE((*held)->write(data).ok());
+  std::thread other([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_TRUE((*held)->commit(static_cast<int64_t>(data.size()), digest).ok());
+  });
+  EXPECT_TRUE(store_->putSmall(digest, data).ok());
+  other.join();
+  EXPECT_EQ(*store_->read(digest), data);
+  EXPECT_TRUE(store_->putSmall(digest, data).ok());  // present: fine
+  EXPECT_EQ(store_->putSmall(sha256Digest("x"), "y").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ingestCount(), 0u);
 }
 
 }  // namespace
