@@ -12,7 +12,7 @@ test_pkgs=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev openssl curl python3
   docker-registry busybox-static apache2-utils
 )
-bench_pkgs=(podman)
+bench_pkgs=(podman skopeo docker.io)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
