@@ -374,6 +374,51 @@ class Images(unittest.TestCase):
             out = run_docker(["load", "-i", one], fresh.url).stdout.strip()
             self.assertEqual(out, "Loaded image ID: %s" % config_digest(self.busybox))
 
+    def test_load_oci_layout_and_legacy_archives(self):
+        self.docker("pull", "%s/library/busybox" % self.addr)
+        ref = "%s/library/busybox:latest" % self.addr
+        r = self.berth.get("/images/%s/get" % ref)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.header("Content-Type"), "application/x-tar")
+        saved = tarfile.open(fileobj=io.BytesIO(r.body))
+        # An OCI layout alone (what podman save --format oci-archive writes): names from annotations.
+        oci = io.BytesIO()
+        with tarfile.open(fileobj=oci, mode="w") as out:
+            for m in saved.getmembers():
+                if m.name != "manifest.json":
+                    out.addfile(m, saved.extractfile(m) if m.isfile() else None)
+        # The legacy docker-archive: <id>/layer.tar (uncompressed), <id>.json config, a
+        # symlinked duplicate, repositories.
+        cfg = self.busybox.blobs[config_digest(self.busybox)]
+        layer_tar = gzip.decompress(self.busybox.blobs[layer_digests(self.busybox)[0]])
+        legacy = io.BytesIO()
+        with tarfile.open(fileobj=legacy, mode="w") as out:
+            def add(name, data):
+                ti = tarfile.TarInfo(name)
+                ti.size = len(data)
+                out.addfile(ti, io.BytesIO(data))
+            ti = tarfile.TarInfo("aaa")
+            ti.type = tarfile.DIRTYPE
+            out.addfile(ti)
+            add("aaa/layer.tar", layer_tar)
+            ti = tarfile.TarInfo("bbb/layer.tar")
+            ti.type = tarfile.SYMTYPE
+            ti.linkname = "../aaa/layer.tar"
+            out.addfile(ti)
+            add(config_digest(self.busybox)[7:] + ".json", cfg)
+            add("manifest.json", json.dumps([{"Config": config_digest(self.busybox)[7:] + ".json",
+                                              "RepoTags": ["legacy/box:old"], "Layers": ["bbb/layer.tar"]}]).encode())
+            add("repositories", b'{"legacy/box":{"old":"aaa"}}')
+        for archive, expected in ((oci.getvalue(), "Loaded image: %s" % ref),
+                                  (legacy.getvalue(), "Loaded image: legacy/box:old")):
+            with Berth() as fresh:
+                r = fresh.request("POST", "/images/load", body=archive, headers={"Content-Type": "application/x-tar"})
+                self.assertEqual(r.status, 200, r.body)
+                self.assertEqual([l["stream"] for l in r.json_lines()], [expected + "\n"])
+                img = fresh.get("/images/json").json()
+                self.assertEqual(len(img), 1)
+                self.assertEqual(img[0]["Id"], config_digest(self.busybox))
+
     def test_load_rejects_bad_archives(self):
         r = self.berth.request("POST", "/images/load", body=b"not a tar at all" * 100,
                                headers={"Content-Type": "application/x-tar"})
