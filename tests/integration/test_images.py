@@ -494,6 +494,14 @@ class Images(unittest.TestCase):
         stream = client.api.pull("%s/multi" % self.addr, tag="latest", stream=True, decode=True)
         lines = list(stream)
         self.assertTrue(all("status" in l for l in lines))
+        # save and load through docker-py
+        archive = b"".join(client.images.get("pyrepo/box:x").save(named="pyrepo/box:x"))
+        self.assertEqual(client.images.get_registry_data("%s/library/busybox" % self.addr).id,
+                         self.busybox.digest)
+        client.images.remove(img.id, force=True)
+        loaded = client.images.load(archive)
+        self.assertEqual([i.id for i in loaded], [config_digest(self.busybox)])
+        self.assertEqual(client.images.get("pyrepo/box:x").id, img.id)
         client.images.remove("pyrepo/box:x")
         with self.assertRaises(docker.errors.ImageNotFound):
             client.images.get("pyrepo/box:x")
