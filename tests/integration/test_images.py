@@ -494,14 +494,6 @@ class Images(unittest.TestCase):
         stream = client.api.pull("%s/multi" % self.addr, tag="latest", stream=True, decode=True)
         lines = list(stream)
         self.assertTrue(all("status" in l for l in lines))
-        # save and load through docker-py
-        archive = b"".join(client.images.get("pyrepo/box:x").save(named="pyrepo/box:x"))
-        self.assertEqual(client.images.get_registry_data("%s/library/busybox" % self.addr).id,
-                         self.busybox.digest)
-        client.images.remove(img.id, force=True)
-        loaded = client.images.load(archive)
-        self.assertEqual([i.id for i in loaded], [config_digest(self.busybox)])
-        self.assertEqual(client.images.get("pyrepo/box:x").id, img.id)
         client.images.remove("pyrepo/box:x")
         with self.assertRaises(docker.errors.ImageNotFound):
             client.images.get("pyrepo/box:x")
@@ -510,6 +502,17 @@ class Images(unittest.TestCase):
         report = client.images.prune(filters={"dangling": False})
         self.assertEqual(report["SpaceReclaimed"] > 0, True)
         self.assertEqual(client.images.list(), [])
+        # save and load through docker-py; registry data without pulling
+        img = client.images.pull("%s/library/busybox" % self.addr, tag="latest")
+        img.tag("pyrepo/box", "x")
+        archive = b"".join(client.images.get("pyrepo/box:x").save(named="pyrepo/box:x"))
+        client.images.remove(img.id, force=True)
+        self.assertEqual(client.images.list(), [])
+        loaded = client.images.load(archive)
+        self.assertEqual([i.id for i in loaded], [config_digest(self.busybox)])
+        self.assertEqual(client.images.get("pyrepo/box:x").id, img.id)
+        self.assertEqual(client.images.get_registry_data("%s/library/busybox" % self.addr).id,
+                         self.busybox.digest)
 
 
 class Login(unittest.TestCase):
