@@ -11,6 +11,7 @@
 
 #include "util/strings.h"
 #include "util/strings.h"
+#include "api/routes/containers/container_routes.h"
 #include "api/routes/images/image_routes.h"
 #include "api/routes/system/system_routes.h"
 #include "api/routes/unsupported/unimplemented_routes.h"
@@ -108,6 +109,7 @@ int runServe(DaemonConfig cfg, const std::set<std::string>& fromFlags) {
   api::server::Router router;
   router.add(api::routes::systemRoutes(**engine));
   router.add(api::routes::imageRoutes((*engine)->images()));
+  router.add(api::routes::containerRoutes((*engine)->containers()));
   router.add(api::routes::swarmRoutes());
   router.add(api::routes::unimplementedRoutes());
 

@@ -70,6 +70,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::create(EngineOptions options, st
   io.rootless = engine->options_.rootless;
   io.maxLayerBytes = engine->options_.maxLayerBytes;
   BERTH_ASSIGN_OR_RETURN(engine->images_, ImageService::create(std::move(io), store, engine->events_));
+  engine->containers_ = std::make_unique<ContainerService>(store, *engine->images_, engine->events_, "overlayfs");
+  ContainerService* containers = engine->containers_.get();
+  engine->images_->setImageUses([containers] { return containers->imageUses(); });
   return engine;
 }
 

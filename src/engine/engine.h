@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "api/backend/system_backend.h"
 #include "engine/event_bus.h"
+#include "engine/container_service.h"
 #include "engine/image_service.h"
 #include "store/state_store.h"
 #include "util/host_info.h"
@@ -45,6 +46,7 @@ class Engine final : public api::backend::SystemBackend {
 
   const std::string& id() const { return id_; }
   ImageService& images() { return *images_; }
+  ContainerService& containers() { return *containers_; }
   EventBus& events() { return events_; }
 
   // Applies reloaded settings and emits a daemon "reload" event.
@@ -65,7 +67,10 @@ class Engine final : public api::backend::SystemBackend {
   const std::string id_;
   const HostInfo host_;  // read once: none of it changes while running
   EventBus events_;
-  std::unique_ptr<ImageService> images_;  // destroyed first: its pulls publish events
+  // Declared in this order so images_ (whose jobs may still run and ask
+  // containers_ what they use) goes first, and both before the bus.
+  std::unique_ptr<ContainerService> containers_;
+  std::unique_ptr<ImageService> images_;
   std::mutex mu_;
 };
 

@@ -404,6 +404,14 @@ api::types::ImageSummary ImageService::summary(const image::ImageEntry& e) const
   return s;
 }
 
+absl::StatusOr<std::vector<std::string>> ImageService::chainIdsOf(std::string_view imageId) {
+  BERTH_ASSIGN_OR_RETURN(std::optional<image::ImageEntry> e, images_.byId(imageId));
+  if (!e) return absl::NotFoundError(strCat("No such image: ", imageId));
+  std::vector<std::string> out;
+  for (const image::LayerRecord& l : e->record.layers) out.push_back(l.chainId);
+  return out;
+}
+
 absl::StatusOr<std::vector<api::types::ImageSummary>> ImageService::summaries() {
   BERTH_ASSIGN_OR_RETURN(std::vector<image::ImageEntry> all, images_.list());
   std::vector<api::types::ImageSummary> out;
@@ -590,6 +598,34 @@ absl::StatusOr<std::vector<ImageDeleteItem>> ImageService::removeImage(std::stri
     if (std::find(e.tags.begin(), e.tags.end(), key) != e.tags.end()) byId = false;
   }
 
+  // Containers using the image: a running one blocks even a forced delete,
+  // a stopped one blocks an unforced one.
+  std::vector<ImageUse> users;
+  if (uses_) {
+    BERTH_ASSIGN_OR_RETURN(std::vector<ImageUse> all, uses_());
+    for (ImageUse& u : all) {
+      if (u.imageId == e.record.id) users.push_back(std::move(u));
+    }
+  }
+  auto conflict = [&](bool byReference, const std::string& ref) -> absl::Status {
+    for (const ImageUse& u : users) {
+      if (u.running) {
+        return absl::FailedPreconditionError(strCat("conflict: unable to delete ", shortImageId(e.record.id),
+                                                    " (cannot be forced) - image is being used by running container ",
+                                                    u.containerId.substr(0, 12)));
+      }
+    }
+    if (users.empty() || options.force) return absl::OkStatus();
+    if (byReference) {
+      return absl::FailedPreconditionError(strCat("conflict: unable to remove repository reference \"", ref,
+                                                  "\" (must force) - container ", users[0].containerId.substr(0, 12),
+                                                  " is using its referenced image ", shortImageId(e.record.id)));
+    }
+    return absl::FailedPreconditionError(strCat("conflict: unable to delete ", shortImageId(e.record.id),
+                                                " (must be forced) - image is being used by stopped container ",
+                                                users[0].containerId.substr(0, 12)));
+  };
+
   auto untag = [&](const std::string& ref) -> absl::Status {
     BERTH_RETURN_IF_ERROR(images_.untag(ref));
     out.push_back({image::familiarRef(ref), ""});
@@ -604,6 +640,11 @@ absl::StatusOr<std::vector<ImageDeleteItem>> ImageService::removeImage(std::stri
   if (!byId && parsed.ok()) {
     image::Reference ref = image::withDefaultTag(*parsed);
     std::string key = ref.digest.empty() ? ref.canonical() : strCat(ref.name(), "@", ref.digest);
+    // The last name of an image in use by a container needs force.
+    if (e.tags.size() + e.digests.size() == 1 ||
+        (ref.digest.empty() && e.tags.size() == 1)) {
+      BERTH_RETURN_IF_ERROR(conflict(true, std::string(name)));
+    }
     BERTH_RETURN_IF_ERROR(untag(key));
     std::vector<std::string> tags, digests;
     for (const std::string& t : e.tags) {
@@ -636,6 +677,7 @@ absl::StatusOr<std::vector<ImageDeleteItem>> ImageService::removeImage(std::stri
   std::set<std::string> repos;
   for (const std::string& r : e.tags) repos.insert(nameOf(r));
   for (const std::string& r : e.digests) repos.insert(nameOf(r));
+  BERTH_RETURN_IF_ERROR(conflict(false, ""));
   if (repos.size() > 1 && !options.force) {
     return absl::FailedPreconditionError(strCat("conflict: unable to delete ", shortImageId(e.record.id),
                                                 " (must be forced) - image is referenced in multiple repositories"));
@@ -658,6 +700,10 @@ absl::StatusOr<ImageService::Collected> ImageService::collectGarbage() {
       if (!l.digest.empty()) keep.blobs.insert(l.digest);
       keep.snapshots.insert(l.chainId);
     }
+  }
+  if (uses_) {
+    BERTH_ASSIGN_OR_RETURN(std::vector<ImageUse> uses, uses_());
+    for (const ImageUse& u : uses) keep.snapshots.insert(u.chainIds.begin(), u.chainIds.end());
   }
   Collected out;
   BERTH_ASSIGN_OR_RETURN(std::vector<std::string> snaps, snapshots_->list());

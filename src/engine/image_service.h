@@ -4,6 +4,7 @@
 // content and snapshot stores. Implements api::backend::ImageBackend.
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,6 +22,16 @@
 #include "store/state_store.h"
 
 namespace berth::engine {
+
+// A container's hold on an image: removal refuses (or, forced, keeps the
+// layers) and GC keeps the layers' snapshots.
+struct ImageUse {
+  std::string containerId;
+  std::string imageId;
+  bool running = false;
+  std::vector<std::string> chainIds;
+};
+using ImageUsesFn = std::function<absl::StatusOr<std::vector<ImageUse>>()>;
 
 struct ImageServiceOptions {
   std::string dataRoot;
@@ -60,6 +71,13 @@ class ImageService final : public api::backend::ImageBackend {
   absl::StatusOr<std::vector<std::string>> loadImages(api::backend::UploadSpool& body) override;
   absl::StatusOr<std::vector<api::backend::ArchiveFile>> saveImages(const std::vector<std::string>& names) override;
 
+  // Set once at start (the container service is created after this one).
+  void setImageUses(ImageUsesFn uses) { uses_ = std::move(uses); }
+
+  // The chain ids of an image's layers, bottom first.
+  absl::StatusOr<std::vector<std::string>> chainIdsOf(std::string_view imageId);
+  absl::StatusOr<std::optional<image::ImageEntry>> byId(std::string_view imageId) { return images_.byId(imageId); }
+
   // Image summaries for GET /system/df.
   absl::StatusOr<std::vector<api::types::ImageSummary>> summaries();
   // Removes blobs and snapshots no image needs (and no pull holds).
@@ -94,6 +112,7 @@ class ImageService final : public api::backend::ImageBackend {
   image::Pusher pusher_;
   const layer::UnpackOptions unpack_;
 
+  ImageUsesFn uses_;
   std::mutex registryMu_;
   std::unique_ptr<registry::RegistryClient> registry_;  // guarded by registryMu_
 

@@ -329,4 +329,82 @@ absl::Status StateStore::deleteImage(std::string_view id) {
   return absl::OkStatus();
 }
 
+namespace {
+
+absl::Status bindContainer(sqlite3* db, sqlite3_stmt* st, const ContainerRow& r) {
+  (void)db;
+  bindText(st, 1, r.id);
+  bindText(st, 2, r.name);
+  bindText(st, 3, r.image);
+  bindText(st, 4, r.state);
+  sqlite3_bind_int64(st, 5, r.created);
+  bindText(st, 6, r.spec);
+  return absl::OkStatus();
+}
+
+// The id holding `name`, for dockerd's conflict message.
+std::string nameHolder(sqlite3* db, std::string_view name) {
+  Stmt st;
+  if (sqlite3_prepare_v2(db, "SELECT id FROM containers WHERE name = ?1", -1, &st.s, nullptr) != SQLITE_OK) return "";
+  bindText(st.s, 1, name);
+  return sqlite3_step(st.s) == SQLITE_ROW ? columnText(st.s, 0) : "";
+}
+
+}  // namespace
+
+absl::Status StateStore::insertContainer(const ContainerRow& row) {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  const char* sql = "INSERT INTO containers(id, name, image, state, created, spec) VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
+  if (sqlite3_prepare_v2(db_, sql, -1, &st.s, nullptr) != SQLITE_OK) return sqliteError(db_, "insert container");
+  BERTH_RETURN_IF_ERROR(bindContainer(db_, st.s, row));
+  int rc = sqlite3_step(st.s);
+  if (rc == SQLITE_CONSTRAINT) {
+    return absl::AlreadyExistsError(nameHolder(db_, row.name));
+  }
+  if (rc != SQLITE_DONE) return sqliteError(db_, "insert container");
+  return absl::OkStatus();
+}
+
+absl::Status StateStore::updateContainer(const ContainerRow& row) {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  const char* sql = "UPDATE containers SET name = ?2, image = ?3, state = ?4, created = ?5, spec = ?6 WHERE id = ?1";
+  if (sqlite3_prepare_v2(db_, sql, -1, &st.s, nullptr) != SQLITE_OK) return sqliteError(db_, "update container");
+  BERTH_RETURN_IF_ERROR(bindContainer(db_, st.s, row));
+  int rc = sqlite3_step(st.s);
+  if (rc == SQLITE_CONSTRAINT) return absl::AlreadyExistsError(nameHolder(db_, row.name));
+  if (rc != SQLITE_DONE) return sqliteError(db_, "update container");
+  if (sqlite3_changes(db_) == 0) return absl::NotFoundError(strCat("No such container: ", row.id));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ContainerRow>> StateStore::listContainers() {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT id, name, image, state, created, spec FROM containers ORDER BY created DESC, id",
+                         -1, &st.s, nullptr) != SQLITE_OK) {
+    return sqliteError(db_, "list containers");
+  }
+  std::vector<ContainerRow> out;
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    out.push_back({columnText(st.s, 0), columnText(st.s, 1), columnText(st.s, 2), columnText(st.s, 3),
+                   sqlite3_column_int64(st.s, 4), columnText(st.s, 5)});
+  }
+  if (rc != SQLITE_DONE) return sqliteError(db_, "list containers");
+  return out;
+}
+
+absl::Status StateStore::deleteContainer(std::string_view id) {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "DELETE FROM containers WHERE id = ?1", -1, &st.s, nullptr) != SQLITE_OK) {
+    return sqliteError(db_, "delete container");
+  }
+  bindText(st.s, 1, id);
+  if (sqlite3_step(st.s) != SQLITE_DONE) return sqliteError(db_, "delete container");
+  return absl::OkStatus();
+}
+
 }  // namespace berth::store

@@ -45,6 +45,16 @@ struct ImageRefRow {
   int64_t created = 0;   // unix nanoseconds of tagging
 };
 
+// A container row: the record (JSON) and what lists, names and counts need.
+struct ContainerRow {
+  std::string id;
+  std::string name;   // without the leading "/"
+  std::string image;  // image id
+  std::string state;  // created, running, paused, restarting, exited, dead
+  int64_t created = 0;  // unix nanoseconds
+  std::string spec;
+};
+
 class StateStore {
  public:
   // FailedPrecondition if the database is corrupt or from a newer berth.
@@ -86,6 +96,14 @@ class StateStore {
   absl::Status deleteImageRef(std::string_view ref);
   // The image and its refs.
   absl::Status deleteImage(std::string_view id);
+
+  // Containers. AlreadyExists naming the holder when the name is taken.
+  absl::Status insertContainer(const ContainerRow& row);
+  // Replaces the row of row.id (name changes included); AlreadyExists when
+  // the new name is taken, NotFound when the id is gone.
+  absl::Status updateContainer(const ContainerRow& row);
+  absl::StatusOr<std::vector<ContainerRow>> listContainers();
+  absl::Status deleteContainer(std::string_view id);
 
  private:
   StateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}

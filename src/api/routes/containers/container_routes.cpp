@@ -1,0 +1,105 @@
+#include "api/routes/containers/container_routes.h"
+
+#include "api/httputil/json_io.h"
+#include "api/httputil/offload.h"
+#include "util/strings.h"
+
+namespace berth::api::routes {
+namespace {
+
+namespace net = boost::asio;
+using httputil::Exchange;
+
+net::awaitable<absl::Status> create(Exchange& ex, backend::ContainerBackend& backend) {
+  auto body = co_await httputil::readJsonBody(ex);
+  if (!body.ok()) co_return body.status();
+  if (!body->is_object()) co_return absl::InvalidArgumentError("config cannot be empty in order to create a container");
+  backend::ContainerCreateRequest req;
+  req.name = std::string(ex.request().query.getOr("name", ""));
+  req.platform = std::string(ex.request().query.getOr("platform", ""));
+  req.body = std::move(*body);
+  auto created = co_await httputil::offload(ex, [&] { return backend.createContainer(req); });
+  if (!created.ok()) co_return created.status();
+  nlohmann::ordered_json j;
+  j["Id"] = created->id;
+  j["Warnings"] = created->warnings;
+  co_return co_await ex.respond(httputil::jsonResponse(201, j));
+}
+
+net::awaitable<absl::Status> list(Exchange& ex, backend::ContainerBackend& backend) {
+  const httputil::Query& q = ex.request().query;
+  backend::ContainerListOptions options;
+  options.all = q.boolValue("all");
+  options.size = q.boolValue("size");
+  auto limit = q.intValue("limit");
+  if (!limit.ok()) co_return limit.status();
+  if (*limit) options.limit = int(**limit);
+  auto filters = types::parseFilters(q.getOr("filters", ""));
+  if (!filters.ok()) co_return filters.status();
+  options.filters = std::move(*filters);
+  auto items = co_await httputil::offload(ex, [&] { return backend.listContainers(options); });
+  if (!items.ok()) co_return items.status();
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
+  for (auto& item : *items) a.push_back(std::move(item));
+  co_return co_await ex.respond(httputil::jsonResponse(200, a));
+}
+
+net::awaitable<absl::Status> inspect(Exchange& ex, backend::ContainerBackend& backend) {
+  std::string id = ex.request().pathParams.at("id");
+  bool size = ex.request().query.boolValue("size");
+  auto doc = co_await httputil::offload(ex, [&] { return backend.inspectContainer(id, size); });
+  if (!doc.ok()) co_return doc.status();
+  co_return co_await ex.respond(httputil::jsonResponse(200, *doc));
+}
+
+net::awaitable<absl::Status> rename(Exchange& ex, backend::ContainerBackend& backend) {
+  std::string id = ex.request().pathParams.at("id");
+  std::string name(ex.request().query.getOr("name", ""));
+  absl::Status st = co_await httputil::offload(ex, [&] { return backend.renameContainer(id, name); });
+  if (!st.ok()) co_return st;
+  httputil::Response r;
+  r.status = 204;
+  r.contentType = "";
+  co_return co_await ex.respond(std::move(r));
+}
+
+net::awaitable<absl::Status> remove(Exchange& ex, backend::ContainerBackend& backend) {
+  std::string id = ex.request().pathParams.at("id");
+  const httputil::Query& q = ex.request().query;
+  backend::ContainerRemoveOptions options{q.boolValue("force"), q.boolValue("v"), q.boolValue("link")};
+  absl::Status st = co_await httputil::offload(ex, [&] { return backend.removeContainer(id, options); });
+  if (!st.ok()) co_return st;
+  httputil::Response r;
+  r.status = 204;
+  r.contentType = "";
+  co_return co_await ex.respond(std::move(r));
+}
+
+net::awaitable<absl::Status> prune(Exchange& ex, backend::ContainerBackend& backend) {
+  auto filters = types::parseFilters(ex.request().query.getOr("filters", ""));
+  if (!filters.ok()) co_return filters.status();
+  auto report = co_await httputil::offload(ex, [&] { return backend.pruneContainers(*filters); });
+  if (!report.ok()) co_return report.status();
+  nlohmann::ordered_json j;
+  j["ContainersDeleted"] = report->deleted.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(report->deleted);
+  j["SpaceReclaimed"] = report->spaceReclaimed;
+  co_return co_await ex.respond(httputil::jsonResponse(200, j));
+}
+
+}  // namespace
+
+std::vector<httputil::RouteSpec> containerRoutes(backend::ContainerBackend& backend) {
+  auto bind = [&backend](net::awaitable<absl::Status> (*fn)(Exchange&, backend::ContainerBackend&)) {
+    return [&backend, fn](Exchange& ex) { return fn(ex, backend); };
+  };
+  return {
+      {"POST", "/containers/create", bind(create)},
+      {"GET", "/containers/json", bind(list)},
+      {"POST", "/containers/prune", bind(prune)},
+      {"GET", "/containers/{id}/json", bind(inspect)},
+      {"POST", "/containers/{id}/rename", bind(rename)},
+      {"DELETE", "/containers/{id}", bind(remove)},
+  };
+}
+
+}  // namespace berth::api::routes
