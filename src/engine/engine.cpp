@@ -196,7 +196,13 @@ absl::StatusOr<api::types::DiskUsage> Engine::diskUsage(const api::backend::Disk
       d.images.push_back(std::move(j));
     }
   }
-  d.containers = parseRecords(rows.containers);
+  if (d.withContainers) {
+    api::backend::ContainerListOptions all;
+    all.all = true;
+    all.size = true;
+    BERTH_ASSIGN_OR_RETURN(std::vector<nlohmann::ordered_json> containers, containers_->listContainers(all));
+    for (nlohmann::ordered_json& c : containers) d.containers.push_back(std::move(c));
+  }
   d.volumes = parseRecords(rows.volumes);
   return d;
 }

@@ -191,8 +191,6 @@ absl::StatusOr<StateStore::UsageRows> StateStore::usageRows() {
     }
     return rc == SQLITE_DONE ? absl::OkStatus() : sqliteError(db_, sql);
   };
-  BERTH_RETURN_IF_ERROR(collect("SELECT spec FROM images ORDER BY created", rows.images));
-  BERTH_RETURN_IF_ERROR(collect("SELECT spec FROM containers ORDER BY created", rows.containers));
   BERTH_RETURN_IF_ERROR(collect("SELECT spec FROM volumes ORDER BY created", rows.volumes));
   Stmt st;
   if (sqlite3_prepare_v2(db_, "SELECT coalesce(sum(size), 0) FROM images", -1, &st.s, nullptr) != SQLITE_OK ||

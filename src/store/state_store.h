@@ -77,11 +77,11 @@ class StateStore {
 
   absl::StatusOr<ObjectCounts> counts();
 
-  // The stored records (JSON) of every image, container and volume, and the
-  // total size of image layers: what GET /system/df reports.
+  // What GET /system/df takes from the tables directly: the volume records
+  // (JSON) and the total size of image layers.
   struct UsageRows {
     int64_t layersSize = 0;
-    std::vector<std::string> images, containers, volumes;
+    std::vector<std::string> volumes;
   };
   absl::StatusOr<UsageRows> usageRows();
 

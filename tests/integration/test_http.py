@@ -150,11 +150,17 @@ class HTTPTest(unittest.TestCase):
         self.assertJSONError(r, 400, "unsupported Content-Type header (text/plain): "
                                      "must be 'application/json'")
 
-    def test_create_not_implemented(self):
+    def test_create_missing_image(self):
         r = self.req("POST", "/v1.51/containers/create", headers=JSON_CT,
                      body=b'{"Image":"busybox"}')
+        self.assertJSONError(r, 404, "No such image: busybox:latest")
+
+    def test_json_body_endpoint_not_implemented(self):
+        r = self.req("POST", "/v1.51/volumes/create", headers=JSON_CT, body=b'{"Name":"v"}')
         body = self.assertJSONError(r, 501)
-        self.assertIn("POST /containers/create", body["message"], r)
+        self.assertIn("POST /volumes/create", body["message"], r)
+        r = self.req("POST", "/v1.51/volumes/create", headers=JSON_CT, body=b"{bad")
+        self.assertJSONError(r, 400, prefix="invalid JSON")
 
     def test_content_length_zero_accepted(self):
         # clients (docker-java, requests) send "Content-Length: 0" on body-less calls
@@ -168,8 +174,7 @@ class HTTPTest(unittest.TestCase):
         c = self.conn()
         r = c.request("POST", "/v1.51/containers/create", headers=JSON_CT,
                       body=b'{"Image":"busybox","Cmd":["true"]}', chunked=True)
-        body = self.assertJSONError(r, 501)
-        self.assertIn("POST /containers/create", body["message"], r)
+        self.assertJSONError(r, 404, "No such image: busybox:latest")
         # the body was really read and parsed: a broken chunked JSON body is a 400
         r = c.request("POST", "/v1.51/containers/create", headers=JSON_CT,
                       body=b'{"Image": "busybox", bad', chunked=True)

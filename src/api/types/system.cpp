@@ -100,7 +100,7 @@ nlohmann::ordered_json toJson(const DiskUsage& d) {
   nlohmann::ordered_json j;
   j["LayersSize"] = d.layersSize;
   j["Images"] = d.withImages ? d.images : nlohmann::ordered_json(nullptr);
-  j["Containers"] = d.withContainers ? d.containers : nlohmann::json(nullptr);
+  j["Containers"] = d.withContainers ? d.containers : nlohmann::ordered_json(nullptr);
   j["Volumes"] = d.withVolumes ? d.volumes : nlohmann::json(nullptr);
   j["BuildCache"] = d.withBuildCache ? d.buildCache : nlohmann::json(nullptr);
   return j;

@@ -61,7 +61,7 @@ struct DiskUsage {
   // Each list is present only when its type was asked for (or no type was).
   bool withImages = true, withContainers = true, withVolumes = true, withBuildCache = true;
   nlohmann::ordered_json images = nlohmann::ordered_json::array();  // ImageSummary shapes
-  nlohmann::json containers = nlohmann::json::array();
+  nlohmann::ordered_json containers = nlohmann::ordered_json::array();  // ContainerSummary shapes
   nlohmann::json volumes = nlohmann::json::array();
   nlohmann::json buildCache = nlohmann::json::array();
 };

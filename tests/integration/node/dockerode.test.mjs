@@ -91,10 +91,21 @@ test('events stream delivers the daemon reload event', async () => {
   assert.ok(ev.time >= since);
 });
 
+test('containers and images answer as testcontainers-node expects', async () => {
+  assert.deepEqual(await docker.listContainers({ all: true }), []);
+  assert.deepEqual(await docker.listImages(), []);
+  // testcontainers-node pulls when the inspect error says "No such image".
+  await assert.rejects(docker.getImage('busybox:latest').inspect(), (err) => {
+    assert.equal(err.statusCode, 404);
+    assert.match(err.message, /No such image: busybox:latest/);
+    return true;
+  });
+});
+
 test('unimplemented endpoints fail with the 501 message, not a hang', async () => {
-  await assert.rejects(docker.listContainers({ all: true }), (err) => {
+  await assert.rejects(docker.listVolumes(), (err) => {
     assert.equal(err.statusCode, 501);
-    assert.match(err.message, /GET \/containers\/json is not implemented/);
+    assert.match(err.message, /GET \/volumes is not implemented/);
     return true;
   });
 });
