@@ -13,6 +13,7 @@
 #include "util/strings.h"
 #include "api/routes/containers/container_routes.h"
 #include "api/routes/images/image_routes.h"
+#include "api/routes/volumes/volume_routes.h"
 #include "api/routes/system/system_routes.h"
 #include "api/routes/unsupported/unimplemented_routes.h"
 #include "api/server/server.h"
@@ -110,6 +111,7 @@ int runServe(DaemonConfig cfg, const std::set<std::string>& fromFlags) {
   router.add(api::routes::systemRoutes(**engine));
   router.add(api::routes::imageRoutes((*engine)->images()));
   router.add(api::routes::containerRoutes((*engine)->containers()));
+  router.add(api::routes::volumeRoutes((*engine)->volumes()));
   router.add(api::routes::swarmRoutes());
   router.add(api::routes::unimplementedRoutes());
 

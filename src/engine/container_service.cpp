@@ -1,5 +1,7 @@
 #include "engine/container_service.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <regex>
 #include <set>
@@ -262,12 +264,6 @@ std::map<std::string, std::string> labelsOf(const ojson& doc) {
   return out;
 }
 
-bool labelMatches(const std::map<std::string, std::string>& labels, std::string_view filter) {
-  auto [key, value] = splitOnce(filter, '=');
-  auto it = labels.find(std::string(key));
-  return it != labels.end() && (value.data() == nullptr || it->second == value);
-}
-
 std::string statusText(const ojson& state) {
   std::string status = state.value("Status", "created");
   if (status == "created") return "Created";
@@ -283,9 +279,109 @@ absl::Status nameConflict(std::string_view name, std::string_view holder) {
 
 }  // namespace
 
-ContainerService::ContainerService(store::StateStore& db, ImageService& images, EventBus& events,
-                                   std::string graphDriver)
-    : db_(db), images_(images), events_(events), graphDriver_(std::move(graphDriver)) {}
+ContainerService::ContainerService(store::StateStore& db, ImageService& images, VolumeService& volumes,
+                                   EventBus& events, std::string graphDriver)
+    : db_(db), images_(images), volumes_(volumes), events_(events), graphDriver_(std::move(graphDriver)) {}
+
+absl::StatusOr<nlohmann::ordered_json> ContainerService::mountsFor(const json& host, const ojson& config) {
+  ojson mounts = ojson::array();
+  std::set<std::string> targets;
+  auto bad = [](std::string_view spec) { return absl::InvalidArgumentError(strCat("invalid volume specification: '", spec, "'")); };
+  auto volumeMount = [&](const std::string& name, const std::string& target, bool rw,
+                         const std::map<std::string, std::string>& labels) -> absl::StatusOr<ojson> {
+    api::backend::VolumeCreateRequest req;
+    req.name = name;
+    req.labels = labels;
+    BERTH_ASSIGN_OR_RETURN(ojson v, volumes_.createVolume(req));
+    return ojson{{"Type", "volume"}, {"Name", v.value("Name", "")}, {"Source", v.value("Mountpoint", "")},
+                 {"Destination", target}, {"Driver", "local"}, {"Mode", rw ? "z" : "ro"}, {"RW", rw},
+                 {"Propagation", ""}};
+  };
+  auto addTarget = [&](const std::string& target, std::string_view spec) -> absl::Status {
+    if (!target.starts_with('/')) return bad(spec);
+    if (!targets.insert(target).second) return absl::InvalidArgumentError(strCat("Duplicate mount point: ", target));
+    return absl::OkStatus();
+  };
+  if (auto binds = host.find("Binds"); binds != host.end() && binds->is_array()) {
+    for (const json& b : *binds) {
+      if (!b.is_string()) return absl::InvalidArgumentError("Binds must be strings");
+      std::string spec = b.get<std::string>();
+      std::vector<std::string_view> parts = split(spec, ':');
+      if (parts.size() < 2 || parts.size() > 3 || parts[0].empty()) return bad(spec);
+      std::string source(parts[0]), target(parts[1]);
+      bool rw = true;
+      std::string propagation = "rprivate";
+      if (parts.size() == 3) {
+        for (std::string_view opt : split(parts[2], ',')) {
+          if (opt == "ro") {
+            rw = false;
+          } else if (opt == "rw" || opt == "z" || opt == "Z" || opt == "nocopy") {
+          } else if (opt == "private" || opt == "rprivate" || opt == "shared" || opt == "rshared" || opt == "slave" ||
+                     opt == "rslave") {
+            propagation = std::string(opt);
+          } else {
+            return bad(spec);
+          }
+        }
+      }
+      BERTH_RETURN_IF_ERROR(addTarget(target, spec));
+      if (source.starts_with('/')) {
+        mounts.push_back({{"Type", "bind"}, {"Source", source}, {"Destination", target}, {"Mode", parts.size() == 3 ? std::string(parts[2]) : ""},
+                          {"RW", rw}, {"Propagation", propagation}});
+      } else {
+        BERTH_RETURN_IF_ERROR(validateVolumeName(source));
+        BERTH_ASSIGN_OR_RETURN(ojson m, volumeMount(source, target, rw, {}));
+        mounts.push_back(std::move(m));
+      }
+    }
+  }
+  if (auto ms = host.find("Mounts"); ms != host.end() && ms->is_array()) {
+    for (const json& m : *ms) {
+      if (!m.is_object()) return absl::InvalidArgumentError("Mounts entries must be objects");
+      std::string type = m.value("Type", "");
+      std::string source = m.value("Source", "");
+      std::string target = m.value("Target", "");
+      bool rw = !m.value("ReadOnly", false);
+      if (target.empty()) return absl::InvalidArgumentError(strCat("invalid mount config for type \"", type, "\": field Target must not be empty"));
+      BERTH_RETURN_IF_ERROR(addTarget(target, target));
+      if (type == "bind") {
+        struct stat st {};
+        if (source.empty() || ::stat(source.c_str(), &st) != 0) {
+          return absl::InvalidArgumentError(strCat("invalid mount config for type \"bind\": bind source path does not exist: ", source));
+        }
+        std::string propagation = m.contains("BindOptions") ? m["BindOptions"].value("Propagation", "rprivate") : "rprivate";
+        mounts.push_back({{"Type", "bind"}, {"Source", source}, {"Destination", target}, {"Mode", ""}, {"RW", rw},
+                          {"Propagation", propagation}});
+      } else if (type == "volume") {
+        std::map<std::string, std::string> labels;
+        if (m.contains("VolumeOptions") && m["VolumeOptions"].contains("Labels") && m["VolumeOptions"]["Labels"].is_object()) {
+          for (auto it = m["VolumeOptions"]["Labels"].begin(); it != m["VolumeOptions"]["Labels"].end(); ++it) {
+            if (it->is_string()) labels[it.key()] = it->get<std::string>();
+          }
+        }
+        if (!source.empty()) BERTH_RETURN_IF_ERROR(validateVolumeName(source));
+        BERTH_ASSIGN_OR_RETURN(ojson v, volumeMount(source, target, rw, labels));
+        mounts.push_back(std::move(v));
+      } else if (type == "tmpfs") {
+        if (!source.empty()) return absl::InvalidArgumentError("invalid mount config for type \"tmpfs\": field Source must not be specified");
+        mounts.push_back({{"Type", "tmpfs"}, {"Source", ""}, {"Destination", target}, {"Mode", ""}, {"RW", rw},
+                          {"Propagation", ""}});
+      } else {
+        return absl::InvalidArgumentError(strCat("mount type unknown: \"", type, "\""));
+      }
+    }
+  }
+  // The image's (and the request's) VOLUMEs not covered above: anonymous volumes.
+  if (auto vols = config.find("Volumes"); vols != config.end() && vols->is_object()) {
+    for (auto it = vols->begin(); it != vols->end(); ++it) {
+      if (targets.contains(it.key())) continue;
+      BERTH_RETURN_IF_ERROR(addTarget(it.key(), it.key()));
+      BERTH_ASSIGN_OR_RETURN(ojson m, volumeMount("", it.key(), true, {}));
+      mounts.push_back(std::move(m));
+    }
+  }
+  return mounts;
+}
 
 absl::StatusOr<std::vector<ContainerService::Record>> ContainerService::all() {
   BERTH_ASSIGN_OR_RETURN(std::vector<store::ContainerRow> rows, db_.listContainers());
@@ -414,7 +510,7 @@ absl::StatusOr<api::backend::ContainerCreated> ContainerService::createContainer
   doc["ExecIDs"] = nullptr;
   doc["HostConfig"] = host;
   doc["GraphDriver"] = {{"Data", image->graphDriverData}, {"Name", graphDriver_}};
-  doc["Mounts"] = ojson::array();
+  BERTH_ASSIGN_OR_RETURN(doc["Mounts"], mountsFor(hostIn, config));
   doc["Config"] = normalizedConfig(config, id);
   doc["Config"]["Image"] = imageName;
   doc["NetworkSettings"] = {{"Bridge", ""}, {"SandboxID", ""}, {"SandboxKey", ""}, {"Ports", ojson::object()},
@@ -477,13 +573,10 @@ nlohmann::ordered_json ContainerService::summary(const Record& r) const {
 
 absl::StatusOr<std::vector<nlohmann::ordered_json>> ContainerService::listContainers(
     const api::backend::ContainerListOptions& options) {
-  static const std::set<std::string> kKeys = {"id",      "name",    "label",  "status",  "ancestor", "before",
-                                              "since",   "exited",  "health", "volume",  "network",  "publish",
-                                              "expose",  "isolation", "is-task"};
   const api::types::Filters& f = options.filters;
-  for (const auto& [key, values] : f) {
-    if (!kKeys.contains(key)) return absl::InvalidArgumentError(strCat("invalid filter '", key, "'"));
-  }
+  BERTH_RETURN_IF_ERROR(api::types::validateFilterKeys(
+      f, {"id", "name", "label", "status", "ancestor", "before", "since", "exited", "health", "volume", "network",
+          "publish", "expose", "isolation", "is-task"}));
   static const std::set<std::string> kStatuses = {"created", "restarting", "running", "removing",
                                                   "paused",  "exited",     "dead"};
   if (auto it = f.find("status"); it != f.end()) {
@@ -552,10 +645,7 @@ absl::StatusOr<std::vector<nlohmann::ordered_json>> ContainerService::listContai
       std::string health = state.contains("Health") ? state["Health"].value("Status", "none") : "none";
       if (!it->second.contains(health)) continue;
     }
-    if (auto it = f.find("label"); it != f.end()) {
-      std::map<std::string, std::string> labels = labelsOf(r.doc);
-      if (!std::all_of(it->second.begin(), it->second.end(), [&](const std::string& l) { return labelMatches(labels, l); })) continue;
-    }
+    if (!api::types::labelsMatch(f, labelsOf(r.doc))) continue;
     if (!ancestors.empty() && !ancestors.contains(r.row.image)) continue;
     if (before && r.row.created >= *before) continue;
     if (since && r.row.created <= *since) continue;
@@ -628,6 +718,16 @@ absl::Status ContainerService::removeContainer(std::string_view name,
   }
   BERTH_RETURN_IF_ERROR(db_.deleteContainer(r.row.id));
   publish("destroy", r);
+  if (options.volumes) {
+    // Its anonymous volumes go with it (named ones stay, as in dockerd).
+    for (const auto& m : r.doc["Mounts"]) {
+      if (m.value("Type", "") != "volume") continue;
+      absl::StatusOr<ojson> v = volumes_.inspectVolume(m.value("Name", ""));
+      if (v.ok() && (*v)["Labels"].contains(std::string(kAnonymousVolumeLabel))) {
+        (void)volumes_.removeVolume(m.value("Name", ""), false);
+      }
+    }
+  }
   // Layers of an image removed while this container used it go now.
   if (absl::StatusOr<std::optional<image::ImageEntry>> still = images_.byId(r.row.image); still.ok() && !*still) {
     (void)images_.collectGarbage();
@@ -636,19 +736,8 @@ absl::Status ContainerService::removeContainer(std::string_view name,
 }
 
 absl::StatusOr<api::backend::ContainerPruneReport> ContainerService::pruneContainers(const api::types::Filters& filters) {
-  static const std::set<std::string> kKeys = {"until", "label", "label!"};
-  for (const auto& [key, values] : filters) {
-    if (!kKeys.contains(key)) return absl::InvalidArgumentError(strCat("invalid filter '", key, "'"));
-  }
-  std::optional<int64_t> until;
-  if (auto it = filters.find("until"); it != filters.end()) {
-    for (const std::string& v : it->second) {
-      absl::StatusOr<SystemTime> t = parseApiTimestamp(v);
-      if (!t.ok()) t = parseRfc3339(v);
-      if (!t.ok()) return absl::InvalidArgumentError(strCat("invalid until filter: ", v));
-      until = toUnixNanos(*t);
-    }
-  }
+  BERTH_RETURN_IF_ERROR(api::types::validateFilterKeys(filters, {"until", "label", "label!"}));
+  BERTH_ASSIGN_OR_RETURN(std::optional<int64_t> until, api::types::timeFilter(filters, "until"));
   std::lock_guard lock(mu_);
   BERTH_ASSIGN_OR_RETURN(std::vector<Record> records, all());
   api::backend::ContainerPruneReport report;
@@ -656,15 +745,7 @@ absl::StatusOr<api::backend::ContainerPruneReport> ContainerService::pruneContai
     std::string status = r.doc["State"].value("Status", "created");
     if (status == "running" || status == "paused" || status == "restarting") continue;
     if (until && r.row.created >= *until) continue;
-    std::map<std::string, std::string> labels = labelsOf(r.doc);
-    if (auto it = filters.find("label"); it != filters.end() &&
-        !std::all_of(it->second.begin(), it->second.end(), [&](const std::string& l) { return labelMatches(labels, l); })) {
-      continue;
-    }
-    if (auto it = filters.find("label!"); it != filters.end() &&
-        std::any_of(it->second.begin(), it->second.end(), [&](const std::string& l) { return labelMatches(labels, l); })) {
-      continue;
-    }
+    if (!api::types::labelsMatch(filters, labelsOf(r.doc))) continue;
     BERTH_RETURN_IF_ERROR(db_.deleteContainer(r.row.id));
     publish("destroy", r);
     report.deleted.push_back(r.row.id);
@@ -677,6 +758,17 @@ absl::StatusOr<api::backend::ContainerPruneReport> ContainerService::pruneContai
   e.timeNano = toUnixNanos(nowSystem());
   events_.publish(std::move(e));
   return report;
+}
+
+absl::StatusOr<std::map<std::string, std::vector<std::string>>> ContainerService::volumeUses() {
+  BERTH_ASSIGN_OR_RETURN(std::vector<Record> records, all());
+  std::map<std::string, std::vector<std::string>> out;
+  for (const Record& r : records) {
+    for (const auto& m : r.doc["Mounts"]) {
+      if (m.value("Type", "") == "volume") out[m.value("Name", "")].push_back(r.row.id);
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<ImageUse>> ContainerService::imageUses() {

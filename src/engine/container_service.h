@@ -13,13 +13,15 @@
 #include "api/backend/container_backend.h"
 #include "engine/event_bus.h"
 #include "engine/image_service.h"
+#include "engine/volume_service.h"
 #include "store/state_store.h"
 
 namespace berth::engine {
 
 class ContainerService final : public api::backend::ContainerBackend {
  public:
-  ContainerService(store::StateStore& db, ImageService& images, EventBus& events, std::string graphDriver);
+  ContainerService(store::StateStore& db, ImageService& images, VolumeService& volumes, EventBus& events,
+                   std::string graphDriver);
 
   absl::StatusOr<api::backend::ContainerCreated> createContainer(const api::backend::ContainerCreateRequest& req) override;
   absl::StatusOr<nlohmann::ordered_json> inspectContainer(std::string_view name, bool size) override;
@@ -31,6 +33,8 @@ class ContainerService final : public api::backend::ContainerBackend {
 
   // Which images containers use, for image removal and GC.
   absl::StatusOr<std::vector<ImageUse>> imageUses();
+  // Volume name → ids of the containers that mount it.
+  absl::StatusOr<std::map<std::string, std::vector<std::string>>> volumeUses();
 
  private:
   struct Record {
@@ -45,7 +49,12 @@ class ContainerService final : public api::backend::ContainerBackend {
   nlohmann::ordered_json summary(const Record& r) const;
 
   store::StateStore& db_;
+  // The Mounts entries of a new container from Binds, Mounts and the image's
+  // VOLUMEs (anonymous volumes), creating named volumes as needed.
+  absl::StatusOr<nlohmann::ordered_json> mountsFor(const nlohmann::json& host, const nlohmann::ordered_json& config);
+
   ImageService& images_;
+  VolumeService& volumes_;
   EventBus& events_;
   const std::string graphDriver_;
   std::mutex mu_;  // serializes name changes and removals

@@ -44,16 +44,6 @@ int64_t countThreads() {
   return 0;
 }
 
-// Parses stored records; a record that does not parse is skipped, not fatal.
-nlohmann::json parseRecords(const std::vector<std::string>& rows) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const std::string& r : rows) {
-    nlohmann::json j = nlohmann::json::parse(r, nullptr, false);
-    if (!j.is_discarded()) out.push_back(std::move(j));
-  }
-  return out;
-}
-
 }  // namespace
 
 Engine::Engine(EngineOptions options, store::StateStore& store, std::string id)
@@ -70,9 +60,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::create(EngineOptions options, st
   io.rootless = engine->options_.rootless;
   io.maxLayerBytes = engine->options_.maxLayerBytes;
   BERTH_ASSIGN_OR_RETURN(engine->images_, ImageService::create(std::move(io), store, engine->events_));
-  engine->containers_ = std::make_unique<ContainerService>(store, *engine->images_, engine->events_, "overlayfs");
+  engine->volumes_ = std::make_unique<VolumeService>(store, engine->events_, engine->options_.dataRoot);
+  engine->containers_ = std::make_unique<ContainerService>(store, *engine->images_, *engine->volumes_,
+                                                           engine->events_, "overlayfs");
   ContainerService* containers = engine->containers_.get();
   engine->images_->setImageUses([containers] { return containers->imageUses(); });
+  engine->volumes_->setVolumeUses([containers] { return containers->volumeUses(); });
   return engine;
 }
 
@@ -203,7 +196,10 @@ absl::StatusOr<api::types::DiskUsage> Engine::diskUsage(const api::backend::Disk
     BERTH_ASSIGN_OR_RETURN(std::vector<nlohmann::ordered_json> containers, containers_->listContainers(all));
     for (nlohmann::ordered_json& c : containers) d.containers.push_back(std::move(c));
   }
-  d.volumes = parseRecords(rows.volumes);
+  if (d.withVolumes) {
+    BERTH_ASSIGN_OR_RETURN(std::vector<nlohmann::ordered_json> volumes, volumes_->usage());
+    for (nlohmann::ordered_json& v : volumes) d.volumes.push_back(std::move(v));
+  }
   return d;
 }
 

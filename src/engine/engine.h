@@ -12,6 +12,7 @@
 #include "engine/event_bus.h"
 #include "engine/container_service.h"
 #include "engine/image_service.h"
+#include "engine/volume_service.h"
 #include "store/state_store.h"
 #include "util/host_info.h"
 
@@ -47,6 +48,7 @@ class Engine final : public api::backend::SystemBackend {
   const std::string& id() const { return id_; }
   ImageService& images() { return *images_; }
   ContainerService& containers() { return *containers_; }
+  VolumeService& volumes() { return *volumes_; }
   EventBus& events() { return events_; }
 
   // Applies reloaded settings and emits a daemon "reload" event.
@@ -69,6 +71,7 @@ class Engine final : public api::backend::SystemBackend {
   EventBus events_;
   // Declared in this order so images_ (whose jobs may still run and ask
   // containers_ what they use) goes first, and both before the bus.
+  std::unique_ptr<VolumeService> volumes_;
   std::unique_ptr<ContainerService> containers_;
   std::unique_ptr<ImageService> images_;
   std::mutex mu_;

@@ -41,13 +41,6 @@ std::map<std::string, std::string> imageLabels(const nlohmann::json& config) {
   return out;
 }
 
-bool labelMatches(const std::map<std::string, std::string>& labels, std::string_view filter) {
-  auto [key, value] = splitOnce(filter, '=');
-  auto it = labels.find(std::string(key));
-  if (it == labels.end()) return false;
-  return value.data() == nullptr || it->second == value;
-}
-
 std::vector<std::string> familiarAll(const std::vector<std::string>& refs) {
   std::vector<std::string> out;
   for (const std::string& r : refs) out.push_back(image::familiarRef(r));
@@ -69,14 +62,6 @@ bool referenceMatches(const image::ImageEntry& e, const std::set<std::string>& p
     }
   }
   return false;
-}
-
-absl::StatusOr<SystemTime> untilParam(std::string_view v) {
-  absl::StatusOr<SystemTime> t = parseApiTimestamp(v);
-  if (t.ok()) return t;
-  t = parseRfc3339(v);
-  if (t.ok()) return t;
-  return absl::InvalidArgumentError(strCat("invalid until filter: ", v));
 }
 
 std::string loginDomain(std::string_view server) {
@@ -421,23 +406,9 @@ absl::StatusOr<std::vector<api::types::ImageSummary>> ImageService::summaries() 
 
 absl::StatusOr<std::vector<api::types::ImageSummary>> ImageService::listImages(
     const api::backend::ImageListOptions& options) {
-  static const std::set<std::string> kKeys = {"dangling", "label", "reference", "before", "since", "until"};
-  for (const auto& [key, values] : options.filters) {
-    if (!kKeys.contains(key)) return absl::InvalidArgumentError(strCat("invalid filter '", key, "'"));
-  }
   const api::types::Filters& f = options.filters;
-  std::optional<bool> dangling;
-  if (auto it = f.find("dangling"); it != f.end()) {
-    for (const std::string& v : it->second) {
-      if (v == "true" || v == "1") {
-        dangling = true;
-      } else if (v == "false" || v == "0") {
-        dangling = false;
-      } else {
-        return absl::InvalidArgumentError(strCat("invalid filter 'dangling=", v, "'"));
-      }
-    }
-  }
+  BERTH_RETURN_IF_ERROR(api::types::validateFilterKeys(f, {"dangling", "label", "reference", "before", "since", "until"}));
+  BERTH_ASSIGN_OR_RETURN(std::optional<bool> dangling, api::types::boolFilter(f, "dangling"));
   std::optional<int64_t> before, since;
   for (const char* key : {"before", "since"}) {
     auto it = f.find(key);
@@ -447,13 +418,7 @@ absl::StatusOr<std::vector<api::types::ImageSummary>> ImageService::listImages(
       (std::string_view(key) == "before" ? before : since) = ref.record.createdUnix();
     }
   }
-  std::optional<int64_t> until;
-  if (auto it = f.find("until"); it != f.end()) {
-    for (const std::string& v : it->second) {
-      BERTH_ASSIGN_OR_RETURN(SystemTime t, untilParam(v));
-      until = toUnixNanos(t) / 1'000'000'000;
-    }
-  }
+  BERTH_ASSIGN_OR_RETURN(std::optional<int64_t> until, api::types::timeFilter(f, "until"));
 
   BERTH_ASSIGN_OR_RETURN(std::vector<image::ImageEntry> all, images_.list());
   std::vector<api::types::ImageSummary> out;
@@ -462,13 +427,9 @@ absl::StatusOr<std::vector<api::types::ImageSummary>> ImageService::listImages(
     int64_t created = e.record.createdUnix();
     if (before && created >= *before) continue;
     if (since && created <= *since) continue;
-    if (until && created > *until) continue;
+    if (until && created > *until / 1'000'000'000) continue;
     if (auto it = f.find("reference"); it != f.end() && !referenceMatches(e, it->second)) continue;
-    if (auto it = f.find("label"); it != f.end()) {
-      std::map<std::string, std::string> labels = imageLabels(e.record.config);
-      bool all = std::all_of(it->second.begin(), it->second.end(), [&](const std::string& l) { return labelMatches(labels, l); });
-      if (!all) continue;
-    }
+    if (!api::types::labelsMatch(f, imageLabels(e.record.config))) continue;
     out.push_back(summary(e));
   }
   return out;
@@ -723,41 +684,18 @@ absl::StatusOr<ImageService::Collected> ImageService::collectGarbage() {
 }
 
 absl::StatusOr<api::types::ImagePruneReport> ImageService::pruneImages(const api::types::Filters& filters) {
-  static const std::set<std::string> kKeys = {"dangling", "label", "label!", "until"};
-  for (const auto& [key, values] : filters) {
-    if (!kKeys.contains(key)) return absl::InvalidArgumentError(strCat("invalid filter '", key, "'"));
-  }
-  bool danglingOnly = true;
-  if (auto it = filters.find("dangling"); it != filters.end()) {
-    for (const std::string& v : it->second) {
-      if (v == "false" || v == "0") {
-        danglingOnly = false;
-      } else if (v != "true" && v != "1") {
-        return absl::InvalidArgumentError(strCat("invalid filter 'dangling=", v, "'"));
-      }
-    }
-  }
-  std::optional<int64_t> until;
-  if (auto it = filters.find("until"); it != filters.end()) {
-    for (const std::string& v : it->second) {
-      BERTH_ASSIGN_OR_RETURN(SystemTime t, untilParam(v));
-      until = toUnixNanos(t) / 1'000'000'000;
-    }
-  }
+  BERTH_RETURN_IF_ERROR(api::types::validateFilterKeys(filters, {"dangling", "label", "label!", "until"}));
+  BERTH_ASSIGN_OR_RETURN(std::optional<bool> dangling, api::types::boolFilter(filters, "dangling"));
+  bool danglingOnly = dangling.value_or(true);
+  BERTH_ASSIGN_OR_RETURN(std::optional<int64_t> until, api::types::timeFilter(filters, "until"));
   std::lock_guard lock(namesMu_);
   BERTH_ASSIGN_OR_RETURN(std::vector<image::ImageEntry> all, images_.list());
   api::types::ImagePruneReport report;
   bool removedAny = false;
   for (const image::ImageEntry& e : all) {
     if (danglingOnly && !e.tags.empty()) continue;
-    if (until && e.record.createdUnix() >= *until) continue;
-    std::map<std::string, std::string> labels = imageLabels(e.record.config);
-    if (auto it = filters.find("label"); it != filters.end()) {
-      if (!std::all_of(it->second.begin(), it->second.end(), [&](const std::string& l) { return labelMatches(labels, l); })) continue;
-    }
-    if (auto it = filters.find("label!"); it != filters.end()) {
-      if (std::any_of(it->second.begin(), it->second.end(), [&](const std::string& l) { return labelMatches(labels, l); })) continue;
-    }
+    if (until && e.record.createdUnix() >= *until / 1'000'000'000) continue;
+    if (!api::types::labelsMatch(filters, imageLabels(e.record.config))) continue;
     for (const std::string& t : e.tags) {
       BERTH_RETURN_IF_ERROR(images_.untag(t));
       report.deleted.push_back({image::familiarRef(t), ""});

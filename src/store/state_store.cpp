@@ -182,16 +182,6 @@ absl::StatusOr<ObjectCounts> StateStore::counts() {
 absl::StatusOr<StateStore::UsageRows> StateStore::usageRows() {
   std::lock_guard lock(mu_);
   UsageRows rows;
-  auto collect = [&](const char* sql, std::vector<std::string>& out) -> absl::Status {
-    Stmt st;
-    if (sqlite3_prepare_v2(db_, sql, -1, &st.s, nullptr) != SQLITE_OK) return sqliteError(db_, sql);
-    int rc;
-    while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
-      out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st.s, 0)));
-    }
-    return rc == SQLITE_DONE ? absl::OkStatus() : sqliteError(db_, sql);
-  };
-  BERTH_RETURN_IF_ERROR(collect("SELECT spec FROM volumes ORDER BY created", rows.volumes));
   Stmt st;
   if (sqlite3_prepare_v2(db_, "SELECT coalesce(sum(size), 0) FROM images", -1, &st.s, nullptr) != SQLITE_OK ||
       sqlite3_step(st.s) != SQLITE_ROW) {
@@ -402,6 +392,65 @@ absl::Status StateStore::deleteContainer(std::string_view id) {
   }
   bindText(st.s, 1, id);
   if (sqlite3_step(st.s) != SQLITE_DONE) return sqliteError(db_, "delete container");
+  return absl::OkStatus();
+}
+
+absl::Status StateStore::insertVolume(const VolumeRow& row) {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "INSERT INTO volumes(name, driver, created, spec) VALUES(?1, ?2, ?3, ?4)", -1, &st.s,
+                         nullptr) != SQLITE_OK) {
+    return sqliteError(db_, "insert volume");
+  }
+  bindText(st.s, 1, row.name);
+  bindText(st.s, 2, row.driver);
+  sqlite3_bind_int64(st.s, 3, row.created);
+  bindText(st.s, 4, row.spec);
+  int rc = sqlite3_step(st.s);
+  if (rc == SQLITE_CONSTRAINT) return absl::AlreadyExistsError(strCat("volume ", row.name, " exists"));
+  if (rc != SQLITE_DONE) return sqliteError(db_, "insert volume");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<VolumeRow>> StateStore::getVolume(std::string_view name) {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT name, driver, created, spec FROM volumes WHERE name = ?1", -1, &st.s, nullptr) !=
+      SQLITE_OK) {
+    return sqliteError(db_, "read volume");
+  }
+  bindText(st.s, 1, name);
+  int rc = sqlite3_step(st.s);
+  if (rc == SQLITE_DONE) return std::optional<VolumeRow>();
+  if (rc != SQLITE_ROW) return sqliteError(db_, "read volume");
+  return std::optional<VolumeRow>(
+      VolumeRow{columnText(st.s, 0), columnText(st.s, 1), sqlite3_column_int64(st.s, 2), columnText(st.s, 3)});
+}
+
+absl::StatusOr<std::vector<VolumeRow>> StateStore::listVolumes() {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT name, driver, created, spec FROM volumes ORDER BY name", -1, &st.s, nullptr) !=
+      SQLITE_OK) {
+    return sqliteError(db_, "list volumes");
+  }
+  std::vector<VolumeRow> out;
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    out.push_back({columnText(st.s, 0), columnText(st.s, 1), sqlite3_column_int64(st.s, 2), columnText(st.s, 3)});
+  }
+  if (rc != SQLITE_DONE) return sqliteError(db_, "list volumes");
+  return out;
+}
+
+absl::Status StateStore::deleteVolume(std::string_view name) {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "DELETE FROM volumes WHERE name = ?1", -1, &st.s, nullptr) != SQLITE_OK) {
+    return sqliteError(db_, "delete volume");
+  }
+  bindText(st.s, 1, name);
+  if (sqlite3_step(st.s) != SQLITE_DONE) return sqliteError(db_, "delete volume");
   return absl::OkStatus();
 }
 

@@ -55,6 +55,13 @@ struct ContainerRow {
   std::string spec;
 };
 
+struct VolumeRow {
+  std::string name;
+  std::string driver;
+  int64_t created = 0;  // unix nanoseconds
+  std::string spec;
+};
+
 class StateStore {
  public:
   // FailedPrecondition if the database is corrupt or from a newer berth.
@@ -77,11 +84,10 @@ class StateStore {
 
   absl::StatusOr<ObjectCounts> counts();
 
-  // What GET /system/df takes from the tables directly: the volume records
-  // (JSON) and the total size of image layers.
+  // What GET /system/df takes from the tables directly: the total size of
+  // image layers.
   struct UsageRows {
     int64_t layersSize = 0;
-    std::vector<std::string> volumes;
   };
   absl::StatusOr<UsageRows> usageRows();
 
@@ -104,6 +110,12 @@ class StateStore {
   absl::Status updateContainer(const ContainerRow& row);
   absl::StatusOr<std::vector<ContainerRow>> listContainers();
   absl::Status deleteContainer(std::string_view id);
+
+  // Volumes. insertVolume is AlreadyExists when the name is taken.
+  absl::Status insertVolume(const VolumeRow& row);
+  absl::StatusOr<std::optional<VolumeRow>> getVolume(std::string_view name);
+  absl::StatusOr<std::vector<VolumeRow>> listVolumes();
+  absl::Status deleteVolume(std::string_view name);
 
  private:
   StateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}

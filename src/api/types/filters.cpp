@@ -1,7 +1,8 @@
 #include "api/types/filters.h"
 
-#include "util/strings.h"
 #include "nlohmann/json.hpp"
+#include "util/strings.h"
+#include "util/timestamp.h"
 
 namespace berth::api::types {
 
@@ -43,6 +44,59 @@ bool filterMatches(const Filters& filters, std::string_view key, std::string_vie
   auto it = filters.find(key);
   if (it == filters.end() || it->second.empty()) return true;
   return it->second.contains(std::string(value));
+}
+
+absl::StatusOr<std::optional<bool>> boolFilter(const Filters& filters, std::string_view key) {
+  std::optional<bool> out;
+  auto it = filters.find(key);
+  if (it == filters.end()) return out;
+  for (const std::string& v : it->second) {
+    if (v == "true" || v == "1") {
+      out = true;
+    } else if (v == "false" || v == "0") {
+      out = false;
+    } else {
+      return absl::InvalidArgumentError(strCat("invalid filter '", key, "=", v, "'"));
+    }
+  }
+  return out;
+}
+
+namespace {
+
+bool labelMatches(const std::map<std::string, std::string>& labels, std::string_view filter) {
+  auto [key, value] = splitOnce(filter, '=');
+  auto it = labels.find(std::string(key));
+  return it != labels.end() && (value.data() == nullptr || it->second == value);
+}
+
+}  // namespace
+
+bool labelsMatch(const Filters& filters, const std::map<std::string, std::string>& labels) {
+  if (auto it = filters.find("label"); it != filters.end()) {
+    for (const std::string& l : it->second) {
+      if (!labelMatches(labels, l)) return false;
+    }
+  }
+  if (auto it = filters.find("label!"); it != filters.end()) {
+    for (const std::string& l : it->second) {
+      if (labelMatches(labels, l)) return false;
+    }
+  }
+  return true;
+}
+
+absl::StatusOr<std::optional<int64_t>> timeFilter(const Filters& filters, std::string_view key) {
+  std::optional<int64_t> out;
+  auto it = filters.find(key);
+  if (it == filters.end()) return out;
+  for (const std::string& v : it->second) {
+    absl::StatusOr<SystemTime> t = parseApiTimestamp(v);
+    if (!t.ok()) t = parseRfc3339(v);
+    if (!t.ok()) return absl::InvalidArgumentError(strCat("invalid filter '", key, "=", v, "'"));
+    out = toUnixNanos(*t);
+  }
+  return out;
 }
 
 }  // namespace berth::api::types

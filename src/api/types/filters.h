@@ -2,6 +2,7 @@
 // The `filters` query parameter of list and events endpoints: a JSON object
 // mapping a filter name to its values (moby's filters.Args).
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -22,5 +23,17 @@ absl::Status validateFilterKeys(const Filters& filters, std::initializer_list<st
 
 // True if `key` is absent or one of its values equals `value`.
 bool filterMatches(const Filters& filters, std::string_view key, std::string_view value);
+
+// A boolean filter ("dangling=true"): nullopt when absent; InvalidArgument
+// "invalid filter 'key=value'" for a value other than true/false/1/0.
+absl::StatusOr<std::optional<bool>> boolFilter(const Filters& filters, std::string_view key);
+
+// The `label` (every value must match) and `label!` (none may) filters
+// against an object's labels; a value is "key" or "key=value".
+bool labelsMatch(const Filters& filters, const std::map<std::string, std::string>& labels);
+
+// A time filter ("until=…") as unix nanoseconds: SECONDS[.NANOS] as the
+// CLI sends it, or RFC 3339. nullopt when absent.
+absl::StatusOr<std::optional<int64_t>> timeFilter(const Filters& filters, std::string_view key);
 
 }  // namespace berth::api::types

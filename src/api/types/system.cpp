@@ -101,7 +101,7 @@ nlohmann::ordered_json toJson(const DiskUsage& d) {
   j["LayersSize"] = d.layersSize;
   j["Images"] = d.withImages ? d.images : nlohmann::ordered_json(nullptr);
   j["Containers"] = d.withContainers ? d.containers : nlohmann::ordered_json(nullptr);
-  j["Volumes"] = d.withVolumes ? d.volumes : nlohmann::json(nullptr);
+  j["Volumes"] = d.withVolumes ? d.volumes : nlohmann::ordered_json(nullptr);
   j["BuildCache"] = d.withBuildCache ? d.buildCache : nlohmann::json(nullptr);
   return j;
 }

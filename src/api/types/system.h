@@ -62,7 +62,7 @@ struct DiskUsage {
   bool withImages = true, withContainers = true, withVolumes = true, withBuildCache = true;
   nlohmann::ordered_json images = nlohmann::ordered_json::array();  // ImageSummary shapes
   nlohmann::ordered_json containers = nlohmann::ordered_json::array();  // ContainerSummary shapes
-  nlohmann::json volumes = nlohmann::json::array();
+  nlohmann::ordered_json volumes = nlohmann::ordered_json::array();  // Volume shapes with UsageData
   nlohmann::json buildCache = nlohmann::json::array();
 };
 nlohmann::ordered_json toJson(const DiskUsage& d);

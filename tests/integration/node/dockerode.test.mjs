@@ -103,9 +103,9 @@ test('containers and images answer as testcontainers-node expects', async () => 
 });
 
 test('unimplemented endpoints fail with the 501 message, not a hang', async () => {
-  await assert.rejects(docker.listVolumes(), (err) => {
+  await assert.rejects(docker.listNetworks(), (err) => {
     assert.equal(err.statusCode, 501);
-    assert.match(err.message, /GET \/volumes is not implemented/);
+    assert.match(err.message, /GET \/networks is not implemented/);
     return true;
   });
 });

@@ -33,3 +33,24 @@ TEST(Filters, ValidateAndMatch) {
 
 }  // namespace
 }  // namespace berth::api::types
+
+namespace berth::api::types {
+namespace {
+
+TEST(FilterHelpers, BoolLabelsAndTime) {
+  Filters f = *parseFilters(R"({"dangling":["true"],"label":["a","b=2"],"label!":["c"],"until":["1700000000.5"]})");
+  EXPECT_EQ(*boolFilter(f, "dangling"), std::optional<bool>(true));
+  EXPECT_EQ(*boolFilter(f, "absent"), std::optional<bool>());
+  EXPECT_EQ(boolFilter(*parseFilters(R"({"dangling":["maybe"]})"), "dangling").status().message(),
+            "invalid filter 'dangling=maybe'");
+  EXPECT_TRUE(labelsMatch(f, {{"a", "x"}, {"b", "2"}}));
+  EXPECT_FALSE(labelsMatch(f, {{"a", "x"}, {"b", "3"}}));
+  EXPECT_FALSE(labelsMatch(f, {{"a", "x"}, {"b", "2"}, {"c", ""}}));
+  EXPECT_TRUE(labelsMatch({}, {}));
+  EXPECT_EQ(**timeFilter(f, "until"), 1700000000500000000);
+  EXPECT_EQ(**timeFilter(*parseFilters(R"({"until":["2023-11-14T22:13:20Z"]})"), "until"), 1700000000000000000);
+  EXPECT_FALSE(timeFilter(*parseFilters(R"({"until":["soon"]})"), "until").ok());
+}
+
+}  // namespace
+}  // namespace berth::api::types
