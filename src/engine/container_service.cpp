@@ -422,16 +422,11 @@ absl::Status ContainerService::save(Record& r) {
 }
 
 void ContainerService::publish(std::string action, const Record& r, std::map<std::string, std::string> extra) {
-  api::types::Event e;
-  e.type = "container";
-  e.action = std::move(action);
-  e.actorId = r.row.id;
-  e.attributes = labelsOf(r.doc);
-  e.attributes["name"] = r.row.name;
-  e.attributes["image"] = r.doc["Config"].value("Image", "");
-  for (auto& [k, v] : extra) e.attributes[k] = v;
-  e.timeNano = toUnixNanos(nowSystem());
-  events_.publish(std::move(e));
+  std::map<std::string, std::string> attributes = labelsOf(r.doc);
+  attributes["name"] = r.row.name;
+  attributes["image"] = r.doc["Config"].value("Image", "");
+  for (auto& [k, v] : extra) attributes[k] = v;
+  events_.publish("container", std::move(action), r.row.id, std::move(attributes));
 }
 
 absl::StatusOr<api::backend::ContainerCreated> ContainerService::createContainer(
@@ -751,12 +746,7 @@ absl::StatusOr<api::backend::ContainerPruneReport> ContainerService::pruneContai
     report.deleted.push_back(r.row.id);
   }
   if (!report.deleted.empty()) (void)images_.collectGarbage();
-  api::types::Event e;
-  e.type = "container";
-  e.action = "prune";
-  e.attributes = {{"reclaimed", strCat(report.spaceReclaimed)}};
-  e.timeNano = toUnixNanos(nowSystem());
-  events_.publish(std::move(e));
+  events_.publish("container", "prune", "", {{"reclaimed", strCat(report.spaceReclaimed)}});
   return report;
 }
 

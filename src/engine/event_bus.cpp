@@ -6,6 +6,16 @@ namespace berth::engine {
 
 EventBus::Subscription::~Subscription() { bus_->unsubscribe(id_); }
 
+void EventBus::publish(std::string type, std::string action, std::string actor,
+                       std::map<std::string, std::string> attributes) {
+  api::types::Event e;
+  e.type = std::move(type);
+  e.action = std::move(action);
+  e.actorId = std::move(actor);
+  e.attributes = std::move(attributes);
+  publish(std::move(e));
+}
+
 void EventBus::publish(api::types::Event event) {
   std::lock_guard lock(mu_);
   if (event.timeNano == 0) event.timeNano = toUnixNanos(nowSystem());

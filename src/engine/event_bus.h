@@ -25,6 +25,9 @@ class EventBus {
 
   // Stamps the time when the event has none, records it and delivers it.
   void publish(api::types::Event event);
+  // The same for an event built from its parts, stamped now.
+  void publish(std::string type, std::string action, std::string actor,
+               std::map<std::string, std::string> attributes = {});
 
   // Unsubscribes on destruction. Must not outlive the bus.
   class Subscription {

@@ -237,13 +237,7 @@ absl::StatusOr<registry::RegistryClient*> ImageService::registryClient() {
 }
 
 void ImageService::publish(std::string action, std::string actor, std::map<std::string, std::string> attributes) {
-  api::types::Event e;
-  e.type = "image";
-  e.action = std::move(action);
-  e.actorId = std::move(actor);
-  e.attributes = std::move(attributes);
-  e.timeNano = toUnixNanos(nowSystem());
-  events_.publish(std::move(e));
+  events_.publish("image", std::move(action), std::move(actor), std::move(attributes));
 }
 
 void ImageService::runJob(std::function<absl::Status()> job, api::backend::DoneCallback done) {

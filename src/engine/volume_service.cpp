@@ -69,13 +69,7 @@ VolumeService::VolumeService(store::StateStore& db, EventBus& events, std::strin
 }
 
 void VolumeService::publish(std::string action, const std::string& name, std::string driver) {
-  api::types::Event e;
-  e.type = "volume";
-  e.action = std::move(action);
-  e.actorId = name;
-  e.attributes = {{"driver", std::move(driver)}};
-  e.timeNano = toUnixNanos(nowSystem());
-  events_.publish(std::move(e));
+  events_.publish("volume", std::move(action), name, {{"driver", std::move(driver)}});
 }
 
 absl::StatusOr<std::map<std::string, std::vector<std::string>>> VolumeService::uses() {
@@ -205,12 +199,7 @@ absl::StatusOr<api::backend::VolumePruneReport> VolumeService::pruneVolumes(cons
     report.deleted.push_back(row.name);
     report.spaceReclaimed += size;
   }
-  api::types::Event e;
-  e.type = "volume";
-  e.action = "prune";
-  e.attributes = {{"reclaimed", strCat(report.spaceReclaimed)}};
-  e.timeNano = toUnixNanos(nowSystem());
-  events_.publish(std::move(e));
+  events_.publish("volume", "prune", "", {{"reclaimed", strCat(report.spaceReclaimed)}});
   return report;
 }
 

@@ -32,6 +32,14 @@ std::string jsonLine(const Json& j) {
   return s;
 }
 
+// A response without a body (204 No Content, 201 for tag).
+inline Response emptyResponse(int status) {
+  Response r;
+  r.status = status;
+  r.contentType = "";
+  return r;
+}
+
 template <class Json>
 Response jsonResponse(int status, const Json& j) {
   Response r;

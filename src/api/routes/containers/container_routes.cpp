@@ -57,10 +57,7 @@ net::awaitable<absl::Status> rename(Exchange& ex, backend::ContainerBackend& bac
   std::string name(ex.request().query.getOr("name", ""));
   absl::Status st = co_await httputil::offload(ex, [&] { return backend.renameContainer(id, name); });
   if (!st.ok()) co_return st;
-  httputil::Response r;
-  r.status = 204;
-  r.contentType = "";
-  co_return co_await ex.respond(std::move(r));
+  co_return co_await ex.respond(httputil::emptyResponse(204));
 }
 
 net::awaitable<absl::Status> remove(Exchange& ex, backend::ContainerBackend& backend) {
@@ -69,10 +66,7 @@ net::awaitable<absl::Status> remove(Exchange& ex, backend::ContainerBackend& bac
   backend::ContainerRemoveOptions options{q.boolValue("force"), q.boolValue("v"), q.boolValue("link")};
   absl::Status st = co_await httputil::offload(ex, [&] { return backend.removeContainer(id, options); });
   if (!st.ok()) co_return st;
-  httputil::Response r;
-  r.status = 204;
-  r.contentType = "";
-  co_return co_await ex.respond(std::move(r));
+  co_return co_await ex.respond(httputil::emptyResponse(204));
 }
 
 net::awaitable<absl::Status> prune(Exchange& ex, backend::ContainerBackend& backend) {

@@ -186,10 +186,7 @@ net::awaitable<absl::Status> tagImage(Exchange& ex, backend::ImageBackend& backe
   std::string tag(ex.request().query.getOr("tag", ""));
   absl::Status st = co_await httputil::offload(ex, [&] { return backend.tagImage(name, repo, tag); });
   if (!st.ok()) co_return st;
-  httputil::Response r;
-  r.status = 201;
-  r.contentType = "";
-  co_return co_await ex.respond(std::move(r));
+  co_return co_await ex.respond(httputil::emptyResponse(201));
 }
 
 net::awaitable<absl::Status> removeImage(Exchange& ex, backend::ImageBackend& backend) {

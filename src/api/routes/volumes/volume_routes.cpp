@@ -65,10 +65,7 @@ net::awaitable<absl::Status> remove(Exchange& ex, backend::VolumeBackend& backen
   bool force = ex.request().query.boolValue("force");
   absl::Status st = co_await httputil::offload(ex, [&] { return backend.removeVolume(name, force); });
   if (!st.ok()) co_return st;
-  httputil::Response r;
-  r.status = 204;
-  r.contentType = "";
-  co_return co_await ex.respond(std::move(r));
+  co_return co_await ex.respond(httputil::emptyResponse(204));
 }
 
 net::awaitable<absl::Status> prune(Exchange& ex, backend::VolumeBackend& backend) {
