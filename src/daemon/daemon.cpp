@@ -129,6 +129,9 @@ int runServe(DaemonConfig cfg, const std::set<std::string>& fromFlags) {
       return;
     }
     log::info("signal received", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    // Pulls and pushes stop at their next chunk, so the requests streaming
+    // their progress end (with an error line) instead of holding up the drain.
+    (*engine)->images().cancelJobs();
     (*server)->shutdown();
   };
   signals->async_wait(onSignal);

@@ -50,6 +50,9 @@ class ImageService final : public api::backend::ImageBackend {
                                                               EventBus& events);
   // Cancels running pulls and waits for their threads.
   ~ImageService() override;
+  // Makes running pulls and pushes fail at their next chunk, and new ones
+  // fail at once (daemon shutdown).
+  void cancelJobs() { stopping_ = true; }
 
   void startPull(api::backend::ImagePullOptions options, api::backend::ProgressSink progress,
                  api::backend::DoneCallback done) override;

@@ -742,6 +742,37 @@ class Registries(unittest.TestCase):
         self.assertEqual(sorted(tags), ["%s/shared:a" % self.reg.address, "%s/shared:b" % self.reg.address])
 
 
+class Shutdown(unittest.TestCase):
+    def test_sigterm_during_a_pull_ends_it_promptly(self):
+        image = testimages.layered(size_mb=16, seed=11)
+        with fakeregistry.FakeRegistry() as reg:
+            reg.add_image("slow", "latest", image)
+            reg.throttle = 1 << 20  # 16 s for the big layer
+            berth = Berth()
+            self.addCleanup(berth.stop)
+            conn_result = {}
+
+            def pull():
+                conn_result["r"] = berth.request("POST", "/images/create?fromImage=%s/slow&tag=latest" % reg.address,
+                                                 timeout=60)
+            t = threading.Thread(target=pull)
+            t.start()
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not reg.blob_requests(layer_digests(image)[0]):
+                time.sleep(0.05)
+            time.sleep(0.3)
+            started = time.monotonic()
+            berth.signal(signal.SIGTERM)
+            self.assertEqual(berth.proc.wait(10), 0)
+            self.assertLess(time.monotonic() - started, 5)
+            t.join(10)
+            r = conn_result["r"]
+            self.assertEqual(r.status, 200)
+            last = r.json_lines()[-1]
+            self.assertIn("error", last)
+            self.assertIn("context canceled", last["error"])
+
+
 class Crash(unittest.TestCase):
     def test_kill_9_during_pull_then_resume(self):
         image = testimages.layered(size_mb=16, seed=7)
