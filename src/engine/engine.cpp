@@ -182,12 +182,8 @@ absl::StatusOr<api::types::DiskUsage> Engine::diskUsage(const api::backend::Disk
   BERTH_ASSIGN_OR_RETURN(store::StateStore::UsageRows rows, store_.usageRows());
   d.layersSize = rows.layersSize;
   if (d.withImages) {
-    BERTH_ASSIGN_OR_RETURN(std::vector<api::types::ImageSummary> images, images_->summaries());
-    for (const api::types::ImageSummary& s : images) {
-      nlohmann::ordered_json j = api::types::toJson(s);
-      j["SharedSize"] = 0;  // df computes sharing; no image shares layers with a container yet
-      d.images.push_back(std::move(j));
-    }
+    BERTH_ASSIGN_OR_RETURN(std::vector<api::types::ImageSummary> images, images_->diskUsage());
+    for (const api::types::ImageSummary& s : images) d.images.push_back(api::types::toJson(s));
   }
   if (d.withContainers) {
     api::backend::ContainerListOptions all;

@@ -391,10 +391,27 @@ absl::StatusOr<std::vector<std::string>> ImageService::chainIdsOf(std::string_vi
   return out;
 }
 
-absl::StatusOr<std::vector<api::types::ImageSummary>> ImageService::summaries() {
+absl::StatusOr<std::vector<api::types::ImageSummary>> ImageService::diskUsage() {
   BERTH_ASSIGN_OR_RETURN(std::vector<image::ImageEntry> all, images_.list());
+  std::map<std::string, int> layerUsers;  // chain id → images using it
+  for (const image::ImageEntry& e : all) {
+    for (const image::LayerRecord& l : e.record.layers) ++layerUsers[l.chainId];
+  }
+  std::map<std::string, int64_t> containersOf;
+  if (uses_) {
+    BERTH_ASSIGN_OR_RETURN(std::vector<ImageUse> uses, uses_());
+    for (const ImageUse& u : uses) ++containersOf[u.imageId];
+  }
   std::vector<api::types::ImageSummary> out;
-  for (const image::ImageEntry& e : all) out.push_back(summary(e));
+  for (const image::ImageEntry& e : all) {
+    api::types::ImageSummary s = summary(e);
+    s.sharedSize = 0;
+    for (const image::LayerRecord& l : e.record.layers) {
+      if (layerUsers[l.chainId] > 1) s.sharedSize += l.unpackedSize;
+    }
+    s.containers = containersOf[e.record.id];
+    out.push_back(std::move(s));
+  }
   return out;
 }
 

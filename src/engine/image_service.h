@@ -81,8 +81,9 @@ class ImageService final : public api::backend::ImageBackend {
   absl::StatusOr<std::vector<std::string>> chainIdsOf(std::string_view imageId);
   absl::StatusOr<std::optional<image::ImageEntry>> byId(std::string_view imageId) { return images_.byId(imageId); }
 
-  // Image summaries for GET /system/df.
-  absl::StatusOr<std::vector<api::types::ImageSummary>> summaries();
+  // Image summaries for GET /system/df, with SharedSize (bytes of layers
+  // other images use too) and Containers (how many containers use it).
+  absl::StatusOr<std::vector<api::types::ImageSummary>> diskUsage();
   // Removes blobs and snapshots no image needs (and no pull holds).
   // Returns the chain ids removed and the bytes freed.
   struct Collected {

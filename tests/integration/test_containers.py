@@ -191,6 +191,9 @@ class Containers(unittest.TestCase):
 
     def test_images_used_by_containers(self):
         cid = self.docker("create", "busybox").stdout.strip()
+        df = self.berth.get("/system/df").json()
+        self.assertEqual([(i["Id"], i["Containers"]) for i in df["Images"]], [(self.image_id, 1)])
+        self.assertEqual([c["Id"] for c in df["Containers"]], [cid])
         ref = "%s/library/busybox" % self.reg.address
         self.docker("rmi", "busybox")  # another name remains
         r = self.berth.request("DELETE", "/images/%s" % ref)

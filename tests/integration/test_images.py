@@ -479,6 +479,23 @@ class Images(unittest.TestCase):
         self.assertTrue(new_id.startswith("sha256:"))
         self.assertEqual(self.inspect(new_id)["RepoTags"], [])
 
+    def test_disk_usage_counts_shared_layers(self):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            ti = tarfile.TarInfo("data")
+            ti.size = 1000
+            tar.addfile(ti, io.BytesIO(b"d" * 1000))
+        ids = []
+        for cmd in ("CMD%20a", "CMD%20b"):  # one layer, two configs: two images sharing it
+            r = self.berth.request("POST", "/images/create?fromSrc=-&changes=" + cmd, body=buf.getvalue(),
+                                   headers={"Content-Type": "application/x-tar"})
+            ids.append(r.json()["status"])
+        self.docker("pull", "%s/labels/a:1" % self.addr)
+        df = {i["Id"]: i for i in self.berth.get("/system/df").json()["Images"]}
+        self.assertEqual([(df[i]["SharedSize"], df[i]["Size"], df[i]["Containers"]) for i in ids], [(1000, 1000, 0)] * 2)
+        self.assertEqual(df[config_digest(self.labelled_a)]["SharedSize"], 0)
+        self.assertEqual(self.berth.get("/images/json").json()[0]["SharedSize"], -1)
+
     def test_docker_py_images_api(self):
         client = docker.DockerClient(base_url=self.berth.url, version="1.51")
         self.addCleanup(client.close)

@@ -24,7 +24,7 @@ nlohmann::ordered_json toJson(const ImageSummary& s) {
   j["ParentId"] = s.parentId;
   j["RepoDigests"] = stringsOrEmpty(s.repoDigests);
   j["RepoTags"] = stringsOrEmpty(s.repoTags);
-  j["SharedSize"] = -1;
+  j["SharedSize"] = s.sharedSize;
   j["Size"] = s.size;
   return j;
 }

@@ -20,6 +20,7 @@ struct ImageSummary {
   int64_t created = 0;  // unix seconds
   int64_t size = 0;
   int64_t containers = -1;  // -1: not computed, as dockerd
+  int64_t sharedSize = -1;  // -1: not computed
   std::map<std::string, std::string> labels;
 };
 nlohmann::ordered_json toJson(const ImageSummary& s);
