@@ -9,6 +9,7 @@
 #include <chrono>
 #include <thread>
 #include <filesystem>
+#include <fstream>
 
 #include "util/log.h"
 #include "util/status.h"
@@ -31,6 +32,22 @@ void removeTree(const std::string& path) {
   fs::remove_all(path, ec);
 }
 
+// Ingests a crash left that nobody will resume: refs that are not digests
+// (loads and imports write under one-shot refs), ingests without a ref, and
+// downloads untouched for a day.
+void clearDeadIngests(const std::string& ingestRoot) {
+  std::error_code ec;
+  const auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(24);
+  for (const fs::directory_entry& e : fs::directory_iterator(ingestRoot, ec)) {
+    std::string ref;
+    if (std::ifstream f(e.path() / "ref"); f) std::getline(f, ref, '\0');
+    std::error_code tec;
+    auto touched = fs::last_write_time(e.path() / "data", tec);
+    bool resumable = sha256Hex(ref).ok() && !tec && touched > cutoff;
+    if (!resumable) removeTree(e.path().string());
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ContentStore>> ContentStore::open(const std::string& root) {
@@ -39,6 +56,7 @@ absl::StatusOr<std::unique_ptr<ContentStore>> ContentStore::open(const std::stri
     fs::create_directories(root + sub, ec);
     if (ec) return absl::InternalError(strCat("create ", root, sub, ": ", ec.message()));
   }
+  clearDeadIngests(root + "/ingest");
   return std::unique_ptr<ContentStore>(new ContentStore(root));
 }
 
@@ -146,6 +164,10 @@ absl::StatusOr<ContentWriterPtr> ContentStore::writer(std::string_view ref) {
   std::string data = dir + "/data";
   UniqueFd fd(::open(data.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (!fd.valid()) return errnoStatus(errno, strCat("open ", data));
+  // The ref beside the data, so open() can tell resumable ingests from dead ones.
+  if (UniqueFd refFd(::open((dir + "/ref").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)); refFd.valid()) {
+    BERTH_RETURN_IF_ERROR(writeAll(refFd.get(), ref));
+  }
 
   // Resume: hash what an earlier writer left behind.
   Sha256 hash;

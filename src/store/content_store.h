@@ -66,7 +66,9 @@ using ContentWriterPtr = std::unique_ptr<ContentWriter>;
 
 class ContentStore {
  public:
-  // Creates the directory layout under `root` if needed.
+  // Creates the directory layout under `root` if needed, and clears ingests
+  // a crash left that cannot be resumed (refs that are not digests, or no
+  // write for 24 hours).
   static absl::StatusOr<std::unique_ptr<ContentStore>> open(const std::string& root);
 
   // A writer for `ref` (any string naming the ingest; pulls use the expected

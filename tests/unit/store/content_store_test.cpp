@@ -154,5 +154,27 @@ TEST_F(ContentStoreTest, PutSmallWaitsForAnotherWriter) {
   EXPECT_EQ(ingestCount(), 0u);
 }
 
+TEST_F(ContentStoreTest, OpenClearsIngestsThatCannotResume) {
+  const std::string digest = sha256Digest("resumable");
+  {
+    auto a = store_->writer(digest);
+    ASSERT_TRUE((*a)->write("resum").ok());
+    auto b = store_->writer("load-1234");
+    ASSERT_TRUE((*b)->write("one-shot").ok());
+    auto c = store_->writer(sha256Digest("stale"));
+    ASSERT_TRUE((*c)->write("old").ok());
+  }  // left behind, as by a crash
+  EXPECT_EQ(ingestCount(), 3u);
+  // The stale one was last written two days ago.
+  std::string staleDir = (root_ / "ingest" / sha256Digest(sha256Digest("stale")).substr(7)).string();
+  fs::last_write_time(staleDir + "/data", fs::file_time_type::clock::now() - std::chrono::hours(48));
+  auto reopened = ContentStore::open(root_.string());
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ(ingestCount(), 1u);
+  auto resumed = (*reopened)->writer(digest);
+  ASSERT_TRUE(resumed.ok());
+  EXPECT_EQ((*resumed)->offset(), 5);
+}
+
 }  // namespace
 }  // namespace berth::store
