@@ -251,6 +251,12 @@ absl::Status Puller::ensureLayer(registry::Repository& repo, const oci::Descript
       progress({id, "Pull complete"});
       return absl::OkStatus();
     }
+    // Another pull may have finished this layer since the caller looked.
+    if (absl::StatusOr<store::SnapshotInfo> done = snapshots_.info(chainId); done.ok()) {
+      out.unpackedSize = done->size;
+      progress({id, "Already exists"});
+      return absl::OkStatus();
+    }
     shared = std::make_shared<Shared>();
     inflight_[chainId] = shared;
   }
