@@ -510,13 +510,13 @@ absl::StatusOr<api::backend::ContainerCreated> ContainerService::createContainer
   doc["Config"]["Image"] = imageName;
   doc["NetworkSettings"] = {{"Bridge", ""}, {"SandboxID", ""}, {"SandboxKey", ""}, {"Ports", ojson::object()},
                             {"Networks", ojson::object()}};
-  // Berth's own: the snapshots this container stands on (kept by image GC).
-  ojson chains = ojson::array();
-  absl::StatusOr<std::vector<std::string>> layerChains = images_.chainIdsOf(image->id);
-  if (layerChains.ok()) chains = *layerChains;
-  doc["Berth"] = {{"ChainIds", chains}};
-
   std::lock_guard lock(mu_);
+  // The snapshots this container stands on, read and recorded under GC's
+  // lock so a forced rmi cannot collect them in between.
+  std::lock_guard gcLock(images_.gcMutex());
+  absl::StatusOr<std::vector<std::string>> chains = images_.chainIdsOf(image->id);
+  if (!chains.ok()) return absl::NotFoundError(strCat("No such image: ", imageName));
+  doc["Berth"] = {{"ChainIds", *chains}};
   Record r;
   r.row = {id, req.name, image->id, "created", toUnixNanos(nowSystem()), ""};
   for (int attempt = 0;; ++attempt) {

@@ -77,6 +77,10 @@ class ImageService final : public api::backend::ImageBackend {
   // Set once at start (the container service is created after this one).
   void setImageUses(ImageUsesFn uses) { uses_ = std::move(uses); }
 
+  // Held by GC while it decides; a caller that records a new hold on an
+  // image's layers (a container) holds it from reading them to recording.
+  std::mutex& gcMutex() { return puller_.gcMutex(); }
+
   // The chain ids of an image's layers, bottom first.
   absl::StatusOr<std::vector<std::string>> chainIdsOf(std::string_view imageId);
   absl::StatusOr<std::optional<image::ImageEntry>> byId(std::string_view imageId) { return images_.byId(imageId); }
