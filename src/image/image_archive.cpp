@@ -37,15 +37,6 @@ ArchiveFile inlineFile(std::string name, std::string data) {
   return ArchiveFile{std::move(name), size, "", std::move(data)};
 }
 
-std::string layerMediaType(oci::Compression c) {
-  switch (c) {
-    case oci::Compression::Gzip: return std::string(oci::kDockerLayerGzip);
-    case oci::Compression::Zstd: return std::string(oci::kOciLayerZstd);
-    case oci::Compression::None: break;
-  }
-  return "application/vnd.docker.image.rootfs.diff.tar";
-}
-
 // "a/b/../c" relative to the archive root; nullopt when it leaves it.
 std::optional<std::string> archivePath(std::string_view dir, std::string_view target) {
   std::string joined = target.starts_with('/') ? std::string(target) : strCat(dir, dir.empty() ? "" : "/", target);
@@ -124,17 +115,7 @@ absl::StatusOr<std::vector<ArchiveFile>> planSave(store::ContentStore& content, 
 
 absl::StatusOr<std::vector<LoadedImage>> Loader::load(int fd) {
   BERTH_ASSIGN_OR_RETURN(const layer::ArchiveApi* a, layer::archiveApi());
-  char head[8] = {};
-  ssize_t got = ::pread(fd, head, sizeof(head), 0);
-  oci::Compression compression = layer::sniffCompression(std::string_view(head, got > 0 ? size_t(got) : 0));
-  auto decompressor = layer::makeDecompressor(compression, [fd](char* buf, size_t cap) -> absl::StatusOr<size_t> {
-    ssize_t n;
-    do {
-      n = ::read(fd, buf, cap);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return errnoStatus(errno, "read archive");
-    return size_t(n);
-  });
+  auto decompressor = layer::makeDecompressor(layer::sniffFile(fd), layer::fdSource(fd, "archive"));
   struct Feed {
     layer::Decompressor* d = nullptr;
     std::vector<char> buf = std::vector<char>(1 << 20);
@@ -161,12 +142,7 @@ absl::StatusOr<std::vector<LoadedImage>> Loader::load(int fd) {
   }
 
   // Every regular file into the content store; names to digests.
-  Leases held;
-  struct Release {
-    Puller& p;
-    Leases& l;
-    ~Release() { p.dropLeases(l); }
-  } release{leases_, held};
+  Puller::LeaseGuard leases(leases_);
   std::map<std::string, std::string> files;     // name → digest
   std::map<std::string, std::string> symlinks;  // name → target name
   for (;;) {
@@ -214,8 +190,7 @@ absl::StatusOr<std::vector<LoadedImage>> Loader::load(int fd) {
       w->abort();
       return absl::InvalidArgumentError(strCat("invalid archive: ", *name, " does not match its digest (", digest, ")"));
     }
-    leases_.addLeases(Leases{{digest}, {}});
-    held.blobs.insert(digest);
+    leases.add(Leases{{digest}, {}});
     absl::Status st = w->commit(w->offset(), digest);
     if (!st.ok() && st.code() != absl::StatusCode::kAlreadyExists) return st;
     files[*name] = digest;
@@ -305,15 +280,13 @@ absl::StatusOr<std::vector<LoadedImage>> Loader::load(int fd) {
                                                " layers but ", diffIds.size(), " diff ids"));
     }
     std::vector<std::string> chains = chainIds(diffIds);
-    Leases snaps{{}, {chains.begin(), chains.end()}};
-    leases_.addLeases(snaps);
-    held.snapshots.insert(chains.begin(), chains.end());
+    leases.add(Leases{{}, {chains.begin(), chains.end()}});
     for (size_t i = 0; i < diffIds.size(); ++i) {
       const std::string& blob = p.layerDigests[i];
-      char sniff[8] = {};
       BERTH_ASSIGN_OR_RETURN(std::string path, content_.path(blob));
-      if (UniqueFd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC)); f.valid()) (void)::pread(f.get(), sniff, sizeof(sniff), 0);
-      oci::Compression c = layer::sniffCompression(std::string_view(sniff, sizeof(sniff)));
+      UniqueFd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!f.valid()) return errnoStatus(errno, strCat("open layer ", blob));
+      oci::Compression c = layer::sniffFile(f.get());
       int64_t unpacked = 0;
       if (absl::StatusOr<store::SnapshotInfo> have = snapshots_.info(chains[i]); have.ok()) {
         unpacked = have->size;
@@ -324,7 +297,7 @@ absl::StatusOr<std::vector<LoadedImage>> Loader::load(int fd) {
         unpacked = info->size;
       }
       BERTH_ASSIGN_OR_RETURN(int64_t size, content_.size(blob));
-      record.layers.push_back({blob, layerMediaType(c), size, diffIds[i], chains[i], unpacked});
+      record.layers.push_back({blob, std::string(oci::layerMediaType(c)), size, diffIds[i], chains[i], unpacked});
     }
     record.manifestDigest = p.manifestDigest;
     record.manifestMediaType = p.manifestMediaType;

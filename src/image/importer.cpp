@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <cstring>
 
 #include "image/changes.h"
 #include "image/unpack_blob.h"
@@ -23,36 +22,26 @@ absl::StatusOr<std::string> importRootfs(store::ContentStore& content, store::Sn
 
   // The tarball, as given, is the layer blob.
   BERTH_ASSIGN_OR_RETURN(store::ContentWriterPtr w, content.writer(strCat("import-", newHexId(12))));
+  if (::lseek(fd, 0, SEEK_SET) < 0) return errnoStatus(errno, "rewind import");
+  layer::Source read = layer::fdSource(fd, "import");
   std::vector<char> buf(1 << 20);
-  char head[8] = {};
-  size_t headLen = 0;
-  for (off_t off = 0;;) {
-    ssize_t n = ::pread(fd, buf.data(), buf.size(), off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errnoStatus(errno, "read import");
+  for (;;) {
+    BERTH_ASSIGN_OR_RETURN(size_t n, read(buf.data(), buf.size()));
     if (n == 0) break;
-    if (off == 0) std::memcpy(head, buf.data(), headLen = std::min<size_t>(size_t(n), sizeof(head)));
-    BERTH_RETURN_IF_ERROR(w->write(std::string_view(buf.data(), size_t(n))));
-    off += n;
+    BERTH_RETURN_IF_ERROR(w->write(std::string_view(buf.data(), n)));
   }
   std::string blob = w->digest();
   int64_t blobSize = w->offset();
-  Leases held{{blob}, {}};
-  leases.addLeases(held);
-  struct Release {
-    Puller& p;
-    Leases& l;
-    ~Release() { p.dropLeases(l); }
-  } release{leases, held};
+  Puller::LeaseGuard held(leases);
+  held.add(Leases{{blob}, {}});
   absl::Status st = w->commit(blobSize, blob);
   if (!st.ok() && st.code() != absl::StatusCode::kAlreadyExists) return st;
 
-  oci::Compression compression = layer::sniffCompression(std::string_view(head, headLen));
+  oci::Compression compression = layer::sniffFile(fd);
   UnpackBlobRequest unpackReq{blob, compression, "", "", nullptr};
   absl::StatusOr<store::SnapshotInfo> info = unpackBlob(content, snapshots, unpackReq, unpack);
   if (!info.ok()) return wrap(info.status(), "importing");
-  leases.addLeases(Leases{{}, {info->chainId}});
-  held.snapshots.insert(info->chainId);
+  held.add(Leases{{}, {info->chainId}});
 
   oci::Platform platform = req.platform.value_or(oci::hostPlatform());
   std::string created = formatRfc3339Nano(nowSystem());
@@ -69,17 +58,14 @@ absl::StatusOr<std::string> importRootfs(store::ContentStore& content, store::Sn
   config["history"] = nlohmann::ordered_json::array({history});
   std::string configText = config.dump();
   std::string id = sha256Digest(configText);
-  leases.addLeases(Leases{{id}, {}});
-  held.blobs.insert(id);
+  held.add(Leases{{id}, {}});
   BERTH_RETURN_IF_ERROR(content.putSmall(id, configText));
 
   ImageRecord record;
   record.id = id;
   record.config = nlohmann::json::parse(configText);
-  std::string mediaType = compression == oci::Compression::Gzip   ? std::string(oci::kDockerLayerGzip)
-                          : compression == oci::Compression::Zstd ? std::string(oci::kOciLayerZstd)
-                                                                  : "application/vnd.docker.image.rootfs.diff.tar";
-  record.layers.push_back({blob, mediaType, blobSize, info->diffId, info->chainId, info->size});
+  record.layers.push_back(
+      {blob, std::string(oci::layerMediaType(compression)), blobSize, info->diffId, info->chainId, info->size});
   std::vector<std::string> tags;
   if (!req.tag.empty()) tags.push_back(req.tag);
   BERTH_RETURN_IF_ERROR(images.put(record, tags, {}));

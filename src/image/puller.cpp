@@ -76,20 +76,20 @@ Leases Puller::leases() {
   return l;
 }
 
-void Puller::addLeases(const Leases& l) {
-  std::lock_guard lock(gcMu_);
-  leasedBlobs_.insert(l.blobs.begin(), l.blobs.end());
-  leasedSnapshots_.insert(l.snapshots.begin(), l.snapshots.end());
-}
-
-void Puller::dropLeases(const Leases& l) {
-  std::lock_guard lock(gcMu_);
+void Puller::LeaseGuard::add(const Leases& l) {
+  std::lock_guard lock(puller_.gcMu_);
   for (const std::string& b : l.blobs) {
-    if (auto it = leasedBlobs_.find(b); it != leasedBlobs_.end()) leasedBlobs_.erase(it);
+    if (held_.blobs.insert(b).second) puller_.leasedBlobs_.insert(b);
   }
   for (const std::string& s : l.snapshots) {
-    if (auto it = leasedSnapshots_.find(s); it != leasedSnapshots_.end()) leasedSnapshots_.erase(it);
+    if (held_.snapshots.insert(s).second) puller_.leasedSnapshots_.insert(s);
   }
+}
+
+Puller::LeaseGuard::~LeaseGuard() {
+  std::lock_guard lock(puller_.gcMu_);
+  for (const std::string& b : held_.blobs) puller_.leasedBlobs_.erase(puller_.leasedBlobs_.find(b));
+  for (const std::string& s : held_.snapshots) puller_.leasedSnapshots_.erase(puller_.leasedSnapshots_.find(s));
 }
 
 absl::Status Puller::download(registry::Repository& repo, const oci::Descriptor& blob, const PullRequest& req,
@@ -343,12 +343,12 @@ absl::StatusOr<PullResult> Puller::pull(registry::RegistryClient& registry, cons
 
   progress({tagOrDigest, strCat("Pulling from ", ref.path)});
   // Lease everything this image needs until its record is written.
-  Leases held;
-  for (const oci::Descriptor& l : manifest.layers) held.blobs.insert(l.digest);
-  held.blobs.insert({manifest.config.digest, top->digest, platformManifest.digest});
-  held.snapshots.insert(chains.begin(), chains.end());
-  addLeases(held);
-  auto unlease = [&] { dropLeases(held); };
+  Leases needed;
+  for (const oci::Descriptor& l : manifest.layers) needed.blobs.insert(l.digest);
+  needed.blobs.insert({manifest.config.digest, top->digest, platformManifest.digest});
+  needed.snapshots.insert(chains.begin(), chains.end());
+  LeaseGuard leases(*this);
+  leases.add(needed);
 
   record.layers.resize(manifest.layers.size());
   std::vector<size_t> missing;
@@ -360,10 +360,7 @@ absl::StatusOr<PullResult> Puller::pull(registry::RegistryClient& registry, cons
       progress({shortId(l.digest), "Already exists"});
     } else {
       absl::StatusOr<oci::Compression> c = oci::layerCompression(l.mediaType);
-      if (!c.ok()) {
-        unlease();
-        return c.status();
-      }
+      if (!c.ok()) return c.status();
       missing.push_back(i);
       progress({shortId(l.digest), "Pulling fs layer"});
     }
@@ -382,12 +379,7 @@ absl::StatusOr<PullResult> Puller::pull(registry::RegistryClient& registry, cons
     });
   }
   for (std::thread& t : workers) t.join();
-  for (const absl::Status& st : results) {
-    if (!st.ok()) {
-      unlease();
-      return st;
-    }
-  }
+  for (const absl::Status& st : results) BERTH_RETURN_IF_ERROR(st);
 
   std::optional<ImageEntry> existing;
   if (absl::StatusOr<std::optional<ImageEntry>> e = images_.byId(record.id); e.ok()) existing = std::move(*e);
@@ -398,9 +390,7 @@ absl::StatusOr<PullResult> Puller::pull(registry::RegistryClient& registry, cons
     }
   }
   if (existing) record.lastTagTime = existing->record.lastTagTime;
-  absl::Status st = images_.put(record, tags, digests);
-  unlease();
-  if (!st.ok()) return st;
+  BERTH_RETURN_IF_ERROR(images_.put(record, tags, digests));
   return finish(!alreadyNamed);
 }
 

@@ -70,9 +70,21 @@ class Puller {
 
   // What pulls (and loads) in flight hold; call with gcMutex() held.
   Leases leases();
-  // Leases for other writers of the stores (load, import); they take gcMutex().
-  void addLeases(const Leases& l);
-  void dropLeases(const Leases& l);
+
+  // Leases taken by one writer of the stores (a pull, load or import) and
+  // dropped when it goes; adding an object twice holds it once.
+  class LeaseGuard {
+   public:
+    explicit LeaseGuard(Puller& puller) : puller_(puller) {}
+    ~LeaseGuard();
+    LeaseGuard(const LeaseGuard&) = delete;
+    LeaseGuard& operator=(const LeaseGuard&) = delete;
+    void add(const Leases& l);
+
+   private:
+    Puller& puller_;
+    Leases held_;
+  };
   // Held by GC while it decides and deletes, and by pulls while they add or
   // drop leases, so GC never sees an object between lease and record.
   std::mutex& gcMutex() { return gcMu_; }

@@ -13,23 +13,10 @@ absl::StatusOr<store::SnapshotInfo> unpackBlob(store::ContentStore& content, sto
   BERTH_ASSIGN_OR_RETURN(std::string path, content.path(req.blobDigest));
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return errnoStatus(errno, strCat("open layer ", req.blobDigest));
-  oci::Compression compression = oci::Compression::None;
-  if (req.compression) {
-    compression = *req.compression;
-  } else {
-    char head[8] = {};
-    ssize_t n = ::pread(fd.get(), head, sizeof(head), 0);
-    compression = layer::sniffCompression(std::string_view(head, n > 0 ? size_t(n) : 0));
-  }
-  layer::Source source = [&](char* buf, size_t cap) -> absl::StatusOr<size_t> {
-    ssize_t n;
-    do {
-      n = ::read(fd.get(), buf, cap);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return errnoStatus(errno, strCat("read layer ", req.blobDigest));
-    return size_t(n);
-  };
-  BERTH_ASSIGN_OR_RETURN(PreparedSnapshot prepared, unpackToIngest(snapshots, source, compression, req, options));
+  oci::Compression compression = req.compression ? *req.compression : layer::sniffFile(fd.get());
+  BERTH_ASSIGN_OR_RETURN(PreparedSnapshot prepared,
+                         unpackToIngest(snapshots, layer::fdSource(fd.get(), strCat("layer ", req.blobDigest)),
+                                        compression, req, options));
   BERTH_RETURN_IF_ERROR(commitPrepared(snapshots, prepared));
   return prepared.info;
 }

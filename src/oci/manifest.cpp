@@ -78,8 +78,17 @@ std::string manifestAcceptHeader() {
 absl::StatusOr<Compression> layerCompression(std::string_view mediaType) {
   if (mediaType == kDockerLayerGzip || mediaType == kOciLayerGzip) return Compression::Gzip;
   if (mediaType == kOciLayerZstd) return Compression::Zstd;
-  if (mediaType == kOciLayer || mediaType == "application/vnd.docker.image.rootfs.diff.tar") return Compression::None;
+  if (mediaType == kOciLayer || mediaType == kDockerLayer) return Compression::None;
   return absl::InvalidArgumentError(strCat("unsupported layer media type ", mediaType));
+}
+
+std::string_view layerMediaType(Compression compression) {
+  switch (compression) {
+    case Compression::Gzip: return kDockerLayerGzip;
+    case Compression::Zstd: return kOciLayerZstd;
+    case Compression::None: break;
+  }
+  return kDockerLayer;
 }
 
 absl::StatusOr<ManifestDocument> parseManifest(std::string_view body, std::string_view contentType) {

@@ -20,6 +20,7 @@ inline constexpr std::string_view kDockerManifestList = "application/vnd.docker.
 inline constexpr std::string_view kDockerSchema1 = "application/vnd.docker.distribution.manifest.v1+json";
 inline constexpr std::string_view kDockerSchema1Signed = "application/vnd.docker.distribution.manifest.v1+prettyjws";
 inline constexpr std::string_view kDockerConfig = "application/vnd.docker.container.image.v1+json";
+inline constexpr std::string_view kDockerLayer = "application/vnd.docker.image.rootfs.diff.tar";
 inline constexpr std::string_view kDockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 inline constexpr std::string_view kDockerLayerForeign = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
 inline constexpr std::string_view kOciManifest = "application/vnd.oci.image.manifest.v1+json";
@@ -47,6 +48,10 @@ enum class Compression { None, Gzip, Zstd };
 // not a layer Berth can unpack (foreign layers included: they are not
 // fetched from the registry that serves the image).
 absl::StatusOr<Compression> layerCompression(std::string_view mediaType);
+
+// The media type Berth records for a layer blob it did not pull (load,
+// import): Docker's for plain and gzip, OCI's for zstd (Docker has none).
+std::string_view layerMediaType(Compression compression);
 
 struct Manifest {
   std::string mediaType;

@@ -419,6 +419,28 @@ class Images(unittest.TestCase):
                 self.assertEqual(len(img), 1)
                 self.assertEqual(img[0]["Id"], config_digest(self.busybox))
 
+    def test_load_keeps_nothing_the_images_do_not_use(self):
+        self.docker("pull", "%s/library/busybox" % self.addr)
+        saved = self.berth.get("/images/%s/library/busybox:latest/get" % self.addr).body
+        # Two extra files with the same bytes: stored once, leased once, collected after the load.
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=io.BytesIO(saved)) as src, tarfile.open(fileobj=buf, mode="w") as tar:
+            for m in src.getmembers():
+                tar.addfile(m, src.extractfile(m) if m.isfile() else None)
+            for name in ("extra1", "extra2"):
+                ti = tarfile.TarInfo(name)
+                ti.size = 4
+                tar.addfile(ti, io.BytesIO(b"same"))
+        with Berth() as fresh:
+            r = fresh.request("POST", "/images/load", body=buf.getvalue(), headers={"Content-Type": "application/x-tar"})
+            self.assertEqual(r.status, 200, r.body)
+            blobs = os.listdir(os.path.join(fresh.data_root, "content/blobs/sha256"))
+            self.assertNotIn(testimages.digest(b"same")[7:], blobs)
+            self.assertEqual(sorted(blobs), sorted(d[7:] for d in [config_digest(self.busybox), self.busybox.digest]
+                                                   + layer_digests(self.busybox)))
+            run_docker(["rmi", "%s/library/busybox" % self.addr], fresh.url)
+            self.assertEqual(os.listdir(os.path.join(fresh.data_root, "content/blobs/sha256")), [])
+
     def test_load_rejects_bad_archives(self):
         r = self.berth.request("POST", "/images/load", body=b"not a tar at all" * 100,
                                headers={"Content-Type": "application/x-tar"})

@@ -1,10 +1,12 @@
 #include "image/layer/decompress.h"
 
+#include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 
 #include <vector>
 
+#include "util/status.h"
 #include "util/strings.h"
 
 namespace berth::layer {
@@ -117,6 +119,23 @@ std::unique_ptr<Decompressor> makeDecompressor(oci::Compression compression, Sou
     case oci::Compression::None: break;
   }
   return std::make_unique<Plain>(std::move(source));
+}
+
+Source fdSource(int fd, std::string what) {
+  return [fd, what = std::move(what)](char* buf, size_t cap) -> absl::StatusOr<size_t> {
+    ssize_t n;
+    do {
+      n = ::read(fd, buf, cap);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return errnoStatus(errno, strCat("read ", what));
+    return size_t(n);
+  };
+}
+
+oci::Compression sniffFile(int fd) {
+  char head[8] = {};
+  ssize_t n = ::pread(fd, head, sizeof(head), 0);
+  return sniffCompression(std::string_view(head, n > 0 ? size_t(n) : 0));
 }
 
 oci::Compression sniffCompression(std::string_view head) {

@@ -4,6 +4,7 @@
 // function so a layer is never held in memory whole.
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -24,8 +25,13 @@ class Decompressor {
 
 std::unique_ptr<Decompressor> makeDecompressor(oci::Compression compression, Source source);
 
+// Reads `fd` from its current offset on; read errors name `what`.
+Source fdSource(int fd, std::string what);
+
 // The compression a stream starts with, from its magic bytes (for archives
 // whose layers carry no media type: docker save, import).
 oci::Compression sniffCompression(std::string_view head);
+// The same for the first bytes of a file (read with pread: the offset stays).
+oci::Compression sniffFile(int fd);
 
 }  // namespace berth::layer
