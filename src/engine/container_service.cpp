@@ -254,14 +254,10 @@ ojson normalizedConfig(const ojson& in, const std::string& id) {
 }
 
 std::map<std::string, std::string> labelsOf(const ojson& doc) {
-  std::map<std::string, std::string> out;
-  const ojson& l = doc["Config"]["Labels"];
-  if (l.is_object()) {
-    for (auto it = l.begin(); it != l.end(); ++it) {
-      if (it->is_string()) out[it.key()] = it->get<std::string>();
-    }
-  }
-  return out;
+  auto c = doc.find("Config");
+  if (c == doc.end() || !c->is_object()) return {};
+  auto l = c->find("Labels");
+  return l == c->end() ? std::map<std::string, std::string>() : api::types::stringMap(*l);
 }
 
 std::string statusText(const ojson& state) {

@@ -30,15 +30,10 @@ std::string shortImageId(std::string_view id) {
 }
 
 std::map<std::string, std::string> imageLabels(const nlohmann::json& config) {
-  std::map<std::string, std::string> out;
   auto c = config.find("config");
-  if (c == config.end() || !c->is_object()) return out;
+  if (c == config.end() || !c->is_object()) return {};
   auto l = c->find("Labels");
-  if (l == c->end() || !l->is_object()) return out;
-  for (auto it = l->begin(); it != l->end(); ++it) {
-    if (it->is_string()) out[it.key()] = it->get<std::string>();
-  }
-  return out;
+  return l == c->end() ? std::map<std::string, std::string>() : api::types::stringMap(*l);
 }
 
 std::vector<std::string> familiarAll(const std::vector<std::string>& refs) {

@@ -20,13 +20,8 @@ using ojson = nlohmann::ordered_json;
 namespace fs = std::filesystem;
 
 std::map<std::string, std::string> labelsOf(const ojson& volume) {
-  std::map<std::string, std::string> out;
-  const ojson& l = volume["Labels"];
-  if (!l.is_object()) return out;
-  for (auto it = l.begin(); it != l.end(); ++it) {
-    if (it->is_string()) out[it.key()] = it->get<std::string>();
-  }
-  return out;
+  auto l = volume.find("Labels");
+  return l == volume.end() ? std::map<std::string, std::string>() : api::types::stringMap(*l);
 }
 
 // Bytes of regular files under `dir`, never following symlinks.

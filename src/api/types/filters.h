@@ -28,6 +28,18 @@ bool filterMatches(const Filters& filters, std::string_view key, std::string_vie
 // "invalid filter 'key=value'" for a value other than true/false/1/0.
 absl::StatusOr<std::optional<bool>> boolFilter(const Filters& filters, std::string_view key);
 
+// The string members of a JSON object (an object's labels) as labelsMatch
+// takes them; anything that is not an object gives an empty map.
+template <class Json>
+std::map<std::string, std::string> stringMap(const Json& object) {
+  std::map<std::string, std::string> out;
+  if (!object.is_object()) return out;
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    if (it->is_string()) out[it.key()] = it->template get<std::string>();
+  }
+  return out;
+}
+
 // The `label` (every value must match) and `label!` (none may) filters
 // against an object's labels; a value is "key" or "key=value".
 bool labelsMatch(const Filters& filters, const std::map<std::string, std::string>& labels);
