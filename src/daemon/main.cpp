@@ -10,6 +10,7 @@
 #include "daemon/build_info.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "runtime/local/container_setup.h"
 
 namespace {
 
@@ -67,6 +68,12 @@ std::set<std::string> givenFlags(const CLI::App& serve) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Started by a container's monitor, not by hand: set up and exec the
+  // container (runtime/local/container_setup.cpp). Before anything else
+  // so this process stays single-threaded.
+  if (argc == 3 && std::string_view(argv[1]) == "__container-setup") {
+    return berth::runtime::local::containerSetupMain(argv[2]);
+  }
   // glibc gives each thread that allocates its own arena; the daemon's few
   // threads allocate little, so two arenas keep idle memory down.
   mallopt(M_ARENA_MAX, 2);

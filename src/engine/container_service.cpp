@@ -2,10 +2,14 @@
 
 #include <sys/stat.h>
 
+#include <signal.h>
+
 #include <algorithm>
+#include <future>
 #include <regex>
 #include <set>
 
+#include "engine/container_doc.h"
 #include "engine/names.h"
 #include "image/reference.h"
 #include "oci/platform.h"
@@ -20,7 +24,28 @@ namespace {
 using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 
-constexpr std::string_view kZeroTime = "0001-01-01T00:00:00Z";
+}  // namespace
+
+std::vector<std::string> stringList(const ojson& j) {
+  std::vector<std::string> out;
+  if (j.is_array()) {
+    for (const auto& e : j) {
+      if (e.is_string()) out.push_back(e.get<std::string>());
+    }
+  } else if (j.is_string()) {
+    out.push_back(j.get<std::string>());
+  }
+  return out;
+}
+
+std::map<std::string, std::string> labelsOf(const ojson& doc) {
+  auto c = doc.find("Config");
+  if (c == doc.end() || !c->is_object()) return {};
+  auto l = c->find("Labels");
+  return l == c->end() ? std::map<std::string, std::string>() : api::types::stringMap(*l);
+}
+
+namespace {
 
 // dockerd's masked and read-only paths, shown in HostConfig.
 const std::vector<std::string> kMaskedPaths = {
@@ -208,18 +233,6 @@ absl::Status mergeImageConfig(const json& image, ojson& c) {
   return absl::OkStatus();
 }
 
-std::vector<std::string> stringList(const ojson& j) {
-  std::vector<std::string> out;
-  if (j.is_array()) {
-    for (const auto& e : j) {
-      if (e.is_string()) out.push_back(e.get<std::string>());
-    }
-  } else if (j.is_string()) {
-    out.push_back(j.get<std::string>());
-  }
-  return out;
-}
-
 // Config in dockerd's field order and with its defaults.
 ojson normalizedConfig(const ojson& in, const std::string& id) {
   ojson c;
@@ -253,13 +266,6 @@ ojson normalizedConfig(const ojson& in, const std::string& id) {
   return c;
 }
 
-std::map<std::string, std::string> labelsOf(const ojson& doc) {
-  auto c = doc.find("Config");
-  if (c == doc.end() || !c->is_object()) return {};
-  auto l = c->find("Labels");
-  return l == c->end() ? std::map<std::string, std::string>() : api::types::stringMap(*l);
-}
-
 std::string statusText(const ojson& state) {
   std::string status = state.value("Status", "created");
   if (status == "created") return "Created";
@@ -276,8 +282,16 @@ absl::Status nameConflict(std::string_view name, std::string_view holder) {
 }  // namespace
 
 ContainerService::ContainerService(store::StateStore& db, ImageService& images, VolumeService& volumes,
-                                   EventBus& events, std::string graphDriver)
-    : db_(db), images_(images), volumes_(volumes), events_(events), graphDriver_(std::move(graphDriver)) {}
+                                   EventBus& events, std::string graphDriver, runtime::Runtime& runtime,
+                                   Scheduler& scheduler, SpecContext specContext)
+    : db_(db),
+      images_(images),
+      volumes_(volumes),
+      events_(events),
+      graphDriver_(std::move(graphDriver)),
+      runtime_(runtime),
+      scheduler_(scheduler),
+      specContext_(std::move(specContext)) {}
 
 absl::StatusOr<nlohmann::ordered_json> ContainerService::mountsFor(const json& host, const ojson& config) {
   ojson mounts = ojson::array();
@@ -707,8 +721,38 @@ absl::Status ContainerService::removeContainer(std::string_view name,
     return absl::FailedPreconditionError(strCat("cannot remove container \"/", r.row.name, "\": container is ", status,
                                                 ": stop the container before removing or force remove"));
   }
-  BERTH_RETURN_IF_ERROR(db_.deleteContainer(r.row.id));
+  std::shared_ptr<Live> l = live(r.row.id);
+  if (status == "running" || status == "paused") {
+    // Forced: SIGKILL, and wait until the monitor saw it go.
+    auto exited = std::make_shared<std::promise<void>>();
+    {
+      std::lock_guard op(l->op);
+      l->exitWaiters.push_back([exited](api::backend::WaitResult) { exited->set_value(); });
+    }
+    if (status == "paused") (void)runtime_.pause(r.row.id, false);
+    (void)runtime_.kill(r.row.id, SIGKILL);
+    if (exited->get_future().wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+      return absl::InternalError(strCat("could not kill running container ", r.row.id, ", cannot remove"));
+    }
+  }
+  std::vector<api::backend::WaitCallback> removedWaiters;
+  {
+    std::lock_guard op(l->op);
+    if (l->restartTimer != 0) scheduler_.cancel(l->restartTimer);
+    l->restartTimer = 0;
+    BERTH_ASSIGN_OR_RETURN(r, resolve(r.row.id));
+    BERTH_RETURN_IF_ERROR(runtime_.remove(r.row.id));
+    BERTH_RETURN_IF_ERROR(db_.deleteContainer(r.row.id));
+    removedWaiters = std::move(l->removedWaiters);
+    l->removedWaiters.clear();
+    l->pendingAttach.clear();  // their clients see the end of the stream
+  }
+  {
+    std::lock_guard liveLock(liveMu_);
+    live_.erase(r.row.id);
+  }
   publish("destroy", r);
+  for (auto& w : removedWaiters) w(api::backend::WaitResult{r.doc["State"].value("ExitCode", int64_t(0)), ""});
   if (options.volumes) {
     // Its anonymous volumes go with it (named ones stay, as in dockerd).
     for (const auto& m : r.doc["Mounts"]) {
@@ -737,6 +781,7 @@ absl::StatusOr<api::backend::ContainerPruneReport> ContainerService::pruneContai
     if (status == "running" || status == "paused" || status == "restarting") continue;
     if (until && r.row.created >= *until) continue;
     if (!api::types::labelsMatch(filters, labelsOf(r.doc))) continue;
+    BERTH_RETURN_IF_ERROR(runtime_.remove(r.row.id));
     BERTH_RETURN_IF_ERROR(db_.deleteContainer(r.row.id));
     publish("destroy", r);
     report.deleted.push_back(r.row.id);

@@ -4,6 +4,8 @@
 // inspect, list with every filter, rename, remove, prune. Records live in
 // the state database as Docker's inspect document plus a private "Berth"
 // section. Running containers arrive with the local runtime (issue #4).
+#include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -11,9 +13,12 @@
 
 #include "absl/status/statusor.h"
 #include "api/backend/container_backend.h"
+#include "engine/container_spec.h"
 #include "engine/event_bus.h"
+#include "engine/scheduler.h"
 #include "engine/image_service.h"
 #include "engine/volume_service.h"
+#include "runtime/runtime.h"
 #include "store/state_store.h"
 
 namespace berth::engine {
@@ -21,7 +26,7 @@ namespace berth::engine {
 class ContainerService final : public api::backend::ContainerBackend {
  public:
   ContainerService(store::StateStore& db, ImageService& images, VolumeService& volumes, EventBus& events,
-                   std::string graphDriver);
+                   std::string graphDriver, runtime::Runtime& runtime, Scheduler& scheduler, SpecContext specContext);
 
   absl::StatusOr<api::backend::ContainerCreated> createContainer(const api::backend::ContainerCreateRequest& req) override;
   absl::StatusOr<nlohmann::ordered_json> inspectContainer(std::string_view name, bool size) override;
@@ -30,6 +35,31 @@ class ContainerService final : public api::backend::ContainerBackend {
   absl::Status renameContainer(std::string_view name, std::string_view newName) override;
   absl::Status removeContainer(std::string_view name, const api::backend::ContainerRemoveOptions& options) override;
   absl::StatusOr<api::backend::ContainerPruneReport> pruneContainers(const api::types::Filters& filters) override;
+
+  absl::StatusOr<bool> startContainer(std::string_view name) override;
+  absl::StatusOr<bool> stopContainer(std::string_view name, std::string_view signal, std::optional<int> timeoutSeconds,
+                                     std::function<void()> done) override;
+  absl::Status restartContainer(std::string_view name, std::optional<int> timeoutSeconds,
+                                std::function<void(absl::Status)> done) override;
+  absl::Status killContainer(std::string_view name, std::string_view signal) override;
+  absl::Status pauseContainer(std::string_view name, bool paused) override;
+  absl::StatusOr<std::optional<api::backend::WaitResult>> waitContainer(std::string_view name,
+                                                                        api::backend::WaitCondition condition,
+                                                                        api::backend::WaitCallback done) override;
+  absl::StatusOr<api::backend::AttachTarget> attachContainer(std::string_view name, std::string_view streams) override;
+  absl::Status resizeContainer(std::string_view name, unsigned rows, unsigned cols) override;
+  absl::StatusOr<std::unique_ptr<api::backend::LogReader>> containerLogs(std::string_view name,
+                                                                         const api::backend::LogsOptions& options) override;
+  absl::StatusOr<api::backend::ProcessTable> topContainer(std::string_view name, std::string_view psArgs) override;
+  absl::StatusOr<nlohmann::ordered_json> containerStats(std::string_view name,
+                                                        const nlohmann::ordered_json* previous) override;
+
+  // At daemon start: watch the containers an earlier daemon left running
+  // (their monitors outlive it), settle those that exited meanwhile, and
+  // start the ones whose restart policy says so.
+  void reconcile();
+  // At daemon stop: no restarts are scheduled from here on.
+  void shutdown();
 
   // Which images containers use, for image removal and GC.
   absl::StatusOr<std::vector<ImageUse>> imageUses();
@@ -48,6 +78,25 @@ class ContainerService final : public api::backend::ContainerBackend {
   void publish(std::string action, const Record& r, std::map<std::string, std::string> extra = {});
   nlohmann::ordered_json summary(const Record& r) const;
 
+  // In-memory state of one container beside its record: who waits for
+  // it, attach connections made before start, a pending stop.
+  struct Live {
+    std::mutex op;  // serializes start, stop and exit handling of this container
+    std::vector<api::backend::WaitCallback> exitWaiters, removedWaiters;
+    std::vector<UniqueFd> pendingAttach;
+    std::vector<std::function<void()>> stopDone;
+    uint64_t killTimer = 0;
+    uint64_t restartTimer = 0;
+    std::atomic<bool> running{false};
+  };
+  std::shared_ptr<Live> live(const std::string& id);
+  absl::StatusOr<bool> startLocked(Live& l, Record& r);
+  void onExit(const std::string& id, runtime::ExitStatus status);
+  void scheduleRestart(const std::string& id, int delayMs);
+  absl::Status saveState(Record& r);
+  bool manuallyStopped(const Record& r) const;
+  void setManuallyStopped(Record& r, bool stopped);
+
   store::StateStore& db_;
   // The Mounts entries of a new container from Binds, Mounts and the image's
   // VOLUMEs (anonymous volumes), creating named volumes as needed.
@@ -57,7 +106,13 @@ class ContainerService final : public api::backend::ContainerBackend {
   VolumeService& volumes_;
   EventBus& events_;
   const std::string graphDriver_;
+  runtime::Runtime& runtime_;
+  Scheduler& scheduler_;
+  const SpecContext specContext_;
   std::mutex mu_;  // serializes name changes and removals
+  std::mutex liveMu_;
+  std::map<std::string, std::shared_ptr<Live>> live_;  // guarded by liveMu_
+  std::atomic<bool> shuttingDown_{false};
 };
 
 }  // namespace berth::engine

@@ -6,14 +6,15 @@
 #include <fstream>
 #include <sstream>
 
-#include "util/strings.h"
-#include "util/strings.h"
-#include "util/strings.h"
-#include "util/strings.h"
+#include <filesystem>
+
 #include "engine/event_filter.h"
 #include "nlohmann/json.hpp"
+#include "runtime/local/local_runtime.h"
+#include "util/log.h"
 #include "util/random_id.h"
 #include "util/status.h"
+#include "util/strings.h"
 
 namespace berth::engine {
 namespace {
@@ -61,12 +62,40 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::create(EngineOptions options, st
   io.maxLayerBytes = engine->options_.maxLayerBytes;
   BERTH_ASSIGN_OR_RETURN(engine->images_, ImageService::create(std::move(io), store, engine->events_));
   engine->volumes_ = std::make_unique<VolumeService>(store, engine->events_, engine->options_.dataRoot);
+  // The runtime's helpers sit next to this binary.
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  std::string binDir = self.substr(0, self.rfind('/'));
+  runtime::local::LocalRuntimeOptions ro;
+  ro.containersDir = engine->options_.dataRoot + "/containers";
+  ro.berthBinary = self;
+  ro.monitorBinary = binDir + "/berth-monitor";
+  ro.rootless = engine->options_.rootless;
+  if (::access(ro.monitorBinary.c_str(), X_OK) != 0) {
+    // Images and records still work; starting a container will say why not.
+    log::warn("berth-monitor not found next to berth: containers cannot start", {{"path", ro.monitorBinary}});
+  }
+  SpecContext sc;
+  sc.rootless = engine->options_.rootless;
+  sc.uid = ::geteuid();
+  sc.gid = ::getegid();
+  sc.containersDir = ro.containersDir;
+  engine->runtime_ = std::make_unique<runtime::local::LocalRuntime>(std::move(ro));
+  engine->scheduler_ = std::make_unique<Scheduler>();
   engine->containers_ = std::make_unique<ContainerService>(store, *engine->images_, *engine->volumes_,
-                                                           engine->events_, "overlayfs");
+                                                           engine->events_, "overlayfs", *engine->runtime_,
+                                                           *engine->scheduler_, std::move(sc));
   ContainerService* containers = engine->containers_.get();
   engine->images_->setImageUses([containers] { return containers->imageUses(); });
   engine->volumes_->setVolumeUses([containers] { return containers->volumeUses(); });
+  containers->reconcile();
   return engine;
+}
+
+Engine::~Engine() {
+  if (containers_) containers_->shutdown();
+  // The timers and the exit watcher call into the services: stop them first.
+  scheduler_.reset();
+  runtime_.reset();
 }
 
 void Engine::reload(const ReloadableSettings& settings) {

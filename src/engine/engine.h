@@ -12,6 +12,8 @@
 #include "engine/event_bus.h"
 #include "engine/container_service.h"
 #include "engine/image_service.h"
+#include "engine/scheduler.h"
+#include "runtime/runtime.h"
 #include "engine/volume_service.h"
 #include "store/state_store.h"
 #include "util/host_info.h"
@@ -44,6 +46,7 @@ class Engine final : public api::backend::SystemBackend {
  public:
   // Reads or creates the daemon's ID in the store. `store` must outlive the engine.
   static absl::StatusOr<std::unique_ptr<Engine>> create(EngineOptions options, store::StateStore& store);
+  ~Engine() override;
 
   const std::string& id() const { return id_; }
   ImageService& images() { return *images_; }
@@ -74,6 +77,9 @@ class Engine final : public api::backend::SystemBackend {
   std::unique_ptr<VolumeService> volumes_;
   std::unique_ptr<ContainerService> containers_;
   std::unique_ptr<ImageService> images_;
+  // Last, so they stop first: their threads call into the services above.
+  std::unique_ptr<runtime::Runtime> runtime_;
+  std::unique_ptr<Scheduler> scheduler_;
   std::mutex mu_;
 };
 

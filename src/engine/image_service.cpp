@@ -386,6 +386,15 @@ absl::StatusOr<std::vector<std::string>> ImageService::chainIdsOf(std::string_vi
   return out;
 }
 
+absl::StatusOr<std::vector<std::string>> ImageService::snapshotPaths(const std::vector<std::string>& chainIds) {
+  std::vector<std::string> out;
+  for (const std::string& c : chainIds) {
+    BERTH_ASSIGN_OR_RETURN(std::string p, snapshots_->fsPath(c));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<api::types::ImageSummary>> ImageService::diskUsage() {
   BERTH_ASSIGN_OR_RETURN(std::vector<image::ImageEntry> all, images_.list());
   std::map<std::string, int> layerUsers;  // chain id → images using it

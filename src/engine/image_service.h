@@ -83,6 +83,8 @@ class ImageService final : public api::backend::ImageBackend {
 
   // The chain ids of an image's layers, bottom first.
   absl::StatusOr<std::vector<std::string>> chainIdsOf(std::string_view imageId);
+  // The unpacked directories of these snapshots, in the same order.
+  absl::StatusOr<std::vector<std::string>> snapshotPaths(const std::vector<std::string>& chainIds);
   absl::StatusOr<std::optional<image::ImageEntry>> byId(std::string_view imageId) { return images_.byId(imageId); }
 
   // Image summaries for GET /system/df, with SharedSize (bytes of layers

@@ -2,6 +2,9 @@
 // What the container routes need from the engine. Implemented by
 // engine::ContainerService. Shapes are Docker's JSON documents (inspect,
 // summaries), built by the engine; the routes pass them through.
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "api/types/filters.h"
 #include "nlohmann/json.hpp"
+#include "util/unique_fd.h"
 
 namespace berth::api::backend {
 
@@ -41,6 +45,57 @@ struct ContainerPruneReport {
   int64_t spaceReclaimed = 0;
 };
 
+enum class WaitCondition { NotRunning, NextExit, Removed };
+
+struct WaitResult {
+  int64_t statusCode = 0;
+  std::string error;  // empty: none
+};
+using WaitCallback = std::function<void(WaitResult)>;
+
+// A connection to a container's stdio: frames of
+// runtime/monitor_protocol.h (stdout 1, stderr 2 from it; stdin 0,
+// close-stdin 0x20 to it). Ends when the container exits.
+struct AttachTarget {
+  UniqueFd stream;
+  bool tty = false;
+};
+
+struct LogsOptions {
+  bool stdoutWanted = false, stderrWanted = false;
+  bool follow = false;
+  bool timestamps = false;
+  int64_t tail = -1;  // -1: all
+  std::optional<int64_t> sinceNanos, untilNanos;
+};
+
+struct LogLine {
+  uint8_t stream = 1;  // 1 stdout, 2 stderr
+  int64_t timeNanos = 0;
+  std::string_view data;
+  bool partial = false;
+};
+
+// A container's log from the chosen point on.
+class LogReader {
+ public:
+  virtual ~LogReader() = default;
+  // Every line written since the last call, filtered by the options.
+  virtual absl::Status readAvailable(const std::function<void(const LogLine&)>& sink) = 0;
+  // Readable when more may have arrived; then drainChange(). -1: poll.
+  virtual int changeFd() const = 0;
+  virtual void drainChange() = 0;
+  // True once the container is not running: after a last readAvailable()
+  // nothing more will come.
+  virtual bool finished() = 0;
+  virtual bool tty() const = 0;
+};
+
+struct ProcessTable {
+  std::vector<std::string> titles;
+  std::vector<std::vector<std::string>> processes;
+};
+
 class ContainerBackend {
  public:
   virtual ~ContainerBackend() = default;
@@ -53,6 +108,32 @@ class ContainerBackend {
   virtual absl::Status renameContainer(std::string_view name, std::string_view newName) = 0;
   virtual absl::Status removeContainer(std::string_view name, const ContainerRemoveOptions& options) = 0;
   virtual absl::StatusOr<ContainerPruneReport> pruneContainers(const types::Filters& filters) = 0;
+
+  // false: it was already running (the API's 304).
+  virtual absl::StatusOr<bool> startContainer(std::string_view name) = 0;
+  // Sends the stop signal (`signal`, else the container's StopSignal), and
+  // SIGKILL after `timeoutSeconds` (else StopTimeout, else 10; -1 waits
+  // forever). `done` runs once it exited. false: it was not running (304).
+  virtual absl::StatusOr<bool> stopContainer(std::string_view name, std::string_view signal,
+                                             std::optional<int> timeoutSeconds, std::function<void()> done) = 0;
+  // Stop (when running) then start; `done` gets the start's outcome.
+  virtual absl::Status restartContainer(std::string_view name, std::optional<int> timeoutSeconds,
+                                        std::function<void(absl::Status)> done) = 0;
+  // FailedPrecondition "Container … is not running" (409) when it is not.
+  virtual absl::Status killContainer(std::string_view name, std::string_view signal) = 0;
+  virtual absl::Status pauseContainer(std::string_view name, bool paused) = 0;
+  // Answers now, or returns nullopt and calls `done` later from another thread.
+  virtual absl::StatusOr<std::optional<WaitResult>> waitContainer(std::string_view name, WaitCondition condition,
+                                                                  WaitCallback done) = 0;
+  // `streams`: any of "i", "o", "e". On a container that is not running yet
+  // the connection is held until it starts, and sees all its output.
+  virtual absl::StatusOr<AttachTarget> attachContainer(std::string_view name, std::string_view streams) = 0;
+  virtual absl::Status resizeContainer(std::string_view name, unsigned rows, unsigned cols) = 0;
+  virtual absl::StatusOr<std::unique_ptr<LogReader>> containerLogs(std::string_view name, const LogsOptions& options) = 0;
+  virtual absl::StatusOr<ProcessTable> topContainer(std::string_view name, std::string_view psArgs) = 0;
+  // dockerd's stats document; `previous` (may be null) is the last one, for the precpu fields.
+  virtual absl::StatusOr<nlohmann::ordered_json> containerStats(std::string_view name,
+                                                                const nlohmann::ordered_json* previous) = 0;
 };
 
 }  // namespace berth::api::backend

@@ -5,6 +5,7 @@
 // session; one Exchange lives for one request and is used from one strand.
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,6 +44,20 @@ struct Response {
   bool omitBody = false;
 };
 
+// A connection taken over by its handler after the upgrade (attach, exec):
+// raw bytes both ways, no HTTP framing. Reads and writes may be pending at
+// the same time (one of each). Keeps the connection alive while held.
+class RawConnection {
+ public:
+  virtual ~RawConnection() = default;
+  // Bytes the client sent; 0 at its end of stream (or half-close).
+  virtual net::awaitable<absl::StatusOr<size_t>> readSome(char* data, size_t size) = 0;
+  virtual net::awaitable<absl::Status> write(std::string_view data) = 0;
+  // Ends our sending side (the client sees end of stream) but keeps reading.
+  virtual void shutdownWrite() = 0;
+  virtual void close() = 0;
+};
+
 class Exchange {
  public:
   virtual ~Exchange() = default;
@@ -65,6 +80,11 @@ class Exchange {
   // client sees it before the first payload; then write() sends chunks.
   virtual net::awaitable<absl::Status> openStream(int status, std::string_view contentType) = 0;
   virtual net::awaitable<absl::Status> write(std::string_view data) = 0;
+
+  // Takes the connection over, as dockerd's attach and exec do: with the
+  // client's `Upgrade: tcp`, answers 101 UPGRADED; without, a 200 whose body
+  // is the raw stream. The connection closes when the handler returns.
+  virtual net::awaitable<absl::StatusOr<std::shared_ptr<RawConnection>>> hijack(std::string_view contentType) = 0;
 
   // True once anything of the response went out: errors after that cannot be
   // reported as a status and end the connection instead.

@@ -95,6 +95,9 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     net::awaitable<absl::Status> write(std::string_view data) override { return s_.writeChunk(data); }
     bool responded() const override { return s_.responded_; }
     void watchClientGone(std::function<void()> onGone) override { s_.watchClientGone(std::move(onGone)); }
+    net::awaitable<absl::StatusOr<std::shared_ptr<httputil::RawConnection>>> hijack(std::string_view contentType) override {
+      return s_.hijack(contentType);
+    }
     net::any_io_executor blockingExecutor() const override { return s_.ctx_.blocking; }
     net::any_io_executor executor() const override { return s_.executor(); }
 
@@ -413,6 +416,58 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
                               net::redirect_error(kUseAwaitable, ec));
     if (ec) co_return absl::CancelledError("client went away");
     co_return absl::OkStatus();
+  }
+
+  class Hijacked final : public httputil::RawConnection {
+   public:
+    explicit Hijacked(std::shared_ptr<HttpSession> s) : s_(std::move(s)) {}
+    net::awaitable<absl::StatusOr<size_t>> readSome(char* data, size_t size) override {
+      // Bytes that came with the request head go first.
+      if (s_->buffer_.size() > 0) {
+        size_t n = std::min(size, s_->buffer_.size());
+        net::buffer_copy(net::buffer(data, n), s_->buffer_.data());
+        s_->buffer_.consume(n);
+        co_return n;
+      }
+      boost::system::error_code ec;
+      size_t n = co_await s_->stream_.async_read_some(net::buffer(data, size), net::redirect_error(kUseAwaitable, ec));
+      if (ec == net::error::eof || (n == 0 && !ec)) co_return size_t(0);
+      if (ec) co_return absl::CancelledError("client went away");
+      co_return n;
+    }
+    net::awaitable<absl::Status> write(std::string_view data) override {
+      boost::system::error_code ec;
+      co_await net::async_write(s_->stream_, net::buffer(data.data(), data.size()), net::redirect_error(kUseAwaitable, ec));
+      if (ec) co_return absl::CancelledError("client went away");
+      co_return absl::OkStatus();
+    }
+    void shutdownWrite() override {
+      boost::system::error_code ec;
+      if constexpr (!kIsTls) s_->socket().shutdown(net::socket_base::shutdown_send, ec);
+    }
+    void close() override { s_->abort(); }
+
+   private:
+    std::shared_ptr<HttpSession> s_;
+  };
+
+  net::awaitable<absl::StatusOr<std::shared_ptr<httputil::RawConnection>>> hijack(std::string_view contentType) {
+    if (responded_) co_return absl::FailedPreconditionError("response already sent");
+    co_await drainBody();
+    responded_ = true;
+    keepAlive_ = false;
+    bool upgrade = beast::iequals(headerValue("Upgrade"), "tcp");
+    std::string& head = headBuffer_;
+    head.clear();
+    head.append(upgrade ? "HTTP/1.1 101 UPGRADED\r\n" : "HTTP/1.1 200 OK\r\n");
+    head.append("Content-Type: ").append(contentType).append("\r\n");
+    if (upgrade) head.append("Connection: Upgrade\r\nUpgrade: tcp\r\n");
+    head.append(ctx_.commonHeaderBlock);
+    head.append("\r\n");
+    boost::system::error_code ec;
+    co_await net::async_write(stream_, net::buffer(head), net::redirect_error(kUseAwaitable, ec));
+    if (ec) co_return absl::CancelledError("client went away");
+    co_return std::shared_ptr<httputil::RawConnection>(std::make_shared<Hijacked>(this->shared_from_this()));
   }
 
   void watchClientGone(std::function<void()> onGone) {

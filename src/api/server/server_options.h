@@ -21,7 +21,7 @@ struct ServerOptions {
   std::chrono::seconds readTimeout{60};
   std::chrono::seconds shutdownTimeout{15};
   int ioThreads = 0;            // 0: one per CPU, at least 2
-  int blockingThreads = 2;      // pool for database, /proc and engine calls
+  int blockingThreads = 8;      // pool for database, /proc and engine calls (container starts block ~ms)
   std::string serverVersion;    // for the Server header
 };
 

@@ -1,6 +1,7 @@
 #include "api/routes/containers/container_routes.h"
 
 #include "api/httputil/json_io.h"
+#include "api/routes/containers/container_stream_routes.h"
 #include "api/httputil/offload.h"
 #include "util/strings.h"
 
@@ -80,20 +81,79 @@ net::awaitable<absl::Status> prune(Exchange& ex, backend::ContainerBackend& back
   co_return co_await ex.respond(httputil::jsonResponse(200, j));
 }
 
+net::awaitable<absl::Status> start(Exchange& ex, backend::ContainerBackend& backend) {
+  std::string id = ex.request().pathParams.at("id");
+  auto started = co_await httputil::offload(ex, [&] { return backend.startContainer(id); });
+  if (!started.ok()) co_return started.status();
+  co_return co_await ex.respond(httputil::emptyResponse(*started ? 204 : 304));
+}
+
+net::awaitable<absl::Status> kill(Exchange& ex, backend::ContainerBackend& backend) {
+  std::string id = ex.request().pathParams.at("id");
+  std::string signal(ex.request().query.getOr("signal", "SIGKILL"));
+  absl::Status st = co_await httputil::offload(ex, [&] { return backend.killContainer(id, signal); });
+  if (!st.ok()) co_return st;
+  co_return co_await ex.respond(httputil::emptyResponse(204));
+}
+
+net::awaitable<absl::Status> pauseOrUnpause(Exchange& ex, backend::ContainerBackend& backend, bool paused) {
+  std::string id = ex.request().pathParams.at("id");
+  absl::Status st = co_await httputil::offload(ex, [&] { return backend.pauseContainer(id, paused); });
+  if (!st.ok()) co_return st;
+  co_return co_await ex.respond(httputil::emptyResponse(204));
+}
+net::awaitable<absl::Status> pause(Exchange& ex, backend::ContainerBackend& backend) {
+  return pauseOrUnpause(ex, backend, true);
+}
+net::awaitable<absl::Status> unpause(Exchange& ex, backend::ContainerBackend& backend) {
+  return pauseOrUnpause(ex, backend, false);
+}
+
+net::awaitable<absl::Status> resize(Exchange& ex, backend::ContainerBackend& backend) {
+  std::string id = ex.request().pathParams.at("id");
+  auto h = ex.request().query.intValue("h");
+  auto w = ex.request().query.intValue("w");
+  if (!h.ok()) co_return h.status();
+  if (!w.ok()) co_return w.status();
+  unsigned rows = unsigned(h->value_or(0)), cols = unsigned(w->value_or(0));
+  absl::Status st = co_await httputil::offload(ex, [&] { return backend.resizeContainer(id, rows, cols); });
+  if (!st.ok()) co_return st;
+  co_return co_await ex.respond(httputil::jsonResponse(200, nlohmann::ordered_json::object()));
+}
+
+net::awaitable<absl::Status> top(Exchange& ex, backend::ContainerBackend& backend) {
+  std::string id = ex.request().pathParams.at("id");
+  std::string args(ex.request().query.getOr("ps_args", ""));
+  auto t = co_await httputil::offload(ex, [&] { return backend.topContainer(id, args); });
+  if (!t.ok()) co_return t.status();
+  nlohmann::ordered_json j;
+  j["Titles"] = t->titles;
+  j["Processes"] = t->processes;
+  co_return co_await ex.respond(httputil::jsonResponse(200, j));
+}
+
 }  // namespace
 
 std::vector<httputil::RouteSpec> containerRoutes(backend::ContainerBackend& backend) {
   auto bind = [&backend](net::awaitable<absl::Status> (*fn)(Exchange&, backend::ContainerBackend&)) {
     return [&backend, fn](Exchange& ex) { return fn(ex, backend); };
   };
-  return {
+  std::vector<httputil::RouteSpec> routes = {
       {"POST", "/containers/create", bind(create)},
       {"GET", "/containers/json", bind(list)},
       {"POST", "/containers/prune", bind(prune)},
       {"GET", "/containers/{id}/json", bind(inspect)},
       {"POST", "/containers/{id}/rename", bind(rename)},
       {"DELETE", "/containers/{id}", bind(remove)},
+      {"POST", "/containers/{id}/start", bind(start)},
+      {"POST", "/containers/{id}/kill", bind(kill)},
+      {"POST", "/containers/{id}/pause", bind(pause)},
+      {"POST", "/containers/{id}/unpause", bind(unpause)},
+      {"POST", "/containers/{id}/resize", bind(resize)},
+      {"GET", "/containers/{id}/top", bind(top)},
   };
+  for (auto& r : containerStreamRoutes(backend)) routes.push_back(std::move(r));
+  return routes;
 }
 
 }  // namespace berth::api::routes

@@ -16,22 +16,10 @@ struct Endpoint {
 
 // Every API 1.51 endpoint not served yet. Remove an entry when its area lands.
 constexpr Endpoint kUnimplemented[] = {
-    {"GET", "/containers/{id}/top", false},
-    {"GET", "/containers/{id}/logs", false},
     {"GET", "/containers/{id}/changes", false},
     {"GET", "/containers/{id}/export", false},
-    {"GET", "/containers/{id}/stats", false},
-    {"POST", "/containers/{id}/resize", false},
-    {"POST", "/containers/{id}/start", false},
-    {"POST", "/containers/{id}/stop", false},
-    {"POST", "/containers/{id}/restart", false},
-    {"POST", "/containers/{id}/kill", false},
     {"POST", "/containers/{id}/update", true},
-    {"POST", "/containers/{id}/pause", false},
-    {"POST", "/containers/{id}/unpause", false},
-    {"POST", "/containers/{id}/attach", false},
     {"GET", "/containers/{id}/attach/ws", false},
-    {"POST", "/containers/{id}/wait", false},
     {"HEAD", "/containers/{id}/archive", false},
     {"GET", "/containers/{id}/archive", false},
     {"PUT", "/containers/{id}/archive", false},

@@ -1,0 +1,392 @@
+// ContainerService: running containers — start, stop, kill, restart,
+// pause, wait, exits and restart policies, and the daemon-restart
+// reconciliation. Records and their queries are in container_service.cpp.
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include "engine/container_doc.h"
+#include "engine/container_service.h"
+#include "runtime/monitor_protocol.h"
+#include "util/log.h"
+#include "util/status.h"
+#include "util/strings.h"
+#include "util/timestamp.h"
+
+namespace berth::engine {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+bool isRunningStatus(const std::string& s) { return s == "running" || s == "paused" || s == "restarting"; }
+
+std::string statusOf(const ojson& doc) { return doc["State"].value("Status", "created"); }
+
+// dockerd's log options: max-size ("10m"), max-file ("3").
+void logOptions(const ojson& host, runtime::StartOptions& o) {
+  const ojson& cfg = host["LogConfig"].value("Config", ojson::object());
+  if (cfg.contains("max-size") && cfg["max-size"].is_string()) {
+    int64_t n = parseByteSize(cfg["max-size"].get<std::string>());
+    if (n > 0) o.logMaxSize = n;
+  }
+  if (cfg.contains("max-file") && cfg["max-file"].is_string()) {
+    int n = 0;
+    if (parseInt(cfg["max-file"].get<std::string>(), n) && n > 0) o.logMaxFiles = n;
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<ContainerService::Live> ContainerService::live(const std::string& id) {
+  std::lock_guard lock(liveMu_);
+  auto& p = live_[id];
+  if (!p) p = std::make_shared<Live>();
+  return p;
+}
+
+absl::Status ContainerService::saveState(Record& r) { return save(r); }
+
+bool ContainerService::manuallyStopped(const Record& r) const {
+  return r.doc.contains("Berth") && r.doc["Berth"].value("ManuallyStopped", false);
+}
+
+void ContainerService::setManuallyStopped(Record& r, bool stopped) { r.doc["Berth"]["ManuallyStopped"] = stopped; }
+
+absl::StatusOr<bool> ContainerService::startContainer(std::string_view name) {
+  BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
+  std::shared_ptr<Live> l = live(r.row.id);
+  std::lock_guard op(l->op);
+  BERTH_ASSIGN_OR_RETURN(r, resolve(r.row.id));  // fresh, under the lock
+  if (l->restartTimer != 0) {
+    scheduler_.cancel(l->restartTimer);
+    l->restartTimer = 0;
+  }
+  setManuallyStopped(r, false);
+  return startLocked(*l, r);
+}
+
+absl::StatusOr<bool> ContainerService::startLocked(Live& l, Record& r) {
+  std::string status = statusOf(r.doc);
+  if (status == "running" || status == "paused") return false;
+  if (status == "removing" || status == "dead") {
+    return absl::FailedPreconditionError(strCat("container ", r.row.id, " is marked for removal and cannot be started"));
+  }
+  std::vector<std::string> chains;
+  if (r.doc.contains("Berth")) chains = stringList(r.doc["Berth"].value("ChainIds", ojson::array()));
+  BERTH_ASSIGN_OR_RETURN(std::vector<std::string> paths, images_.snapshotPaths(chains));
+  SpecContext ctx = specContext_;
+  ctx.lowerDirs.assign(paths.rbegin(), paths.rend());  // overlay wants the top layer first
+  BERTH_ASSIGN_OR_RETURN(runtime::ContainerSpec spec, buildContainerSpec(r.doc, ctx));
+  runtime::StartOptions options;
+  const ojson& config = r.doc["Config"];
+  options.openStdin = config.value("OpenStdin", false);
+  options.stdinOnce = config.value("StdinOnce", false);
+  logOptions(r.doc["HostConfig"], options);
+  options.attachments = std::move(l.pendingAttach);
+  l.pendingAttach.clear();
+
+  absl::StatusOr<runtime::Started> started = runtime_.start(spec, std::move(options));
+  ojson& state = r.doc["State"];
+  if (!started.ok()) {
+    // As dockerd: the error is kept in State with runc's exit code for it.
+    std::string msg(started.status().message());
+    state["Error"] = msg;
+    state["ExitCode"] = msg.find("executable file not found") != std::string::npos ||
+                                msg.find("no such file or directory") != std::string::npos
+                            ? 127
+                        : msg.find("permission denied") != std::string::npos ? 126
+                                                                             : 128;
+    if (statusOf(r.doc) == "restarting") {
+      state["Status"] = "exited";
+      state["Restarting"] = false;
+    }
+    (void)save(r);
+    publish("die", r, {{"exitCode", strCat(state["ExitCode"].get<int>())}});
+    return started.status();
+  }
+  for (const std::string& w : started->warnings) {
+    log::warn("container start", {{"container", r.row.id.substr(0, 12)}, {"warning", w}});
+  }
+  std::string dir = strCat(specContext_.containersDir, "/", r.row.id);
+  state["Status"] = "running";
+  state["Running"] = true;
+  state["Paused"] = false;
+  state["Restarting"] = false;
+  state["OOMKilled"] = false;
+  state["Dead"] = false;
+  state["Pid"] = started->pid;
+  state["ExitCode"] = 0;
+  state["Error"] = "";
+  state["StartedAt"] = formatRfc3339Nano(nowSystem());
+  r.doc["ResolvConfPath"] = dir + "/resolv.conf";
+  r.doc["HostnamePath"] = dir + "/hostname";
+  r.doc["HostsPath"] = dir + "/hosts";
+  r.doc["LogPath"] = dir + "/container.log";
+  r.row.state = "running";
+  BERTH_RETURN_IF_ERROR(save(r));
+  l.running = true;
+  publish("start", r);
+  std::string id = r.row.id;
+  runtime_.watch(id, [this, id](runtime::ExitStatus e) { onExit(id, std::move(e)); });
+  return true;
+}
+
+void ContainerService::onExit(const std::string& id, runtime::ExitStatus e) {
+  std::shared_ptr<Live> l = live(id);
+  std::vector<api::backend::WaitCallback> waiters;
+  std::vector<std::function<void()>> stopDone;
+  bool autoRemove = false;
+  {
+    std::lock_guard op(l->op);
+    absl::StatusOr<Record> rec = resolve(id);
+    if (!rec.ok()) return;  // removed meanwhile
+    Record& r = *rec;
+    runtime_.cleanup(id);
+    l->running = false;
+    if (l->killTimer != 0) {
+      scheduler_.cancel(l->killTimer);
+      l->killTimer = 0;
+    }
+    ojson& state = r.doc["State"];
+    state["Status"] = "exited";
+    state["Running"] = false;
+    state["Paused"] = false;
+    state["Restarting"] = false;
+    state["Pid"] = 0;
+    state["ExitCode"] = e.exitCode;
+    state["OOMKilled"] = e.oomKilled;
+    state["FinishedAt"] = e.finishedAt;
+    r.row.state = "exited";
+    if (e.oomKilled) publish("oom", r);
+    // Restart policy (dockerd's): never after a stop or kill by the user.
+    const ojson& policy = r.doc["HostConfig"]["RestartPolicy"];
+    std::string name = policy.value("Name", "no");
+    int maxRetries = policy.value("MaximumRetryCount", 0);
+    int restarts = r.doc.value("RestartCount", 0);
+    bool restart = !manuallyStopped(r) && !shuttingDown_ &&
+                   (name == "always" || name == "unless-stopped" ||
+                    (name == "on-failure" && e.exitCode != 0 && (maxRetries == 0 || restarts < maxRetries)));
+    if (restart) {
+      state["Status"] = "restarting";
+      state["Restarting"] = true;
+      r.row.state = "restarting";
+    }
+    (void)save(r);
+    publish("die", r, {{"exitCode", strCat(e.exitCode)}});
+    waiters = std::move(l->exitWaiters);
+    l->exitWaiters.clear();
+    stopDone = std::move(l->stopDone);
+    l->stopDone.clear();
+    autoRemove = r.doc["HostConfig"].value("AutoRemove", false) && !restart;
+    if (restart) {
+      // dockerd's back-off: 100 ms doubling per restart, reset after 10 s of running.
+      int delay = 100;
+      for (int i = 0; i < std::min(restarts, 10); ++i) delay *= 2;
+      scheduleRestart(id, std::min(delay, 60000));
+    }
+  }
+  for (auto& w : waiters) w(api::backend::WaitResult{e.exitCode, ""});
+  for (auto& d : stopDone) d();
+  if (autoRemove) {
+    absl::Status st = removeContainer(id, {true, true, false});
+    if (!st.ok() && !absl::IsNotFound(st)) log::warn("auto-removing a container", {{"container", id.substr(0, 12)}, {"error", std::string(st.message())}});
+  }
+}
+
+void ContainerService::scheduleRestart(const std::string& id, int delayMs) {
+  std::shared_ptr<Live> l = live(id);
+  l->restartTimer = scheduler_.after(std::chrono::milliseconds(delayMs), [this, id] {
+    std::shared_ptr<Live> l = live(id);
+    std::lock_guard op(l->op);
+    l->restartTimer = 0;
+    absl::StatusOr<Record> r = resolve(id);
+    if (!r.ok() || statusOf(r->doc) != "restarting" || shuttingDown_) return;
+    r->doc["RestartCount"] = r->doc.value("RestartCount", 0) + 1;
+    absl::StatusOr<bool> st = startLocked(*l, *r);
+    if (!st.ok()) log::warn("restarting a container", {{"container", id.substr(0, 12)}, {"error", std::string(st.status().message())}});
+  });
+}
+
+absl::StatusOr<bool> ContainerService::stopContainer(std::string_view name, std::string_view signal,
+                                                     std::optional<int> timeoutSeconds, std::function<void()> done) {
+  BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
+  std::shared_ptr<Live> l = live(r.row.id);
+  std::lock_guard op(l->op);
+  BERTH_ASSIGN_OR_RETURN(r, resolve(r.row.id));
+  std::string status = statusOf(r.doc);
+  setManuallyStopped(r, true);
+  if (status == "restarting") {
+    // Between restarts: stopping cancels the next one.
+    if (l->restartTimer != 0) scheduler_.cancel(l->restartTimer);
+    l->restartTimer = 0;
+    r.doc["State"]["Status"] = "exited";
+    r.doc["State"]["Restarting"] = false;
+    r.row.state = "exited";
+    BERTH_RETURN_IF_ERROR(save(r));
+    return false;
+  }
+  if (status != "running" && status != "paused") {
+    (void)save(r);
+    return false;
+  }
+  std::string sigName(signal);
+  if (sigName.empty()) sigName = r.doc["Config"].value("StopSignal", "SIGTERM");
+  BERTH_ASSIGN_OR_RETURN(int sig, parseSignal(sigName));
+  int timeout = timeoutSeconds.value_or(r.doc["Config"].value("StopTimeout", 10));
+  BERTH_RETURN_IF_ERROR(save(r));
+  if (status == "paused") (void)runtime_.pause(r.row.id, false);
+  l->stopDone.push_back(std::move(done));
+  publish("kill", r, {{"signal", strCat(sig)}});
+  (void)runtime_.kill(r.row.id, sig);
+  if (timeout >= 0 && l->killTimer == 0) {
+    std::string id = r.row.id;
+    l->killTimer = scheduler_.after(std::chrono::seconds(timeout), [this, id] {
+      std::shared_ptr<Live> l = live(id);
+      {
+        std::lock_guard op(l->op);
+        l->killTimer = 0;
+      }
+      (void)runtime_.kill(id, SIGKILL);
+    });
+  }
+  return true;
+}
+
+absl::Status ContainerService::restartContainer(std::string_view name, std::optional<int> timeoutSeconds,
+                                                std::function<void(absl::Status)> done) {
+  BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
+  std::string id = r.row.id;
+  auto startAgain = [this, id, done] {
+    absl::StatusOr<bool> st = startContainer(id);
+    if (st.ok()) {
+      absl::StatusOr<Record> rec = resolve(id);
+      if (rec.ok()) publish("restart", *rec);
+    }
+    done(st.ok() ? absl::OkStatus() : st.status());
+  };
+  BERTH_ASSIGN_OR_RETURN(bool stopping, stopContainer(id, "", timeoutSeconds, startAgain));
+  if (!stopping) startAgain();
+  return absl::OkStatus();
+}
+
+absl::Status ContainerService::killContainer(std::string_view name, std::string_view signal) {
+  BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
+  BERTH_ASSIGN_OR_RETURN(int sig, parseSignal(signal.empty() ? "SIGKILL" : signal));
+  std::shared_ptr<Live> l = live(r.row.id);
+  std::lock_guard op(l->op);
+  BERTH_ASSIGN_OR_RETURN(r, resolve(r.row.id));
+  std::string status = statusOf(r.doc);
+  if (status != "running" && status != "paused") {
+    return absl::FailedPreconditionError(strCat("Cannot kill container: ", name, ": Container ", r.row.id, " is not running"));
+  }
+  // A kill is a stop by the user for the restart policy (dockerd), unless
+  // the signal leaves the process running.
+  if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT) {
+    setManuallyStopped(r, true);
+    BERTH_RETURN_IF_ERROR(save(r));
+  }
+  if (status == "paused" && sig != SIGKILL) (void)runtime_.pause(r.row.id, false);
+  BERTH_RETURN_IF_ERROR(runtime_.kill(r.row.id, sig));
+  publish("kill", r, {{"signal", strCat(sig)}});
+  return absl::OkStatus();
+}
+
+absl::Status ContainerService::pauseContainer(std::string_view name, bool paused) {
+  BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
+  std::shared_ptr<Live> l = live(r.row.id);
+  std::lock_guard op(l->op);
+  BERTH_ASSIGN_OR_RETURN(r, resolve(r.row.id));
+  std::string status = statusOf(r.doc);
+  if (status != "running" && status != "paused") {
+    return absl::FailedPreconditionError(strCat("Container ", r.row.id, " is not running"));
+  }
+  if (paused && status == "paused") return absl::FailedPreconditionError(strCat("Container ", r.row.id, " is already paused"));
+  if (!paused && status != "paused") return absl::FailedPreconditionError(strCat("Container ", r.row.id, " is not paused"));
+  BERTH_RETURN_IF_ERROR(runtime_.pause(r.row.id, paused));
+  r.doc["State"]["Status"] = paused ? "paused" : "running";
+  r.doc["State"]["Paused"] = paused;
+  r.row.state = paused ? "paused" : "running";
+  BERTH_RETURN_IF_ERROR(save(r));
+  publish(paused ? "pause" : "unpause", r);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<api::backend::WaitResult>> ContainerService::waitContainer(
+    std::string_view name, api::backend::WaitCondition condition, api::backend::WaitCallback done) {
+  BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
+  std::shared_ptr<Live> l = live(r.row.id);
+  std::lock_guard op(l->op);
+  BERTH_ASSIGN_OR_RETURN(r, resolve(r.row.id));
+  std::string status = statusOf(r.doc);
+  using C = api::backend::WaitCondition;
+  if (condition == C::NotRunning && !isRunningStatus(status)) {
+    return api::backend::WaitResult{r.doc["State"].value("ExitCode", int64_t(0)), ""};
+  }
+  if (condition == C::Removed) {
+    l->removedWaiters.push_back(std::move(done));
+  } else {
+    l->exitWaiters.push_back(std::move(done));
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<api::backend::AttachTarget> ContainerService::attachContainer(std::string_view name,
+                                                                             std::string_view streams) {
+  BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
+  std::shared_ptr<Live> l = live(r.row.id);
+  std::lock_guard op(l->op);
+  BERTH_ASSIGN_OR_RETURN(r, resolve(r.row.id));
+  api::backend::AttachTarget t;
+  t.tty = r.doc["Config"].value("Tty", false);
+  std::string status = statusOf(r.doc);
+  if (status == "running" || status == "paused") {
+    BERTH_ASSIGN_OR_RETURN(t.stream, runtime_.attach(r.row.id, streams));
+    return t;
+  }
+  // Not running yet: a connection the monitor is handed at the next start.
+  int sp[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) return absl::InternalError("socketpair failed");
+  t.stream = UniqueFd(sp[0]);
+  BERTH_RETURN_IF_ERROR(writeAll(sp[0], runtime::monitor::frame(runtime::monitor::kHello, streams)));
+  l->pendingAttach.emplace_back(sp[1]);
+  return t;
+}
+
+absl::Status ContainerService::resizeContainer(std::string_view name, unsigned rows, unsigned cols) {
+  BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
+  if (statusOf(r.doc) != "running" && statusOf(r.doc) != "paused") {
+    return absl::FailedPreconditionError(strCat("Container ", r.row.id, " is not running"));
+  }
+  return runtime_.resize(r.row.id, rows, cols);
+}
+
+void ContainerService::reconcile() {
+  absl::StatusOr<std::vector<Record>> records = all();
+  if (!records.ok()) return;
+  for (Record& r : *records) {
+    std::string status = statusOf(r.doc);
+    const std::string id = r.row.id;
+    if (status == "running" || status == "paused") {
+      live(id)->running = true;
+      runtime_.watch(id, [this, id](runtime::ExitStatus e) { onExit(id, std::move(e)); });
+      continue;
+    }
+    // The restart policy across daemon restarts: always, and
+    // unless-stopped when the user did not stop it; a restart that was
+    // pending when the daemon went down happens now.
+    std::string policy = r.doc["HostConfig"]["RestartPolicy"].value("Name", "no");
+    bool start = status == "restarting" || (policy == "always" && status == "exited") ||
+                 (policy == "unless-stopped" && status == "exited" && !manuallyStopped(r));
+    if (!start) continue;
+    std::shared_ptr<Live> l = live(id);
+    std::lock_guard op(l->op);
+    r.doc["State"]["Status"] = "exited";
+    absl::StatusOr<bool> st = startLocked(*l, r);
+    if (!st.ok()) log::warn("restarting a container", {{"container", id.substr(0, 12)}, {"error", std::string(st.status().message())}});
+  }
+}
+
+void ContainerService::shutdown() { shuttingDown_ = true; }
+
+}  // namespace berth::engine

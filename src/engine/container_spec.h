@@ -1,0 +1,31 @@
+#pragma once
+// From a container's record (Docker's inspect document) to the runtime's
+// ContainerSpec: everything dockerd decides at start — capabilities,
+// security options, resources, mounts, namespaces — decided here, once, in
+// a pure function the unit tests can drive.
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+#include "runtime/spec.h"
+
+namespace berth::engine {
+
+struct SpecContext {
+  std::vector<std::string> lowerDirs;  // the image's snapshots, top layer first
+  bool rootless = false;
+  uint32_t uid = 0, gid = 0;  // the daemon's ids (rootless mapping)
+  std::string containersDir;  // where the runtime keeps each container's files (for the *Path fields)
+};
+
+absl::StatusOr<runtime::ContainerSpec> buildContainerSpec(const nlohmann::ordered_json& doc, const SpecContext& ctx);
+
+// "SIGTERM", "TERM", "15", "sigkill" → the number; InvalidArgument
+// "Invalid signal: X" as dockerd.
+absl::StatusOr<int> parseSignal(std::string_view name);
+
+// "10m", "1g", "512k", "100" → bytes (docker's RAMInBytes); -1 when invalid.
+int64_t parseByteSize(std::string_view s);
+
+}  // namespace berth::engine

@@ -1,0 +1,111 @@
+#pragma once
+// What the engine asks of a runtime: start a container from a decided spec,
+// signal it, talk to its monitor (attach, resize), learn when it exits, read
+// its logs and figures, and clean up. The local runtime implements it with
+// Linux primitives (runtime/local); the kube backend will with Pods.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/spec.h"
+#include "util/unique_fd.h"
+
+namespace berth::runtime {
+
+struct StartOptions {
+  bool openStdin = false;
+  bool stdinOnce = false;
+  int64_t logMaxSize = 0;  // bytes; 0: never rotated
+  int logMaxFiles = 1;
+  // Monitor-side ends of attach connections made before start (their
+  // hello frames already written): they see every byte of output.
+  std::vector<UniqueFd> attachments;
+};
+
+struct Started {
+  pid_t pid = 0;
+  std::vector<std::string> warnings;
+};
+
+struct ExitStatus {
+  int exitCode = 0;
+  std::string finishedAt;  // RFC 3339 with nanoseconds
+  bool oomKilled = false;
+};
+
+struct ProcessList {
+  std::vector<std::string> titles;
+  std::vector<std::vector<std::string>> processes;
+};
+
+struct ResourceStats {
+  uint64_t cpuUsageNanos = 0, cpuUserNanos = 0, cpuSystemNanos = 0;
+  uint64_t memoryUsage = 0, memoryLimit = 0, memoryMaxUsage = 0;
+  std::vector<std::pair<std::string, uint64_t>> memoryStat;
+  uint64_t pids = 0, pidsLimit = 0;
+};
+
+// One log record: a line (with its '\n') or a piece of one.
+struct LogEntry {
+  uint8_t stream = 1;  // 1 stdout, 2 stderr
+  uint64_t timeNanos = 0;
+  std::string_view data;
+  bool partial = false;  // the line goes on in the stream's next entry
+};
+
+// Reads a container's log from some point on; for `logs -f`, again and
+// again as more arrives.
+class LogCursor {
+ public:
+  virtual ~LogCursor() = default;
+  // Hands every complete entry written since the last call to `sink`.
+  virtual absl::Status readAvailable(const std::function<void(const LogEntry&)>& sink) = 0;
+  // Becomes readable when more may have been written (drain with
+  // drainChange()); -1 when the runtime cannot tell (poll instead).
+  virtual int changeFd() const = 0;
+  virtual void drainChange() = 0;
+};
+
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+
+  // Starts the container; returns once its process runs (or with the
+  // reason it could not: runc's texts, e.g. `exec: "x": executable file
+  // not found in $PATH`, as FailedPrecondition/InvalidArgument).
+  virtual absl::StatusOr<Started> start(const ContainerSpec& spec, StartOptions options) = 0;
+
+  // Calls `onExit` once, from a runtime thread, when the container's init
+  // exits — also for a container started by an earlier daemon, and at once
+  // if it already exited while nobody watched.
+  virtual void watch(const std::string& id, std::function<void(ExitStatus)> onExit) = 0;
+
+  // Delivers `signal` to the container's init. FailedPrecondition if it is not running.
+  virtual absl::Status kill(const std::string& id, int signal) = 0;
+
+  // A new connection to the container's monitor, hello sent for `streams`
+  // ("i", "o", "e" in any combination). Frames of runtime/monitor_protocol.h.
+  virtual absl::StatusOr<UniqueFd> attach(const std::string& id, std::string_view streams) = 0;
+
+  virtual absl::Status resize(const std::string& id, unsigned rows, unsigned cols) = 0;
+  virtual absl::Status pause(const std::string& id, bool paused) = 0;
+  virtual absl::StatusOr<std::vector<pid_t>> pids(const std::string& id) = 0;
+  virtual absl::StatusOr<ResourceStats> stats(const std::string& id) = 0;
+
+  // From the last `tail` lines (-1: all) of the container's log.
+  virtual absl::StatusOr<std::unique_ptr<LogCursor>> openLogs(const std::string& id, int64_t tail) = 0;
+
+  // After exit: removes what the run left (cgroups, sockets); the
+  // container's files stay for the next start.
+  virtual void cleanup(const std::string& id) = 0;
+  // With the container: everything of it, its writable layer included.
+  virtual absl::Status remove(const std::string& id) = 0;
+};
+
+}  // namespace berth::runtime
