@@ -56,14 +56,23 @@ void ContainerService::setManuallyStopped(Record& r, bool stopped) { r.doc["Bert
 absl::StatusOr<bool> ContainerService::startContainer(std::string_view name) {
   BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
   std::shared_ptr<Live> l = live(r.row.id);
-  std::lock_guard op(l->op);
-  BERTH_ASSIGN_OR_RETURN(r, resolve(r.row.id));  // fresh, under the lock
-  if (l->restartTimer != 0) {
-    scheduler_.cancel(l->restartTimer);
-    l->restartTimer = 0;
+  absl::StatusOr<bool> started;
+  {
+    std::lock_guard op(l->op);
+    BERTH_ASSIGN_OR_RETURN(r, resolve(r.row.id));  // fresh, under the lock
+    if (l->restartTimer != 0) {
+      scheduler_.cancel(l->restartTimer);
+      l->restartTimer = 0;
+    }
+    setManuallyStopped(r, false);
+    started = startLocked(*l, r);
   }
-  setManuallyStopped(r, false);
-  return startLocked(*l, r);
+  // As dockerd: a --rm container that could not start is removed (docker
+  // run waits for that).
+  if (!started.ok() && r.doc["HostConfig"].value("AutoRemove", false)) {
+    (void)removeContainer(r.row.id, {true, true, false});
+  }
+  return started;
 }
 
 absl::StatusOr<bool> ContainerService::startLocked(Live& l, Record& r) {

@@ -266,11 +266,42 @@ ojson normalizedConfig(const ojson& in, const std::string& id) {
   return c;
 }
 
+// Go's units.HumanDuration, which `docker ps` shows.
+std::string humanDuration(int64_t nanos) {
+  int64_t secs = nanos / 1000000000;
+  if (secs < 1) return "Less than a second";
+  if (secs == 1) return "1 second";
+  if (secs < 60) return strCat(secs, " seconds");
+  int64_t mins = secs / 60;
+  if (mins == 1) return "About a minute";
+  if (mins < 60) return strCat(mins, " minutes");
+  int64_t hours = (secs + 1800) / 3600;
+  if (hours == 1) return "About an hour";
+  if (hours < 48) return strCat(hours, " hours");
+  if (hours < 24 * 7 * 2) return strCat(hours / 24, " days");
+  if (hours < 24 * 30 * 2) return strCat(hours / 24 / 7, " weeks");
+  if (hours < 24 * 365 * 2) return strCat(hours / 24 / 30, " months");
+  return strCat(hours / 24 / 365, " years");
+}
+
+int64_t nanosSince(const ojson& state, const char* key) {
+  absl::StatusOr<SystemTime> t = parseRfc3339(state.value(key, std::string(kZeroTime)));
+  return t.ok() ? toUnixNanos(nowSystem()) - toUnixNanos(*t) : 0;
+}
+
 std::string statusText(const ojson& state) {
   std::string status = state.value("Status", "created");
   if (status == "created") return "Created";
-  if (status == "exited") return strCat("Exited (", state.value("ExitCode", 0), ")");
   if (status == "dead") return "Dead";
+  if (status == "running") return "Up " + humanDuration(nanosSince(state, "StartedAt"));
+  if (status == "paused") return "Up " + humanDuration(nanosSince(state, "StartedAt")) + " (Paused)";
+  if (status == "restarting") {
+    return strCat("Restarting (", state.value("ExitCode", 0), ") ", humanDuration(nanosSince(state, "FinishedAt")), " ago");
+  }
+  if (status == "exited") {
+    if (state.value("FinishedAt", std::string(kZeroTime)) == kZeroTime) return strCat("Exited (", state.value("ExitCode", 0), ")");
+    return strCat("Exited (", state.value("ExitCode", 0), ") ", humanDuration(nanosSince(state, "FinishedAt")), " ago");
+  }
   return status;
 }
 
@@ -486,8 +517,10 @@ absl::StatusOr<api::backend::ContainerCreated> ContainerService::createContainer
   if (host["ShmSize"] == 0) host["ShmSize"] = 67108864;
   if (host["CgroupnsMode"] == "") host["CgroupnsMode"] = "private";
   if (host["IpcMode"] == "") host["IpcMode"] = "private";
-  if (!host["LogConfig"].is_object() || host["LogConfig"].value("Type", "") == "") {
-    host["LogConfig"] = {{"Type", "json-file"}, {"Config", ojson::object()}};
+  if (!host["LogConfig"].is_object()) host["LogConfig"] = ojson::object();
+  if (host["LogConfig"].value("Type", "") == "") host["LogConfig"]["Type"] = "json-file";
+  if (!host["LogConfig"].contains("Config") || !host["LogConfig"]["Config"].is_object()) {
+    host["LogConfig"]["Config"] = ojson::object();
   }
   if (host["RestartPolicy"].value("Name", "") == "") host["RestartPolicy"]["Name"] = "no";
 

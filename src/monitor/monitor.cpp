@@ -104,18 +104,26 @@ class LogWriter {
     return true;
   }
   void add(uint8_t stream, const char* data, size_t n, bool partial, uint64_t t) {
+    long long recordSize = (long long)(sizeof(logfmt::RecordHeader) + n);
+    if (maxSize_ > 0 && size_ + (long long)pending_.size() > 0 &&
+        size_ + (long long)pending_.size() + recordSize > maxSize_) {
+      // This record would pass max-size: what is pending fills the file, then rotate.
+      writePending();
+      rotate();
+    }
     logfmt::RecordHeader h{t, uint32_t(n), stream, uint8_t(partial ? 1 : 0), logfmt::kMagic};
     pending_.append(reinterpret_cast<const char*>(&h), sizeof h);
     pending_.append(data, n);
   }
-  void flush() {
+  void flush() { writePending(); }
+
+ private:
+  void writePending() {
     if (pending_.empty()) return;
-    if (maxSize_ > 0 && size_ > 0 && size_ + (long long)pending_.size() > maxSize_) rotate();
     if (fd_ >= 0 && writeAll(fd_, pending_.data(), pending_.size())) size_ += (long long)pending_.size();
     pending_.clear();
   }
 
- private:
   void rotate() {
     ::close(fd_);
     std::string base = logfmt::kLogFile;

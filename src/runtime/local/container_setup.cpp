@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -52,7 +53,15 @@ struct SetupError {
 };
 
 [[noreturn]] void fail(const std::string& what) { throw SetupError{what}; }
-[[noreturn]] void failErrno(const std::string& what) { fail(strCat(what, ": ", strerror(errno))); }
+// Errors read as Go's (lowercase), as runc's do: clients match on
+// "no such file or directory" and "permission denied".
+std::string errnoText(int err) {
+  std::string t = strerror(err);
+  if (!t.empty()) t[0] = char(std::tolower(static_cast<unsigned char>(t[0])));
+  return t;
+}
+
+[[noreturn]] void failErrno(const std::string& what) { fail(strCat(what, ": ", errnoText(errno))); }
 
 std::string readWhole(const std::string& path) {
   std::ifstream in(path);
@@ -321,7 +330,7 @@ std::string findExecutable(const ContainerSpec& spec) {
   const std::string& name = spec.args.front();
   if (name.find('/') != std::string::npos) {
     struct stat st {};
-    if (::stat(name.c_str(), &st) != 0) fail(strCat("exec: \"", name, "\": stat ", name, ": ", strerror(errno)));
+    if (::stat(name.c_str(), &st) != 0) fail(strCat("exec: \"", name, "\": stat ", name, ": ", errnoText(errno)));
     return name;
   }
   std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

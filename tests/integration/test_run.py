@@ -1,0 +1,442 @@
+"""Running containers on the local runtime, driven by the docker CLI and
+docker-py: run (attached, detached, -i, -it through tmux), exit codes and
+start errors, logs, stop/kill/restart/pause, wait conditions, restart
+policies, top and stats, limits, the daemon's kill -9 and restart, and the
+isolation a container gets (capabilities, seccomp, pid namespace, workdir)."""
+
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "images"))
+
+import docker  # noqa: E402
+
+import registry  # noqa: E402
+import testimages  # noqa: E402
+from harness import Berth, run_docker  # noqa: E402
+
+# dockerd's 14 default capabilities as /proc/<pid>/status shows them.
+DEFAULT_CAPS = "00000000a80425fb"
+
+
+class RunBase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.reg = registry.Registry()
+        cls.reg.push("library/busybox", "latest", testimages.busybox())
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.reg.stop()
+
+    def setUp(self):
+        self.berth = Berth()
+        self.addCleanup(self.stop_berth)
+        self.docker("pull", "-q", "%s/library/busybox" % self.reg.address)
+        self.docker("tag", "%s/library/busybox" % self.reg.address, "busybox")
+
+    def stop_berth(self):
+        # Containers outlive the daemon: remove them first.
+        ids = self.docker("ps", "-aq", check=False).stdout.split()
+        if ids:
+            self.docker("rm", "-f", *ids, check=False)
+        self.berth.stop()
+
+    def docker(self, *args, check=True, timeout=60, stdin=None):
+        return run_docker(list(args), self.berth.url, check=check, timeout=timeout, stdin=stdin)
+
+    def inspect(self, name):
+        return json.loads(self.docker("inspect", name).stdout)[0]
+
+    def wait_for(self, predicate, timeout=10.0, what="condition"):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            v = predicate()
+            if v:
+                return v
+            time.sleep(0.05)
+        self.fail("timed out waiting for " + what)
+
+
+class Run(RunBase):
+    def test_run_rm_prints_and_removes(self):
+        r = self.docker("run", "--rm", "busybox", "echo", "hello")
+        self.assertEqual(r.stdout, "hello\n")
+        self.assertEqual(self.docker("ps", "-aq").stdout, "")
+
+    def test_exit_code_and_separate_streams(self):
+        r = self.docker("run", "--name", "codes", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3", check=False)
+        self.assertEqual(r.returncode, 3)
+        self.assertEqual(r.stdout, "out\n")
+        self.assertEqual(r.stderr, "err\n")
+        state = self.inspect("codes")["State"]
+        self.assertEqual(state["Status"], "exited")
+        self.assertEqual(state["ExitCode"], 3)
+        self.assertFalse(state["Running"])
+        self.assertNotEqual(state["StartedAt"], "0001-01-01T00:00:00Z")
+        self.assertNotEqual(state["FinishedAt"], "0001-01-01T00:00:00Z")
+        logs = self.docker("logs", "codes")
+        self.assertEqual((logs.stdout, logs.stderr), ("out\n", "err\n"))
+        self.assertRegex(self.docker("ps", "-a", "--format", "{{.Status}}").stdout, r"^Exited \(3\) ")
+
+    def test_start_errors_as_runc(self):
+        r = self.docker("run", "--rm", "busybox", "nope", check=False)
+        self.assertEqual(r.returncode, 127)
+        self.assertIn('exec: "nope": executable file not found in $PATH', r.stderr)
+        r = self.docker("run", "--rm", "busybox", "/nope", check=False)
+        self.assertEqual(r.returncode, 127)
+        self.assertIn("no such file or directory", r.stderr)
+        r = self.docker("run", "--rm", "busybox", "/etc/passwd", check=False)
+        self.assertEqual(r.returncode, 126)
+        self.assertIn("permission denied", r.stderr)
+        # --rm removed them even though they never ran.
+        self.assertEqual(self.docker("ps", "-aq").stdout, "")
+        self.docker("create", "--name", "bad", "busybox", "nope")
+        r = self.docker("start", "bad", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        state = self.inspect("bad")["State"]
+        self.assertEqual(state["ExitCode"], 127)
+        self.assertIn("executable file not found", state["Error"])
+
+    def test_stdin_is_piped(self):
+        r = self.docker("run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done", stdin="line one\nline two\n")
+        self.assertEqual(r.stdout, "line one\nline two\ndone\n")
+
+    def test_env_workdir_user_hostname(self):
+        r = self.docker("run", "--rm", "-e", "A=1", "-w", "/tmp/new", "-u", "1000:1000", "-h", "box", "busybox",
+                        "sh", "-c", "echo $A; pwd; id -u; id -g; hostname; cat /etc/hostname; echo $HOME")
+        self.assertEqual(r.stdout, "1\n/tmp/new\n1000\n1000\nbox\nbox\n/\n")
+
+    def test_logs_follow_tail_timestamps_and_partial_line(self):
+        self.docker("run", "-d", "--name", "lg", "busybox", "sh", "-c",
+                    "for i in 1 2 3; do echo line$i; sleep 0.2; done; echo warn >&2; printf partial")
+        follow = self.docker("logs", "-f", "lg")  # returns when the container exits
+        self.assertEqual(follow.stdout, "line1\nline2\nline3\npartial")
+        self.assertEqual(follow.stderr, "warn\n")
+        self.assertEqual(self.docker("logs", "--tail", "1", "lg").stdout, "partial")
+        self.assertEqual(self.docker("logs", "--tail", "0", "lg").stdout, "")
+        stamped = self.docker("logs", "-t", "lg").stdout.splitlines()
+        self.assertEqual(len(stamped), 4)
+        for line in stamped:
+            self.assertRegex(line, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (line\d|partial)$")
+        future = str(int(time.time()) + 3600)
+        self.assertEqual(self.docker("logs", "--since", future, "lg").stdout, "")
+        self.assertEqual(self.docker("logs", "--until", "1", "lg").stdout, "")
+
+    def test_log_rotation_keeps_newest(self):
+        self.docker("run", "--name", "rot", "--log-opt", "max-size=2k", "--log-opt", "max-file=2", "busybox", "sh", "-c",
+                    "i=0; while [ $i -lt 400 ]; do echo line-$i; i=$((i+1)); done")
+        lines = self.docker("logs", "rot").stdout.splitlines()
+        self.assertEqual(lines[-1], "line-399")
+        self.assertLess(len(lines), 400)
+        # Consecutive: nothing lost in the middle of what is kept.
+        first = int(lines[0].split("-")[1])
+        self.assertEqual(lines, ["line-%d" % i for i in range(first, 400)])
+
+    def test_stop_signal_timeout_and_kill(self):
+        self.docker("run", "-d", "--name", "trap", "busybox", "sh", "-c",
+                    "trap 'echo got-term; exit 7' TERM; while :; do sleep 0.1; done")
+        self.wait_for(lambda: self.inspect("trap")["State"]["Running"], what="running")
+        time.sleep(0.3)  # the trap is set
+        self.docker("stop", "trap")
+        self.assertEqual(self.inspect("trap")["State"]["ExitCode"], 7)
+        self.assertIn("got-term", self.docker("logs", "trap").stdout)
+        # pid 1 without a handler ignores SIGTERM: SIGKILL after the timeout.
+        self.docker("run", "-d", "--name", "stubborn", "busybox", "sleep", "100")
+        t0 = time.time()
+        self.docker("stop", "-t", "1", "stubborn")
+        self.assertLess(time.time() - t0, 6)
+        self.assertEqual(self.inspect("stubborn")["State"]["ExitCode"], 137)
+        # stop on a stopped container is fine (304 underneath).
+        self.docker("stop", "stubborn")
+        self.docker("run", "-d", "--name", "usr", "busybox", "sh", "-c",
+                    "trap 'echo usr1' USR1; while :; do sleep 0.1; done")
+        time.sleep(0.3)
+        self.docker("kill", "-s", "USR1", "usr")
+        self.wait_for(lambda: "usr1" in self.docker("logs", "usr").stdout, what="USR1 handled")
+        self.assertTrue(self.inspect("usr")["State"]["Running"])
+        self.docker("kill", "usr")
+        self.assertEqual(self.docker("wait", "usr").stdout, "137\n")
+        r = self.docker("kill", "usr", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("is not running", r.stderr)
+        r = self.docker("kill", "-s", "NOPE", "stubborn", check=False)
+        self.assertIn("Invalid signal: NOPE", r.stderr)
+
+    def test_pause_unpause(self):
+        self.docker("run", "-d", "--name", "pz", "busybox", "sleep", "100")
+        self.docker("pause", "pz")
+        st = self.inspect("pz")["State"]
+        self.assertEqual((st["Status"], st["Paused"], st["Running"]), ("paused", True, True))
+        r = self.docker("pause", "pz", check=False)
+        self.assertIn("is already paused", r.stderr)
+        self.docker("unpause", "pz")
+        self.assertEqual(self.inspect("pz")["State"]["Status"], "running")
+
+    def test_restart_and_restart_policies(self):
+        self.docker("run", "-d", "--name", "rs", "busybox", "sleep", "100")
+        pid = self.inspect("rs")["State"]["Pid"]
+        self.docker("restart", "-t", "0", "rs")
+        st = self.inspect("rs")["State"]
+        self.assertTrue(st["Running"])
+        self.assertNotEqual(st["Pid"], pid)
+        self.docker("run", "-d", "--name", "onfail", "--restart", "on-failure:2", "busybox", "sh", "-c", "echo run; exit 3")
+        self.wait_for(lambda: self.inspect("onfail")["State"]["Status"] == "exited"
+                      and self.inspect("onfail")["RestartCount"] == 2, timeout=15, what="two restarts")
+        time.sleep(0.5)
+        self.assertEqual(self.inspect("onfail")["RestartCount"], 2)
+        self.assertEqual(self.docker("logs", "onfail").stdout, "run\nrun\nrun\n")
+        self.docker("run", "-d", "--name", "always", "--restart", "always", "busybox", "sh", "-c", "exit 0")
+        self.wait_for(lambda: self.inspect("always")["RestartCount"] >= 2, timeout=15, what="always restarting")
+        self.docker("stop", "always")
+        count = self.inspect("always")["RestartCount"]
+        time.sleep(1)
+        self.assertEqual(self.inspect("always")["RestartCount"], count)
+        self.assertEqual(self.inspect("always")["State"]["Status"], "exited")
+
+    def test_wait_conditions_over_the_api(self):
+        cid = self.docker("create", "busybox", "sh", "-c", "sleep 0.5; exit 4").stdout.strip()
+        # not-running answers at once for a created container.
+        r = self.berth.request("POST", "/containers/%s/wait" % cid, timeout=5)
+        self.assertEqual(r.json(), {"StatusCode": 0})
+        cli = docker.DockerClient(base_url=self.berth.url)
+        c = cli.containers.get(cid)
+        c.start()
+        self.assertEqual(c.wait(condition="next-exit", timeout=10), {"StatusCode": 4})
+        c.start()
+        import threading
+        out = {}
+        t = threading.Thread(target=lambda: out.update(r=cli.api.wait(cid, condition="removed", timeout=20)))
+        t.start()
+        time.sleep(1)
+        c.remove(force=True)
+        t.join(10)
+        self.assertIn(out["r"]["StatusCode"], (4, 137))
+        r = self.berth.request("POST", "/containers/%s/wait" % cid)
+        self.assertEqual(r.status, 404)
+        cid2 = self.docker("create", "busybox", "true").stdout.strip()
+        r = self.berth.request("POST", "/containers/%s/wait?condition=bogus" % cid2)
+        self.assertEqual(r.status, 400)
+        self.assertEqual(r.json()["message"], 'invalid condition: "bogus"')
+
+    def test_top_and_stats(self):
+        self.docker("run", "-d", "--name", "tp", "busybox", "sleep", "100")
+        top = self.docker("top", "tp").stdout.splitlines()
+        self.assertIn("PID", top[0])
+        self.assertEqual(len(top), 2)
+        self.assertTrue(top[1].endswith("sleep 100"))
+        r = self.berth.request("GET", "/containers/tp/top?ps_args=-o%20pid,comm").json()
+        self.assertEqual(r["Titles"], ["PID", "COMMAND"])
+        self.assertEqual([p[1] for p in r["Processes"]], ["sleep"])
+        s = self.docker("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "tp").stdout
+        self.assertEqual(s, "tp 1\n")
+        doc = self.berth.request("GET", "/containers/tp/stats?stream=0&one-shot=1").json()
+        for key in ("read", "preread", "pids_stats", "cpu_stats", "precpu_stats", "memory_stats", "name", "id"):
+            self.assertIn(key, doc)
+        self.assertGreater(doc["memory_stats"]["usage"], 0)
+        self.assertEqual(doc["pids_stats"]["current"], 1)
+
+    def test_memory_pids_cpu_limits_land_in_cgroups(self):
+        cid = self.docker("run", "-d", "-m", "32m", "--pids-limit", "20", "--cpus", "0.5", "busybox",
+                          "sleep", "100").stdout.strip()
+        def cg(pattern):
+            found = glob.glob(pattern % cid, recursive=True)
+            self.assertEqual(len(found), 1, pattern)
+            with open(found[0]) as f:
+                return f.read().strip()
+        if os.path.exists("/sys/fs/cgroup/memory"):
+            self.assertEqual(cg("/sys/fs/cgroup/memory/**/berth/%s/memory.limit_in_bytes"), str(32 << 20))
+            self.assertEqual(cg("/sys/fs/cgroup/pids/**/berth/%s/pids.max"), "20")
+            self.assertEqual(cg("/sys/fs/cgroup/cpu/**/berth/%s/cpu.cfs_quota_us"), "50000")
+        else:
+            self.assertEqual(cg("/sys/fs/cgroup/**/berth/%s/memory.max"), str(32 << 20))
+        self.docker("rm", "-f", cid)
+        self.assertEqual(glob.glob("/sys/fs/cgroup/*/**/berth/%s" % cid, recursive=True), [])
+
+    def test_oom_killed(self):
+        r = self.docker("run", "--name", "oom", "-m", "8m", "--memory-swap", "8m", "busybox", "sh", "-c",
+                        "x=a; while :; do x=$x$x; done", check=False, timeout=60)
+        self.assertEqual(r.returncode, 137)
+        st = self.inspect("oom")["State"]
+        self.assertTrue(st["OOMKilled"])
+
+
+class Isolation(RunBase):
+    def test_default_capabilities_and_drops(self):
+        r = self.docker("run", "--rm", "busybox", "grep", "CapEff", "/proc/self/status")
+        self.assertEqual(r.stdout.split()[1], DEFAULT_CAPS)
+        r = self.docker("run", "--rm", "--cap-drop", "ALL", "--cap-add", "CHOWN", "busybox", "grep", "CapEff",
+                        "/proc/self/status")
+        self.assertEqual(r.stdout.split()[1], "0000000000000001")
+        r = self.docker("run", "--rm", "-u", "1000", "busybox", "grep", "CapEff", "/proc/self/status")
+        self.assertEqual(r.stdout.split()[1], "0000000000000000")
+        r = self.docker("run", "--rm", "--cap-add", "NOPE", "busybox", "true", check=False)
+        self.assertIn('unknown capability: "CAP_NOPE"', r.stderr)
+
+    def test_no_host_processes_and_own_hostname(self):
+        r = self.docker("run", "--rm", "busybox", "sh", "-c", "ls /proc | grep -c '^[0-9]'")
+        self.assertLessEqual(int(r.stdout), 3)  # sh, ls, grep
+        r = self.docker("run", "--rm", "busybox", "ps", "-o", "pid,comm")
+        self.assertEqual(r.stdout.split()[2:4], ["1", "ps"])
+
+    def test_seccomp_and_mounts_refused(self):
+        r = self.docker("run", "--rm", "busybox", "sh", "-c", "unshare -n true; echo rc=$?")
+        self.assertIn("rc=1", r.stdout)
+        self.assertIn("Operation not permitted", r.stderr)
+        r = self.docker("run", "--rm", "busybox", "sh", "-c", "mount -t tmpfs x /mnt; echo rc=$?")
+        self.assertRegex(r.stdout, r"rc=[1-9]")
+        r = self.docker("run", "--rm", "--security-opt", "seccomp=unconfined", "--cap-add", "SYS_ADMIN", "busybox",
+                        "sh", "-c", "unshare -n true; echo rc=$?")
+        self.assertIn("rc=0", r.stdout)
+
+    def test_masked_and_readonly_paths(self):
+        r = self.docker("run", "--rm", "busybox", "sh", "-c",
+                        "cat /proc/timer_list | wc -c; echo 1 > /proc/sys/kernel/panic; echo rc=$?; ls /sys/firmware | wc -l")
+        self.assertEqual(r.stdout.split(), ["0", "rc=1", "0"])
+        r = self.docker("run", "--rm", "--read-only", "busybox", "touch", "/x", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Read-only file system", r.stderr)
+        r = self.docker("run", "--rm", "--read-only", "--tmpfs", "/scratch", "busybox", "sh", "-c",
+                        "touch /scratch/x && echo ok")
+        self.assertEqual(r.stdout, "ok\n")
+
+    def test_workdir_through_proc_fd_is_refused(self):
+        # CVE-2024-21626: a workdir of /proc/self/fd/N must not reach a leaked host directory.
+        for n in (3, 4, 5, 7, 8):
+            r = self.docker("run", "--rm", "-w", "/proc/self/fd/%d" % n, "busybox", "pwd", check=False)
+            self.assertNotEqual(r.returncode, 0, r)
+            self.assertIn("working directory", r.stderr)
+
+    def test_devices_are_the_minimal_set(self):
+        r = self.docker("run", "--rm", "busybox", "ls", "/dev")
+        self.assertEqual(sorted(r.stdout.split()),
+                         sorted(["core", "fd", "full", "mqueue", "null", "ptmx", "pts", "random", "shm", "stderr",
+                                 "stdin", "stdout", "tty", "urandom", "zero"]))
+        r = self.docker("run", "--rm", "busybox", "sh", "-c",
+                        "mknod /tmp/sda b 8 0 && head -c 1 /tmp/sda; echo rc=$?")
+        self.assertIn("rc=1", r.stdout)  # the devices cgroup refuses it
+
+    def test_binds_and_volumes(self):
+        d = tempfile.mkdtemp(prefix="berth-bind-")
+        self.addCleanup(shutil.rmtree, d, True)
+        with open(os.path.join(d, "in.txt"), "w") as f:
+            f.write("from host")
+        r = self.docker("run", "--rm", "-v", "%s:/data" % d, "-v", "vol1:/vol", "busybox", "sh", "-c",
+                        "cat /data/in.txt; echo out > /data/out.txt; echo v > /vol/f")
+        self.assertEqual(r.stdout, "from host")
+        with open(os.path.join(d, "out.txt")) as f:
+            self.assertEqual(f.read(), "out\n")
+        r = self.docker("run", "--rm", "-v", "vol1:/vol:ro", "busybox", "sh", "-c", "cat /vol/f; touch /vol/g",
+                        check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout, "v\n")
+        self.assertIn("Read-only file system", r.stderr)
+
+
+class Survival(RunBase):
+    def test_daemon_kill9_and_restart(self):
+        self.docker("run", "-d", "--name", "counter", "busybox", "sh", "-c",
+                    "i=0; while :; do echo tick-$i; i=$((i+1)); sleep 0.1; done")
+        self.docker("run", "-d", "--name", "short", "busybox", "sh", "-c", "sleep 1; exit 5")
+        pid = self.inspect("counter")["State"]["Pid"]
+        os.kill(self.berth.pid, signal.SIGKILL)
+        self.berth.proc.wait()
+        time.sleep(1.5)  # "short" exits while no daemon runs
+        old = self.berth
+        self.berth = Berth(data_root=old.data_root, sock=old.sock)
+        self.addCleanup(old.cleanup)
+        st = self.inspect("counter")["State"]
+        self.assertTrue(st["Running"])
+        self.assertEqual(st["Pid"], pid)
+        os.kill(pid, 0)  # the same process
+        short = self.inspect("short")["State"]
+        self.assertEqual((short["Status"], short["ExitCode"]), ("exited", 5))
+        # Logs still flow, wait and attach work again.
+        n1 = len(self.docker("logs", "counter").stdout.splitlines())
+        time.sleep(0.5)
+        n2 = len(self.docker("logs", "counter").stdout.splitlines())
+        self.assertGreater(n2, n1)
+        cli = docker.APIClient(base_url=self.berth.url)
+        sock = cli.attach_socket("counter", params={"stdout": 1, "stream": 1})
+        data = sock._sock.recv(4096)
+        self.assertIn(b"tick-", data)
+        sock.close()
+        self.docker("kill", "counter")
+        self.assertEqual(self.docker("wait", "counter").stdout, "137\n")
+
+    def test_restart_policy_across_daemon_restart(self):
+        self.docker("run", "-d", "--name", "alw", "--restart", "always", "busybox", "sleep", "100")
+        self.docker("run", "-d", "--name", "unl", "--restart", "unless-stopped", "busybox", "sleep", "100")
+        self.docker("stop", "-t", "0", "unl")
+        self.docker("stop", "-t", "0", "alw")
+        self.berth.stop(cleanup=False)
+        old = self.berth
+        self.berth = Berth(data_root=old.data_root, sock=old.sock)
+        self.addCleanup(old.cleanup)
+        self.assertTrue(self.inspect("alw")["State"]["Running"])
+        self.assertFalse(self.inspect("unl")["State"]["Running"])
+
+
+class Tty(RunBase):
+    def test_interactive_shell_through_tmux(self):
+        session = "berth-tty-%d" % os.getpid()
+        env = dict(os.environ, DOCKER_HOST=self.berth.url)
+        cfg = tempfile.mkdtemp(prefix="berth-dcfg-")
+        self.addCleanup(shutil.rmtree, cfg, True)
+        env["DOCKER_CONFIG"] = cfg
+        rc_file = os.path.join(cfg, "rc")
+        subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30",
+                        "docker run -it --name tty busybox sh; echo $? > %s; sleep 30" % rc_file],
+                       env=env, check=True)
+        self.addCleanup(subprocess.run, ["tmux", "kill-session", "-t", session], check=False)
+
+        def screen():
+            return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
+                                  text=True).stdout
+        self.wait_for(lambda: "#" in screen(), timeout=20, what="the shell prompt")
+        subprocess.run(["tmux", "send-keys", "-t", session, "echo $((6*7)) $(tty)", "Enter"], check=True)
+        self.wait_for(lambda: "42 /dev/" in screen(), what="the answer")
+        subprocess.run(["tmux", "send-keys", "-t", session, "stty size", "Enter"], check=True)
+        self.wait_for(lambda: re.search(r"^\d+ 100\s*$", screen(), re.M), what="the terminal size")
+        subprocess.run(["tmux", "send-keys", "-t", session, "exit 5", "Enter"], check=True)
+        self.wait_for(lambda: os.path.exists(rc_file) and open(rc_file).read().strip(), what="docker run to end")
+        with open(rc_file) as f:
+            self.assertEqual(f.read().strip(), "5")
+        self.assertEqual(self.inspect("tty")["State"]["ExitCode"], 5)
+
+
+class DockerPy(RunBase):
+    def test_run_wait_logs_stats(self):
+        cli = docker.DockerClient(base_url=self.berth.url)
+        out = cli.containers.run("busybox", ["sh", "-c", "echo a; echo b >&2"], remove=True)
+        self.assertEqual(out, b"a\n")
+        out = cli.containers.run("busybox", ["sh", "-c", "echo a; echo b >&2"], remove=True, stderr=True, stdout=False)
+        self.assertEqual(out, b"b\n")
+        c = cli.containers.run("busybox", ["sh", "-c", "for i in 1 2 3; do echo $i; sleep 0.1; done"], detach=True)
+        lines = list(c.logs(stream=True, follow=True))
+        self.assertEqual(b"".join(lines), b"1\n2\n3\n")
+        self.assertEqual(c.wait(), {"StatusCode": 0})
+        c.reload()
+        self.assertEqual(c.status, "exited")
+        c2 = cli.containers.run("busybox", ["sleep", "100"], detach=True)
+        s = c2.stats(stream=False)
+        self.assertIn("memory_stats", s)
+        self.assertEqual(s["name"], "/" + c2.name)
+        c2.kill()
+        self.assertEqual(c2.wait()["StatusCode"], 137)
+        with self.assertRaises(docker.errors.ContainerError) as e:
+            cli.containers.run("busybox", ["sh", "-c", "echo bad >&2; exit 2"])
+        self.assertEqual(e.exception.exit_status, 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
