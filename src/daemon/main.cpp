@@ -74,6 +74,9 @@ int main(int argc, char** argv) {
   if (argc == 3 && std::string_view(argv[1]) == "__container-setup") {
     return berth::runtime::local::containerSetupMain(argv[2]);
   }
+  if (argc == 3 && std::string_view(argv[1]) == "__container-exec") {
+    return berth::runtime::local::containerExecMain(argv[2]);
+  }
   // glibc gives each thread that allocates its own arena; the daemon's few
   // threads allocate little, so two arenas keep idle memory down.
   mallopt(M_ARENA_MAX, 2);

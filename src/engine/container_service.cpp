@@ -784,6 +784,10 @@ absl::Status ContainerService::removeContainer(std::string_view name,
     std::lock_guard liveLock(liveMu_);
     live_.erase(r.row.id);
   }
+  {
+    std::lock_guard execLock(execMu_);
+    std::erase_if(execs_, [&](const auto& kv) { return kv.second->containerId == r.row.id; });
+  }
   publish("destroy", r);
   for (auto& w : removedWaiters) w(api::backend::WaitResult{r.doc["State"].value("ExitCode", int64_t(0)), ""});
   if (options.volumes) {

@@ -54,6 +54,11 @@ class ContainerService final : public api::backend::ContainerBackend {
   absl::StatusOr<nlohmann::ordered_json> containerStats(std::string_view name,
                                                         const nlohmann::ordered_json* previous) override;
 
+  absl::StatusOr<std::string> createExec(std::string_view container, const nlohmann::json& body) override;
+  absl::StatusOr<api::backend::AttachTarget> startExec(std::string_view execId, bool detach) override;
+  absl::StatusOr<nlohmann::ordered_json> inspectExec(std::string_view execId) override;
+  absl::Status resizeExec(std::string_view execId, unsigned rows, unsigned cols) override;
+
   // At daemon start: watch the containers an earlier daemon left running
   // (their monitors outlive it), settle those that exited meanwhile, and
   // start the ones whose restart policy says so.
@@ -90,6 +95,16 @@ class ContainerService final : public api::backend::ContainerBackend {
     std::atomic<bool> running{false};
   };
   std::shared_ptr<Live> live(const std::string& id);
+  // A docker exec, in memory as in dockerd.
+  struct Exec {
+    std::string id, containerId;
+    nlohmann::ordered_json config;  // the create request's ExecConfig
+    bool started = false, running = false;
+    std::optional<int> exitCode;
+    int pid = 0;
+  };
+  absl::StatusOr<std::shared_ptr<Exec>> findExec(std::string_view id);
+  void settleExec(Exec& e, const runtime::ExitStatus& status);  // under execMu_
   absl::StatusOr<bool> startLocked(Live& l, Record& r);
   void onExit(const std::string& id, runtime::ExitStatus status);
   void scheduleRestart(const std::string& id, int delayMs);
@@ -113,6 +128,8 @@ class ContainerService final : public api::backend::ContainerBackend {
   std::mutex liveMu_;
   std::map<std::string, std::shared_ptr<Live>> live_;  // guarded by liveMu_
   std::atomic<bool> shuttingDown_{false};
+  std::mutex execMu_;
+  std::map<std::string, std::shared_ptr<Exec>> execs_;  // guarded by execMu_
 };
 
 }  // namespace berth::engine

@@ -3,7 +3,7 @@
 // because one of these lives beside every container.
 //
 //   berth-monitor <container dir> <berth binary> [--status-fd N] [--client-fd N]…
-//                 [--tty] [--stdin] [--stdin-once] [--log-max-size B] [--log-max-files N]
+//                 [--tty] [--stdin] [--stdin-once] [--exec] [--log-max-size B] [--log-max-files N]
 //
 // It detaches from the daemon (so the container outlives a daemon restart or
 // kill -9), owns the container's stdio or pty, starts the setup helper
@@ -48,6 +48,7 @@ struct Options {
   bool tty = false;
   bool stdinOpen = false;
   bool stdinOnce = false;
+  bool exec = false;    // a process in a running container: __container-exec, no log
   long long logMaxSize = 0;  // 0: no rotation
   int logMaxFiles = 1;
 };
@@ -263,7 +264,7 @@ bool Monitor::startContainer(std::string& report) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     signal(SIGPIPE, SIG_DFL);
-    execl(o_.berth, "berth", "__container-setup", o_.dir, static_cast<char*>(nullptr));
+    execl(o_.berth, "berth", o_.exec ? "__container-exec" : "__container-setup", o_.dir, static_cast<char*>(nullptr));
     dprintf(3, "error exec %s: %s\n", o_.berth, strerror(errno));
     _exit(127);
   }
@@ -544,7 +545,7 @@ int Monitor::run() {
   sigaddset(&mask, SIGCHLD);
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   sigFd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (!log_.open()) return fail(std::string("opening the log: ") + strerror(errno));
+  if (!o_.exec && !log_.open()) return fail(std::string("opening the log: ") + strerror(errno));
   std::string err;
   if (!setUpStdio(err)) return fail(err);
 
@@ -601,6 +602,8 @@ bool parseArgs(int argc, char** argv, Options& o) {
       o.stdinOpen = true;
     } else if (a == "--stdin-once") {
       o.stdinOnce = true;
+    } else if (a == "--exec") {
+      o.exec = true;
     } else if (const char* v = (a == "--status-fd" || a == "--client-fd" || a == "--log-max-size" ||
                                 a == "--log-max-files")
                                    ? next()

@@ -72,6 +72,10 @@ class LogCursor {
   virtual void drainChange() = 0;
 };
 
+inline std::string execKey(const std::string& containerId, const std::string& execId) {
+  return containerId + "/exec/" + execId;
+}
+
 class Runtime {
  public:
   virtual ~Runtime() = default;
@@ -80,6 +84,15 @@ class Runtime {
   // reason it could not: runc's texts, e.g. `exec: "x": executable file
   // not found in $PATH`, as FailedPrecondition/InvalidArgument).
   virtual absl::StatusOr<Started> start(const ContainerSpec& spec, StartOptions options) = 0;
+
+  // A process in a running container (docker exec), from `process`'s
+  // process fields. It is then known as execKey(containerId, execId) to
+  // watch, attach, kill, resize and exited.
+  virtual absl::StatusOr<Started> exec(const std::string& containerId, const std::string& execId,
+                                       const ContainerSpec& process, StartOptions options) = 0;
+
+  // Its exit, if it exited (even when nobody watched).
+  virtual std::optional<ExitStatus> exited(const std::string& id) = 0;
 
   // Calls `onExit` once, from a runtime thread, when the container's init
   // exits — also for a container started by an earlier daemon, and at once

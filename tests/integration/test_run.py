@@ -40,6 +40,7 @@ class RunBase(unittest.TestCase):
 
     def setUp(self):
         self.berth = Berth()
+        self.earlier = []  # daemons this test replaced; their temp dirs go last
         self.addCleanup(self.stop_berth)
         self.docker("pull", "-q", "%s/library/busybox" % self.reg.address)
         self.docker("tag", "%s/library/busybox" % self.reg.address, "busybox")
@@ -50,6 +51,19 @@ class RunBase(unittest.TestCase):
         if ids:
             self.docker("rm", "-f", *ids, check=False)
         self.berth.stop()
+        for b in self.earlier:
+            b.cleanup()
+
+    def restart_berth(self, kill=False):
+        """A new daemon on the same data root and socket."""
+        old = self.berth
+        if kill:
+            os.kill(old.pid, signal.SIGKILL)
+            old.proc.wait()
+        else:
+            old.stop(cleanup=False)
+        self.earlier.append(old)
+        self.berth = Berth(data_root=old.data_root, sock=old.sock)
 
     def docker(self, *args, check=True, timeout=60, stdin=None):
         return run_docker(list(args), self.berth.url, check=check, timeout=timeout, stdin=stdin)
@@ -270,6 +284,56 @@ class Run(RunBase):
         self.assertTrue(st["OOMKilled"])
 
 
+class Exec(RunBase):
+    def test_exec_streams_codes_user_env(self):
+        self.docker("run", "-d", "--name", "ex", "busybox", "sleep", "100")
+        r = self.docker("exec", "ex", "sh", "-c", "echo hi; echo err >&2; exit 4", check=False)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (4, "hi\n", "err\n"))
+        r = self.docker("exec", "-i", "ex", "cat", stdin="piped\n")
+        self.assertEqual(r.stdout, "piped\n")
+        r = self.docker("exec", "-u", "1000", "-w", "/tmp/w", "-e", "X=y", "ex", "sh", "-c",
+                        "id -u; pwd; echo $X; grep CapEff /proc/self/status")
+        self.assertEqual(r.stdout, "1000\n/tmp/w\ny\nCapEff:\t0000000000000000\n")
+        r = self.docker("exec", "ex", "nope", check=False)
+        self.assertEqual(r.returncode, 127)
+        self.assertIn('exec: "nope": executable file not found in $PATH', r.stdout + r.stderr)
+        self.docker("exec", "-d", "ex", "sleep", "7")
+        self.wait_for(lambda: "sleep 7" in self.docker("top", "ex").stdout, what="the detached exec")
+
+    def test_exec_holds_only_stdio_and_sees_the_container(self):
+        self.docker("run", "-d", "--name", "ex2", "busybox", "sleep", "100")
+        # ls opens the directory itself: 0, 1, 2 and its own fd are all there is.
+        r = self.docker("exec", "ex2", "ls", "/proc/self/fd")
+        self.assertEqual(r.stdout.split(), ["0", "1", "2", "3"])
+        r = self.docker("exec", "ex2", "sh", "-c", "ps -o pid,comm | tail -n +2")
+        pids = [line.split()[0] for line in r.stdout.splitlines()]
+        self.assertEqual(pids[0], "1")
+        r = self.docker("exec", "-w", "/proc/self/fd/5", "ex2", "pwd", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("working directory", r.stdout + r.stderr)
+
+    def test_exec_with_docker_py(self):
+        cli = docker.DockerClient(base_url=self.berth.url)
+        c = cli.containers.run("busybox", ["sleep", "100"], detach=True)
+        res = c.exec_run(["sh", "-c", "echo out; echo err >&2; exit 3"], demux=True)
+        self.assertEqual(res.exit_code, 3)
+        self.assertEqual(res.output, (b"out\n", b"err\n"))
+        res = c.exec_run("hostname")
+        self.assertEqual(res.output.decode().strip(), c.id[:12])
+        eid = cli.api.exec_create(c.id, ["true"])["Id"]
+        cli.api.exec_start(eid)
+        info = cli.api.exec_inspect(eid)
+        self.assertEqual((info["ExitCode"], info["Running"], info["ContainerID"]), (0, False, c.id))
+        r = self.berth.request("GET", "/exec/nope/json")
+        self.assertEqual((r.status, r.json()["message"]), (404, "No such exec instance: nope"))
+        c.kill()
+        c.wait()
+        r = self.berth.request("POST", "/containers/%s/exec" % c.id, body=b'{"Cmd":["true"]}',
+                               headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 409)
+        self.assertIn("is not running", r.json()["message"])
+
+
 class Isolation(RunBase):
     def test_default_capabilities_and_drops(self):
         r = self.docker("run", "--rm", "busybox", "grep", "CapEff", "/proc/self/status")
@@ -351,9 +415,8 @@ class Survival(RunBase):
         os.kill(self.berth.pid, signal.SIGKILL)
         self.berth.proc.wait()
         time.sleep(1.5)  # "short" exits while no daemon runs
-        old = self.berth
-        self.berth = Berth(data_root=old.data_root, sock=old.sock)
-        self.addCleanup(old.cleanup)
+        self.earlier.append(self.berth)
+        self.berth = Berth(data_root=self.berth.data_root, sock=self.berth.sock)
         st = self.inspect("counter")["State"]
         self.assertTrue(st["Running"])
         self.assertEqual(st["Pid"], pid)
@@ -378,10 +441,7 @@ class Survival(RunBase):
         self.docker("run", "-d", "--name", "unl", "--restart", "unless-stopped", "busybox", "sleep", "100")
         self.docker("stop", "-t", "0", "unl")
         self.docker("stop", "-t", "0", "alw")
-        self.berth.stop(cleanup=False)
-        old = self.berth
-        self.berth = Berth(data_root=old.data_root, sock=old.sock)
-        self.addCleanup(old.cleanup)
+        self.restart_berth()
         self.assertTrue(self.inspect("alw")["State"]["Running"])
         self.assertFalse(self.inspect("unl")["State"]["Running"])
 

@@ -131,6 +131,14 @@ class ContainerBackend {
   virtual absl::Status resizeContainer(std::string_view name, unsigned rows, unsigned cols) = 0;
   virtual absl::StatusOr<std::unique_ptr<LogReader>> containerLogs(std::string_view name, const LogsOptions& options) = 0;
   virtual absl::StatusOr<ProcessTable> topContainer(std::string_view name, std::string_view psArgs) = 0;
+  // Exec: create (409 unless running), start (detached, or with a stream
+  // to relay as attach does), inspect (dockerd's ExecInspect), resize.
+  // NotFound "No such exec instance: …".
+  virtual absl::StatusOr<std::string> createExec(std::string_view container, const nlohmann::json& body) = 0;
+  virtual absl::StatusOr<AttachTarget> startExec(std::string_view execId, bool detach) = 0;
+  virtual absl::StatusOr<nlohmann::ordered_json> inspectExec(std::string_view execId) = 0;
+  virtual absl::Status resizeExec(std::string_view execId, unsigned rows, unsigned cols) = 0;
+
   // dockerd's stats document; `previous` (may be null) is the last one, for the precpu fields.
   virtual absl::StatusOr<nlohmann::ordered_json> containerStats(std::string_view name,
                                                                 const nlohmann::ordered_json* previous) = 0;

@@ -345,22 +345,9 @@ std::string findExecutable(const ContainerSpec& spec) {
   fail(strCat("exec: \"", name, "\": executable file not found in $PATH"));
 }
 
-// Everything after the namespaces exist; ends in execve or throws.
-[[noreturn]] void containerInit(const ContainerSpec& spec, int syncFd, int execFd) {
-  char go = 0;
-  if (::read(syncFd, &go, 1) != 1) _exit(1);  // the parent went away
-  ::close(syncFd);
-  bool userns = !spec.uidMappings.empty();
-  if (userns) {
-    if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) failErrno("becoming root in the user namespace");
-  }
-  if (::unshare(CLONE_NEWCGROUP) != 0) report(strCat("warn no cgroup namespace: ", strerror(errno)));
-  if (spec.terminal) {
-    ::setsid();
-    if (::ioctl(0, TIOCSCTTY, 0) != 0) report(strCat("warn TIOCSCTTY: ", strerror(errno)));
-  }
-  setUpRootfs(spec, userns);
-  applyProcessSettings(spec);
+// What container init and exec share once inside the container's root:
+// the user, the working directory, seccomp, credentials, then execve.
+[[noreturn]] void execProcess(const ContainerSpec& spec) {
   UniqueFd root(::open("/", O_DIRECTORY | O_PATH | O_CLOEXEC));
   absl::StatusOr<ExecUser> user = resolveUser(root.get(), spec.user, spec.groupAdd);
   if (!user.ok()) fail(std::string(user.status().message()));
@@ -368,7 +355,7 @@ std::string findExecutable(const ContainerSpec& spec) {
   // never through a magic link: a workdir of /proc/self/fd/N cannot reach a
   // leaked host directory (CVE-2024-21626).
   absl::StatusOr<UniqueFd> cwd = mkdirAllInRoot(root.get(), spec.cwd, 0755);
-  if (!cwd.ok()) fail(strCat("unable to start container process: cannot use \"", spec.cwd, "\" as the working directory: ", cwd.status().message()));
+  if (!cwd.ok()) fail(strCat("cannot use \"", spec.cwd, "\" as the working directory: ", cwd.status().message()));
   std::vector<std::string> env = spec.env;
   bool hasHome = false;
   for (const std::string& e : env) hasHome = hasHome || e.starts_with("HOME=");
@@ -392,7 +379,25 @@ std::string findExecutable(const ContainerSpec& spec) {
   ::execve(exe.c_str(), argv.data(), envp.data());
   if (errno == EACCES) fail(strCat("exec: \"", spec.args.front(), "\": permission denied"));
   failErrno(strCat("exec: \"", spec.args.front(), "\""));
-  (void)execFd;
+}
+
+// Everything after the namespaces exist; ends in execve or throws.
+[[noreturn]] void containerInit(const ContainerSpec& spec, int syncFd) {
+  char go = 0;
+  if (::read(syncFd, &go, 1) != 1) _exit(1);  // the parent went away
+  ::close(syncFd);
+  bool userns = !spec.uidMappings.empty();
+  if (userns) {
+    if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) failErrno("becoming root in the user namespace");
+  }
+  if (::unshare(CLONE_NEWCGROUP) != 0) report(strCat("warn no cgroup namespace: ", strerror(errno)));
+  if (spec.terminal) {
+    ::setsid();
+    if (::ioctl(0, TIOCSCTTY, 0) != 0) report(strCat("warn TIOCSCTTY: ", strerror(errno)));
+  }
+  setUpRootfs(spec, userns);
+  applyProcessSettings(spec);
+  execProcess(spec);
 }
 
 void writeIdMap(pid_t pid, const char* file, const std::vector<IdMapping>& maps) {
@@ -463,7 +468,7 @@ int runSetup(const char* dir) {
     ::close(sync[1]);
     ::close(exec[0]);
     try {
-      containerInit(*spec, sync[0], exec[1]);
+      containerInit(*spec, sync[0]);
     } catch (const SetupError& e) {
       std::string msg = "error " + e.message + "\n";
       (void)writeAll(exec[1], msg);
@@ -501,7 +506,91 @@ int runSetup(const char* dir) {
   return 0;
 }
 
+// Exec: joins a running container — its cgroups, then its namespaces, then
+// its root — and forks into its pid namespace for the program. `dir` is the
+// exec's directory inside the container's (…/<container>/exec/<exec id>).
+int runExec(const char* dir) {
+  // Nothing here may be read by the container's processes while we hold
+  // host fds (CVE-2019-5736): not dumpable, so no ptrace or /proc/<pid>/fd.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (::chdir(dir) != 0) failErrno(strCat("chdir ", dir));
+  absl::StatusOr<ContainerSpec> spec = specFromJson(readWhole("spec.json"));
+  if (!spec.ok()) fail(std::string(spec.status().message()));
+  if (spec->args.empty()) fail("no command specified");
+  std::istringstream pids(readWhole("../../monitor.pid"));
+  pid_t monitorPid = 0, init = 0;
+  pids >> monitorPid >> init;
+  if (init <= 0) fail(strCat("container ", spec->id, " is not running"));
+  absl::Status cg = joinCgroups(spec->cgroupPaths, ::getpid());
+  if (!cg.ok()) report(strCat("warn ", cg.message()));
+  // Open everything first: after the mount namespace changes, /proc/<init> is another view.
+  std::vector<std::pair<UniqueFd, int>> namespaces;
+  bool userns = !spec->uidMappings.empty();
+  struct Ns {
+    const char* name;
+    int flag;
+  };
+  for (Ns ns : {Ns{"user", CLONE_NEWUSER}, Ns{"cgroup", CLONE_NEWCGROUP}, Ns{"ipc", CLONE_NEWIPC},
+                Ns{"uts", CLONE_NEWUTS}, Ns{"net", CLONE_NEWNET}, Ns{"pid", CLONE_NEWPID}, Ns{"mnt", CLONE_NEWNS}}) {
+    if (ns.flag == CLONE_NEWUSER && !userns) continue;
+    std::string path = strCat("/proc/", init, "/ns/", ns.name);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) failErrno(strCat("opening ", path));
+    namespaces.emplace_back(std::move(fd), ns.flag);
+  }
+  UniqueFd root(::open(strCat("/proc/", init, "/root").c_str(), O_DIRECTORY | O_PATH | O_CLOEXEC));
+  if (!root.valid()) failErrno("opening the container's root");
+  for (auto& [fd, flag] : namespaces) {
+    // A namespace we already share (host mode) is skipped by the kernel check.
+    if (::setns(fd.get(), flag) != 0 && errno != EINVAL) failErrno("joining the container's namespaces");
+  }
+  if (::fchdir(root.get()) != 0 || ::chroot(".") != 0 || ::chdir("/") != 0) failErrno("entering the container's root");
+  if (userns && (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0)) failErrno("becoming root in the user namespace");
+  int exec[2];
+  if (::pipe2(exec, O_CLOEXEC) != 0) failErrno("pipe");
+  pid_t pid = ::fork();  // the pid namespace applies to children only
+  if (pid < 0) failErrno("fork");
+  if (pid == 0) {
+    ::close(exec[0]);
+    try {
+      if (spec->terminal) {
+        ::setsid();
+        (void)::ioctl(0, TIOCSCTTY, 0);
+      }
+      execProcess(*spec);
+    } catch (const SetupError& e) {
+      (void)writeAll(exec[1], "error " + e.message + "\n");
+      _exit(127);
+    }
+  }
+  ::close(exec[1]);
+  std::string err;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(exec[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    err.append(buf, size_t(n));
+  }
+  if (!err.empty()) {
+    ::waitpid(pid, nullptr, 0);
+    if (err.back() == '\n') err.pop_back();
+    report(err);
+    return 1;
+  }
+  report(strCat("pid ", pid));
+  return 0;
+}
+
 }  // namespace
+
+int containerExecMain(const char* dir) {
+  try {
+    return runExec(dir);
+  } catch (const SetupError& e) {
+    report("error " + e.message);
+    return 1;
+  }
+}
 
 int containerSetupMain(const char* dir) {
   try {

@@ -136,6 +136,24 @@ absl::StatusOr<Started> LocalRuntime::start(const ContainerSpec& specIn, StartOp
   BERTH_RETURN_IF_ERROR(writeFile(dir + "/" + proto::kSpecFile, toJson(spec), 0600));
   ::unlink((dir + "/" + proto::kExitFile).c_str());
 
+  return spawnMonitor(spec.id, dir, spec.terminal, std::move(options), false, std::move(warnings));
+}
+
+absl::StatusOr<Started> LocalRuntime::exec(const std::string& containerId, const std::string& execId,
+                                           const ContainerSpec& processIn, StartOptions options) {
+  std::string key = execKey(containerId, execId);
+  std::string dir = containerDir(key);
+  BERTH_RETURN_IF_ERROR(makeDir(containerDir(containerId) + "/exec", 0711));
+  BERTH_RETURN_IF_ERROR(makeDir(dir, 0711));
+  ContainerSpec process = processIn;
+  process.id = containerId;
+  process.cgroupPaths = cgroupsOf(containerId);
+  BERTH_RETURN_IF_ERROR(writeFile(dir + "/" + proto::kSpecFile, toJson(process), 0600));
+  return spawnMonitor(key, dir, process.terminal, std::move(options), true, {});
+}
+
+absl::StatusOr<Started> LocalRuntime::spawnMonitor(const std::string& id, const std::string& dir, bool tty,
+                                                   StartOptions options, bool exec, std::vector<std::string> warnings) {
   // Our connection for exits, handed over like the attach connections so
   // that no exit can happen before we listen.
   int control[2];
@@ -160,7 +178,8 @@ absl::StatusOr<Started> LocalRuntime::start(const ContainerSpec& specIn, StartOp
     args.push_back("--client-fd");
     args.push_back(strCat(next++));
   }
-  if (spec.terminal) args.push_back("--tty");
+  if (tty) args.push_back("--tty");
+  if (exec) args.push_back("--exec");
   if (options.openStdin) args.push_back("--stdin");
   if (options.stdinOnce) args.push_back("--stdin-once");
   if (options.logMaxSize > 0) {
@@ -198,7 +217,7 @@ absl::StatusOr<Started> LocalRuntime::start(const ContainerSpec& specIn, StartOp
     if (line.starts_with("error ")) error = std::string(line.substr(6));
   }
   if (started.pid <= 0) {
-    cleanup(spec.id);
+    cleanup(id);
     if (error.empty()) error = "the container's monitor exited without a report";
     std::string msg = strCat("failed to create task for container: unable to start container process: ", error);
     if (error.find("executable file not found") != std::string::npos ||
@@ -210,7 +229,7 @@ absl::StatusOr<Started> LocalRuntime::start(const ContainerSpec& specIn, StartOp
     return absl::InternalError(msg);
   }
   std::lock_guard lock(mu_);
-  controlFds_[spec.id] = std::move(controlOurs);
+  controlFds_[id] = std::move(controlOurs);
   return started;
 }
 
@@ -294,6 +313,11 @@ absl::StatusOr<ResourceStats> LocalRuntime::stats(const std::string& id) {
 
 absl::StatusOr<std::unique_ptr<LogCursor>> LocalRuntime::openLogs(const std::string& id, int64_t tail) {
   return openLogCursor(containerDir(id), tail);
+}
+
+std::optional<ExitStatus> LocalRuntime::exited(const std::string& id) {
+  if (::access((containerDir(id) + "/" + proto::kExitFile).c_str(), F_OK) != 0) return std::nullopt;
+  return readExit(id);
 }
 
 ExitStatus LocalRuntime::readExit(const std::string& id) {

@@ -33,6 +33,9 @@ class LocalRuntime final : public Runtime {
   ~LocalRuntime() override;
 
   absl::StatusOr<Started> start(const ContainerSpec& spec, StartOptions options) override;
+  absl::StatusOr<Started> exec(const std::string& containerId, const std::string& execId, const ContainerSpec& process,
+                               StartOptions options) override;
+  std::optional<ExitStatus> exited(const std::string& id) override;
   void watch(const std::string& id, std::function<void(ExitStatus)> onExit) override;
   absl::Status kill(const std::string& id, int signal) override;
   absl::StatusOr<UniqueFd> attach(const std::string& id, std::string_view streams) override;
@@ -53,6 +56,8 @@ class LocalRuntime final : public Runtime {
     std::function<void(ExitStatus)> onExit;
     std::string buffer;
   };
+  absl::StatusOr<Started> spawnMonitor(const std::string& id, const std::string& dir, bool tty, StartOptions options,
+                                       bool exec, std::vector<std::string> warnings);
   void watcherLoop();
   void deliverExit(Watch& w);
   ExitStatus readExit(const std::string& id);

@@ -191,6 +191,38 @@ net::awaitable<void> relayStdin(std::shared_ptr<httputil::RawConnection> client,
   }
 }
 
+// Relays a hijacked client and a container's (or exec's) monitor
+// connection until the process exits, the client leaves or detaches.
+net::awaitable<void> relay(Exchange& ex, std::shared_ptr<httputil::RawConnection> client, backend::AttachTarget target,
+                           const std::string& streams, const std::string& detachKeys) {
+  auto monitor = std::make_shared<MonitorSocket>(ex.executor(), net::local::stream_protocol(), target.stream.release());
+  auto detached = std::make_shared<bool>(false);
+  if (streams.find('i') != std::string::npos) {
+    net::co_spawn(ex.executor(), relayStdin(client, monitor, detachKeys, target.tty, detached), net::detached);
+  }
+  // Monitor → client until the container exits (or a detach closes it).
+  unsigned char h[proto::kHeaderSize];
+  std::string payload;
+  for (;;) {
+    boost::system::error_code ec;
+    co_await net::async_read(*monitor, net::buffer(h), net::redirect_error(kAwait, ec));
+    if (ec) break;
+    uint32_t len = proto::decodeLength(h);
+    if (len > proto::kMaxFrame) break;
+    payload.resize(len);
+    co_await net::async_read(*monitor, net::buffer(payload), net::redirect_error(kAwait, ec));
+    if (ec || h[0] == proto::kExit) break;
+    if (h[0] != proto::kStdout && h[0] != proto::kStderr) continue;
+    absl::Status w = target.tty ? co_await client->write(payload)
+                         : co_await client->write(std::string(reinterpret_cast<char*>(h), sizeof h) + payload);
+    if (!w.ok()) break;
+  }
+  boost::system::error_code ignored;
+  monitor->close(ignored);
+  client->close();
+}
+
+
 net::awaitable<absl::Status> attach(Exchange& ex, backend::ContainerBackend& backend) {
   const httputil::Query& q = ex.request().query;
   std::string streams;
@@ -230,31 +262,7 @@ net::awaitable<absl::Status> attach(Exchange& ex, backend::ContainerBackend& bac
                             [&client](std::string_view d) { return client->write(d); });
   }
   if (!target) co_return absl::OkStatus();
-  auto monitor = std::make_shared<MonitorSocket>(ex.executor(), net::local::stream_protocol(), target->stream.release());
-  auto detached = std::make_shared<bool>(false);
-  if (streams.find('i') != std::string::npos) {
-    net::co_spawn(ex.executor(), relayStdin(client, monitor, *keys, tty, detached), net::detached);
-  }
-  // Monitor → client until the container exits (or a detach closes it).
-  unsigned char h[proto::kHeaderSize];
-  std::string payload;
-  for (;;) {
-    boost::system::error_code ec;
-    co_await net::async_read(*monitor, net::buffer(h), net::redirect_error(kAwait, ec));
-    if (ec) break;
-    uint32_t len = proto::decodeLength(h);
-    if (len > proto::kMaxFrame) break;
-    payload.resize(len);
-    co_await net::async_read(*monitor, net::buffer(payload), net::redirect_error(kAwait, ec));
-    if (ec || h[0] == proto::kExit) break;
-    if (h[0] != proto::kStdout && h[0] != proto::kStderr) continue;
-    absl::Status w = tty ? co_await client->write(payload)
-                         : co_await client->write(std::string(reinterpret_cast<char*>(h), sizeof h) + payload);
-    if (!w.ok()) break;
-  }
-  boost::system::error_code ignored;
-  monitor->close(ignored);
-  client->close();
+  co_await relay(ex, client, std::move(*target), streams, *keys);
   co_return absl::OkStatus();
 }
 
@@ -413,6 +421,77 @@ net::awaitable<absl::Status> stats(Exchange& ex, backend::ContainerBackend& back
   co_return absl::OkStatus();
 }
 
+net::awaitable<absl::Status> execCreate(Exchange& ex, backend::ContainerBackend& backend) {
+  auto body = co_await httputil::readJsonBody(ex);
+  if (!body.ok()) co_return body.status();
+  if (!body->is_object()) co_return absl::InvalidArgumentError("exec config must be an object");
+  std::string id = ex.request().pathParams.at("id");
+  auto created = co_await httputil::offload(ex, [&] { return backend.createExec(id, *body); });
+  if (!created.ok()) co_return created.status();
+  nlohmann::ordered_json j;
+  j["Id"] = *created;
+  co_return co_await ex.respond(httputil::jsonResponse(201, j));
+}
+
+net::awaitable<absl::Status> execStart(Exchange& ex, backend::ContainerBackend& backend) {
+  auto body = co_await httputil::readJsonBody(ex);
+  if (!body.ok()) co_return body.status();
+  bool detach = body->is_object() && body->value("Detach", false);
+  std::string id = ex.request().pathParams.at("id");
+  auto inspect = co_await httputil::offload(ex, [&] { return backend.inspectExec(id); });
+  if (!inspect.ok()) co_return inspect.status();
+  if (detach) {
+    auto target = co_await httputil::offload(ex, [&] { return backend.startExec(id, true); });
+    if (!target.ok()) co_return target.status();
+    co_return co_await ex.respond(httputil::emptyResponse(200));
+  }
+  std::string streams;
+  if ((*inspect)["OpenStdin"].get<bool>()) streams += "i";
+  if ((*inspect)["OpenStdout"].get<bool>()) streams += "o";
+  if ((*inspect)["OpenStderr"].get<bool>()) streams += "e";
+  auto keys = parseDetachKeys((*inspect)["DetachKeys"].get<std::string>());
+  if (!keys.ok()) keys = std::string();
+  bool tty = (*inspect)["ProcessConfig"]["tty"].get<bool>();
+  // As dockerd: upgrade first, so a process that cannot start reports its
+  // error in the stream (and its exit code through exec inspect).
+  auto conn = co_await ex.hijack(tty ? kRawStream : kMuxStream);
+  if (!conn.ok()) co_return absl::OkStatus();
+  auto target = co_await httputil::offload(ex, [&] { return backend.startExec(id, false); });
+  if (!target.ok()) {
+    std::string msg = strCat("OCI runtime exec failed: ", target.status().message(), "\r\n");
+    std::string out;
+    if (tty) {
+      out = msg;
+    } else {
+      appendFrame(out, 1, msg);
+    }
+    (void)co_await (*conn)->write(out);
+    (*conn)->close();
+    co_return absl::OkStatus();
+  }
+  co_await relay(ex, *conn, std::move(*target), streams, *keys);
+  co_return absl::OkStatus();
+}
+
+net::awaitable<absl::Status> execInspect(Exchange& ex, backend::ContainerBackend& backend) {
+  std::string id = ex.request().pathParams.at("id");
+  auto doc = co_await httputil::offload(ex, [&] { return backend.inspectExec(id); });
+  if (!doc.ok()) co_return doc.status();
+  co_return co_await ex.respond(httputil::jsonResponse(200, *doc));
+}
+
+net::awaitable<absl::Status> execResize(Exchange& ex, backend::ContainerBackend& backend) {
+  std::string id = ex.request().pathParams.at("id");
+  auto h = ex.request().query.intValue("h");
+  auto w = ex.request().query.intValue("w");
+  if (!h.ok()) co_return h.status();
+  if (!w.ok()) co_return w.status();
+  unsigned rows = unsigned(h->value_or(0)), cols = unsigned(w->value_or(0));
+  absl::Status st = co_await httputil::offload(ex, [&] { return backend.resizeExec(id, rows, cols); });
+  if (!st.ok()) co_return st;
+  co_return co_await ex.respond(httputil::emptyResponse(200));
+}
+
 }  // namespace
 
 std::vector<httputil::RouteSpec> containerStreamRoutes(backend::ContainerBackend& backend) {
@@ -426,6 +505,10 @@ std::vector<httputil::RouteSpec> containerStreamRoutes(backend::ContainerBackend
       {"POST", "/containers/{id}/stop", bind(stop)},
       {"POST", "/containers/{id}/restart", bind(restart)},
       {"GET", "/containers/{id}/stats", bind(stats)},
+      {"POST", "/containers/{id}/exec", bind(execCreate)},
+      {"POST", "/exec/{id}/start", bind(execStart)},
+      {"GET", "/exec/{id}/json", bind(execInspect)},
+      {"POST", "/exec/{id}/resize", bind(execResize)},
   };
 }
 
