@@ -59,6 +59,13 @@ class ContainerService final : public api::backend::ContainerBackend {
   absl::StatusOr<nlohmann::ordered_json> inspectExec(std::string_view execId) override;
   absl::Status resizeExec(std::string_view execId, unsigned rows, unsigned cols) override;
 
+  absl::StatusOr<api::backend::PathStat> statContainerPath(std::string_view name, std::string_view path) override;
+  absl::StatusOr<std::pair<api::backend::PathStat, UniqueFd>> archiveContainerPath(std::string_view name,
+                                                                                  std::string_view path) override;
+  absl::StatusOr<UniqueFd> scratchFile() override;
+  absl::Status extractToContainer(std::string_view name, std::string_view path, int tarFd, bool noOverwriteDirNonDir,
+                                  bool copyUIDGID) override;
+
   // At daemon start: watch the containers an earlier daemon left running
   // (their monitors outlive it), settle those that exited meanwhile, and
   // start the ones whose restart policy says so.
@@ -105,6 +112,9 @@ class ContainerService final : public api::backend::ContainerBackend {
   };
   absl::StatusOr<std::shared_ptr<Exec>> findExec(std::string_view id);
   void settleExec(Exec& e, const runtime::ExitStatus& status);  // under execMu_
+  // Runs `fn` on the container's root filesystem (see Runtime::withRootfs),
+  // holding its lifecycle lock so it cannot start meanwhile.
+  absl::Status withRootfs(const Record& r, const std::function<absl::Status(int rootFd)>& fn);
   absl::StatusOr<bool> startLocked(Live& l, Record& r);
   void onExit(const std::string& id, runtime::ExitStatus status);
   void scheduleRestart(const std::string& id, int delayMs);

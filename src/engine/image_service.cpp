@@ -68,8 +68,11 @@ std::string loginDomain(std::string_view server) {
 }
 
 layer::UnpackOptions unpackOptions(const ImageServiceOptions& o) {
-  return layer::UnpackOptions{o.rootless ? layer::OverlayXattrs::User : layer::OverlayXattrs::Trusted, !o.rootless,
-                              o.maxLayerBytes, 4'000'000};
+  layer::UnpackOptions u;
+  u.xattrs = o.rootless ? layer::OverlayXattrs::User : layer::OverlayXattrs::Trusted;
+  u.chown = !o.rootless;
+  u.maxBytes = o.maxLayerBytes;
+  return u;
 }
 
 // A temporary file under <data root>/tmp, unlinked at once: nothing is

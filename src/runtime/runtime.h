@@ -111,6 +111,13 @@ class Runtime {
   virtual absl::StatusOr<std::vector<pid_t>> pids(const std::string& id) = 0;
   virtual absl::StatusOr<ResourceStats> stats(const std::string& id) = 0;
 
+  // Runs `fn` with a directory fd of the container's root filesystem as its
+  // processes see it (running), or as it would start (its layers and
+  // writable layer, from `spec`; volumes are not mounted then). Paths under
+  // it must be resolved with util/rooted_fs. For docker cp.
+  virtual absl::Status withRootfs(const std::string& id, const ContainerSpec& spec,
+                                  const std::function<absl::Status(int rootFd)>& fn) = 0;
+
   // From the last `tail` lines (-1: all) of the container's log.
   virtual absl::StatusOr<std::unique_ptr<LogCursor>> openLogs(const std::string& id, int64_t tail) = 0;
 

@@ -334,6 +334,109 @@ class Exec(RunBase):
         self.assertIn("is not running", r.json()["message"])
 
 
+class Archive(RunBase):
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.mkdtemp(prefix="berth-cp-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def path(self, *parts):
+        return os.path.join(self.tmp, *parts)
+
+    def test_copy_before_start_running_and_stopped(self):
+        with open(self.path("a.txt"), "w") as f:
+            f.write("host file\n")
+        os.makedirs(self.path("tree", "sub"))
+        with open(self.path("tree", "sub", "y"), "w") as f:
+            f.write("deep\n")
+        self.docker("create", "--name", "c1", "busybox", "sh", "-c", "cat /etc/new.txt /etc/tree/sub/y; ls /bin/sh")
+        self.docker("cp", self.path("a.txt"), "c1:/etc/new.txt")
+        self.docker("cp", self.path("tree"), "c1:/etc/tree")
+        r = self.docker("start", "-a", "c1")
+        self.assertEqual(r.stdout, "host file\ndeep\n/bin/sh\n")  # the image's own files are still there
+        # Out of a stopped container.
+        self.docker("cp", "c1:/etc/new.txt", self.path("back.txt"))
+        with open(self.path("back.txt")) as f:
+            self.assertEqual(f.read(), "host file\n")
+        # Both ways while running.
+        self.docker("run", "-d", "--name", "c2", "busybox", "sh", "-c", "echo made > /tmp/out; sleep 100")
+        self.wait_for(lambda: self.docker("exec", "c2", "cat", "/tmp/out", check=False).stdout == "made\n",
+                      what="the file")
+        self.docker("cp", "c2:/tmp/out", self.path("out"))
+        with open(self.path("out")) as f:
+            self.assertEqual(f.read(), "made\n")
+        self.docker("cp", self.path("a.txt"), "c2:/tmp/")
+        self.assertEqual(self.docker("exec", "c2", "cat", "/tmp/a.txt").stdout, "host file\n")
+        r = self.docker("cp", "c2:/nope", self.path("x"), check=False)
+        self.assertIn("Could not find the file /nope in container c2", r.stderr)
+
+    def test_archive_api_stat_header_and_errors(self):
+        import base64
+        self.docker("run", "-d", "--name", "c3", "busybox", "sh", "-c", "ln -s /etc/passwd /tmp/lnk; sleep 100")
+        self.wait_for(lambda: self.docker("exec", "c3", "ls", "/tmp/lnk", check=False).returncode == 0, what="link")
+        r = self.berth.request("HEAD", "/containers/c3/archive?path=/tmp/lnk")
+        self.assertEqual(r.status, 200)
+        st = json.loads(base64.b64decode(r.header("X-Docker-Container-Path-Stat")))
+        self.assertEqual((st["name"], st["linkTarget"]), ("lnk", "/etc/passwd"))
+        self.assertEqual(st["mode"] & (1 << 27), 1 << 27)  # Go's ModeSymlink
+        r = self.berth.request("HEAD", "/containers/c3/archive?path=/etc")
+        st = json.loads(base64.b64decode(r.header("X-Docker-Container-Path-Stat")))
+        self.assertEqual(st["mode"] & (1 << 31), 1 << 31)  # ModeDir
+        r = self.berth.request("HEAD", "/containers/c3/archive?path=/missing")
+        self.assertEqual((r.status, r.body), (404, b""))
+        r = self.berth.request("PUT", "/containers/c3/archive?path=/etc/passwd", body=b"\0" * 1024)
+        self.assertEqual(r.status, 400)
+        self.assertEqual(r.json()["message"], "extraction point is not a directory")
+        cli = docker.APIClient(base_url=self.berth.url)
+        import io, tarfile
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as t:
+            data = b"from docker-py"
+            info = tarfile.TarInfo("dp/file.txt")
+            info.size = len(data)
+            info.uid = 1234
+            t.addfile(info, io.BytesIO(data))
+        self.assertTrue(cli.put_archive("c3", "/tmp", buf.getvalue()))
+        r = self.docker("exec", "c3", "stat", "-c", "%u %s", "/tmp/dp/file.txt")
+        self.assertEqual(r.stdout, "1234 14\n")
+        stream, stat = cli.get_archive("c3", "/tmp/dp")
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as t:
+            self.assertEqual(sorted(t.getnames()), ["dp", "dp/file.txt"])
+            self.assertEqual(t.extractfile("dp/file.txt").read(), b"from docker-py")
+        self.assertEqual(stat["name"], "dp")
+        # noOverwriteDirNonDir: a file may not replace the directory /tmp/dp.
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as t:
+            info = tarfile.TarInfo("dp")
+            info.size = 0
+            t.addfile(info, io.BytesIO(b""))
+        r = self.berth.request("PUT", "/containers/c3/archive?path=/tmp&noOverwriteDirNonDir=1", body=buf.getvalue())
+        self.assertEqual(r.status, 400)
+        self.assertIn("cannot overwrite directory", r.json()["message"])
+
+    def test_symlinks_never_lead_to_the_host(self):
+        # CVE-2018-15664: paths are resolved inside the container's root.
+        marker_dir = tempfile.mkdtemp(prefix="berth-host-")
+        self.addCleanup(shutil.rmtree, marker_dir, True)
+        with open(os.path.join(marker_dir, "secret"), "w") as f:
+            f.write("host secret")
+        self.docker("run", "-d", "--name", "evil", "busybox", "sh", "-c",
+                    "mkdir -p %s; ln -s %s /out; ln -s / /root-link; ln -s ../../../../.. /up; sleep 100"
+                    % (os.path.dirname(marker_dir), marker_dir))
+        self.wait_for(lambda: self.docker("exec", "evil", "ls", "/up", check=False).returncode == 0, what="links")
+        for p in ("/out/secret", "/root-link%s/secret" % marker_dir, "/up%s/secret" % marker_dir):
+            r = self.docker("cp", "evil:" + p, self.path("got"), check=False)
+            self.assertNotEqual(r.returncode, 0, p)
+            self.assertFalse(os.path.exists(self.path("got")))
+        with open(self.path("payload"), "w") as f:
+            f.write("written through a link")
+        self.docker("cp", self.path("payload"), "evil:/out/", check=False)
+        self.assertEqual(sorted(os.listdir(marker_dir)), ["secret"])
+        self.docker("stop", "-t", "0", "evil")
+        self.docker("cp", self.path("payload"), "evil:/out/", check=False)
+        self.assertEqual(sorted(os.listdir(marker_dir)), ["secret"])
+
+
 class Isolation(RunBase):
     def test_default_capabilities_and_drops(self):
         r = self.docker("run", "--rm", "busybox", "grep", "CapEff", "/proc/self/status")

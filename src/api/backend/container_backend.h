@@ -91,6 +91,15 @@ class LogReader {
   virtual bool tty() const = 0;
 };
 
+// docker cp's view of a path: X-Docker-Container-Path-Stat.
+struct PathStat {
+  std::string name;
+  int64_t size = 0;
+  uint32_t mode = 0;  // Go's os.FileMode bits
+  std::string mtime;  // RFC 3339
+  std::string linkTarget;
+};
+
 struct ProcessTable {
   std::vector<std::string> titles;
   std::vector<std::vector<std::string>> processes;
@@ -138,6 +147,17 @@ class ContainerBackend {
   virtual absl::StatusOr<AttachTarget> startExec(std::string_view execId, bool detach) = 0;
   virtual absl::StatusOr<nlohmann::ordered_json> inspectExec(std::string_view execId) = 0;
   virtual absl::Status resizeExec(std::string_view execId, unsigned rows, unsigned cols) = 0;
+
+  // docker cp. NotFound "Could not find the file … in container …".
+  virtual absl::StatusOr<PathStat> statContainerPath(std::string_view name, std::string_view path) = 0;
+  // A tar of `path` (its base name at the top) in an unlinked temporary file, read from offset 0.
+  virtual absl::StatusOr<std::pair<PathStat, UniqueFd>> archiveContainerPath(std::string_view name,
+                                                                            std::string_view path) = 0;
+  // An unlinked temporary file for a request body to land in first.
+  virtual absl::StatusOr<UniqueFd> scratchFile() = 0;
+  // Extracts the tar in `tarFd` (from offset 0) into directory `path`.
+  virtual absl::Status extractToContainer(std::string_view name, std::string_view path, int tarFd,
+                                          bool noOverwriteDirNonDir, bool copyUIDGID) = 0;
 
   // dockerd's stats document; `previous` (may be null) is the last one, for the precpu fields.
   virtual absl::StatusOr<nlohmann::ordered_json> containerStats(std::string_view name,

@@ -78,7 +78,8 @@ class Exchange {
 
   // Sends the status line and headers of a chunked response now, so the
   // client sees it before the first payload; then write() sends chunks.
-  virtual net::awaitable<absl::Status> openStream(int status, std::string_view contentType) = 0;
+  virtual net::awaitable<absl::Status> openStream(int status, std::string_view contentType,
+                                                  std::vector<std::pair<std::string, std::string>> headers = {}) = 0;
   virtual net::awaitable<absl::Status> write(std::string_view data) = 0;
 
   // Takes the connection over, as dockerd's attach and exec do: with the

@@ -89,8 +89,9 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
       return s_.readBodyStream(std::move(sink));
     }
     net::awaitable<absl::Status> respond(Response r) override { return s_.respond(std::move(r)); }
-    net::awaitable<absl::Status> openStream(int status, std::string_view contentType) override {
-      return s_.openStream(status, contentType);
+    net::awaitable<absl::Status> openStream(int status, std::string_view contentType,
+                                            std::vector<std::pair<std::string, std::string>> headers) override {
+      return s_.openStream(status, contentType, std::move(headers));
     }
     net::awaitable<absl::Status> write(std::string_view data) override { return s_.writeChunk(data); }
     bool responded() const override { return s_.responded_; }
@@ -232,6 +233,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
         Response r;
         r.status = code;
         r.body = errorBody(st);
+        r.omitBody = request_.method == "HEAD";  // a HEAD answer never carries a body
         co_await respond(std::move(r));
       } else {
         keepAlive_ = false;  // a stream cut short cannot carry a status any more
@@ -395,13 +397,14 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     co_return absl::OkStatus();
   }
 
-  net::awaitable<absl::Status> openStream(int status, std::string_view contentType) {
+  net::awaitable<absl::Status> openStream(int status, std::string_view contentType,
+                                          std::vector<std::pair<std::string, std::string>> headers) {
     if (responded_) co_return absl::FailedPreconditionError("response already sent");
     co_await drainBody();
     responded_ = streaming_ = true;
     // A stream runs until one side leaves; the connection ends with it.
     keepAlive_ = false;
-    std::string_view head = buildHead(status, contentType, {}, {}, "Transfer-Encoding: chunked", false);
+    std::string_view head = buildHead(status, contentType, headers, {}, "Transfer-Encoding: chunked", false);
     boost::system::error_code ec;
     co_await net::async_write(stream_, net::buffer(head), net::redirect_error(kUseAwaitable, ec));
     if (ec) co_return absl::CancelledError("client went away");

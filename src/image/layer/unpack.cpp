@@ -72,15 +72,15 @@ class Unpacker {
     if (clean->empty()) return absl::OkStatus();  // the root itself
     auto [parentPath, base] = splitPath(*clean);
 
-    if (base.starts_with(kWhiteoutPrefix)) return whiteout(parentPath, base, raw, result);
+    if (opts_.whiteouts && base.starts_with(kWhiteoutPrefix)) return whiteout(parentPath, base, raw, result);
 
     const char* link = a_->archive_entry_hardlink(e);
     if (link != nullptr && *link != 0) return hardlink(*clean, link);
 
     mode_t type = a_->archive_entry_filetype(e);
     mode_t perm = a_->archive_entry_perm(e) & 07777;
-    uid_t uid = uid_t(a_->archive_entry_uid(e));
-    gid_t gid = gid_t(a_->archive_entry_gid(e));
+    uid_t uid = opts_.owner ? opts_.owner->first : uid_t(a_->archive_entry_uid(e));
+    gid_t gid = opts_.owner ? opts_.owner->second : gid_t(a_->archive_entry_gid(e));
     timespec mtime{a_->archive_entry_mtime(e), a_->archive_entry_mtime_nsec(e)};
 
     switch (type) {
@@ -123,7 +123,7 @@ class Unpacker {
       }
       case AE_IFCHR:
         // A 0/0 character device is already an overlay whiteout.
-        if (a_->archive_entry_rdevmajor(e) == 0 && a_->archive_entry_rdevminor(e) == 0) {
+        if (opts_.whiteouts && a_->archive_entry_rdevmajor(e) == 0 && a_->archive_entry_rdevminor(e) == 0) {
           BERTH_ASSIGN_OR_RETURN(int dir, parent(parentPath));
           return makeWhiteout(dir, base);
         }
@@ -170,6 +170,10 @@ class Unpacker {
     struct stat st {};
     if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return absl::OkStatus();
     if (wantDir && S_ISDIR(st.st_mode)) return absl::OkStatus();
+    if (opts_.noOverwriteDirNonDir && S_ISDIR(st.st_mode) != wantDir) {
+      return absl::InvalidArgumentError(wantDir ? strCat("cannot overwrite non-directory \"", name, "\" with directory")
+                                                : strCat("cannot overwrite directory \"", name, "\" with non-directory"));
+    }
     cachedValid_ = false;
     return removeAllAt(dir, name);
   }

@@ -15,7 +15,11 @@
 //
 // On error the directory holds a partial tree; the caller discards it.
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
+
+#include <sys/types.h>
 
 #include "absl/status/statusor.h"
 #include "image/layer/decompress.h"
@@ -29,6 +33,14 @@ struct UnpackOptions {
   // Apply the archive's owners (root). When false, ownership stays the
   // daemon's (an unprivileged daemon cannot chown).
   bool chown = true;
+  // Layers: ".wh." names and 0/0 character devices are overlay whiteouts.
+  // docker cp turns this off: they are ordinary names there.
+  bool whiteouts = true;
+  // docker cp's noOverwriteDirNonDir: a directory never replaces a
+  // non-directory or the other way round (InvalidArgument instead).
+  bool noOverwriteDirNonDir = false;
+  // docker cp's copyUIDGID: every entry gets this owner instead of the archive's.
+  std::optional<std::pair<uid_t, gid_t>> owner;
   // Caps against decompression bombs and inode floods.
   int64_t maxBytes = int64_t(64) << 30;
   int64_t maxEntries = 4'000'000;

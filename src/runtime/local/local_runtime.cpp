@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sched.h>
 #include <sys/epoll.h>
+#include <sys/mount.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -309,6 +311,47 @@ absl::StatusOr<ResourceStats> LocalRuntime::stats(const std::string& id) {
   s.pids = c.pids;
   s.pidsLimit = c.pidsLimit;
   return s;
+}
+
+absl::Status LocalRuntime::withRootfs(const std::string& id, const ContainerSpec& spec,
+                                      const std::function<absl::Status(int rootFd)>& fn) {
+  std::istringstream in(readWhole(containerDir(id) + "/" + proto::kPidFile));
+  pid_t monitorPid = 0, init = 0;
+  in >> monitorPid >> init;
+  if (init > 0 && ::kill(init, 0) == 0) {
+    // Running: its root, mounts included, through /proc.
+    UniqueFd root(::open(strCat("/proc/", init, "/root").c_str(), O_DIRECTORY | O_PATH | O_CLOEXEC));
+    if (root.valid()) return fn(root.get());
+  }
+  if (options_.rootless) {
+    return absl::FailedPreconditionError(
+        "copying files of a container that is not running needs a daemon running as root");
+  }
+  // Not running: mount its overlay in a mount namespace of a thread of our
+  // own, which goes away with the thread — nothing shows on the host and
+  // nothing is left behind, even if we crash.
+  std::string dir = containerDir(id);
+  BERTH_RETURN_IF_ERROR(makeDir(dir, 0711));
+  for (const char* sub : {"upper", "work", "rootfs", "lower"}) BERTH_RETURN_IF_ERROR(makeDir(dir + "/" + sub, 0755));
+  std::vector<std::string> lower = spec.lowerDirs;
+  if (lower.empty()) lower.push_back(dir + "/lower");
+  std::string opts = strCat("lowerdir=", join(lower, ":"), ",upperdir=", dir, "/upper,workdir=", dir, "/work");
+  absl::Status result;
+  std::thread t([&] {
+    if (::unshare(CLONE_NEWNS | CLONE_FS) != 0) {
+      result = absl::InternalError(strCat("unshare: ", strerror(errno)));
+      return;
+    }
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        ::mount("overlay", (dir + "/rootfs").c_str(), "overlay", 0, opts.c_str()) != 0) {
+      result = absl::InternalError(strCat("mounting the container's filesystem: ", strerror(errno)));
+      return;
+    }
+    UniqueFd root(::open((dir + "/rootfs").c_str(), O_DIRECTORY | O_PATH | O_CLOEXEC));
+    result = root.valid() ? fn(root.get()) : absl::InternalError("opening the container's filesystem");
+  });
+  t.join();
+  return result;
 }
 
 absl::StatusOr<std::unique_ptr<LogCursor>> LocalRuntime::openLogs(const std::string& id, int64_t tail) {

@@ -43,6 +43,8 @@ class LocalRuntime final : public Runtime {
   absl::Status pause(const std::string& id, bool paused) override;
   absl::StatusOr<std::vector<pid_t>> pids(const std::string& id) override;
   absl::StatusOr<ResourceStats> stats(const std::string& id) override;
+  absl::Status withRootfs(const std::string& id, const ContainerSpec& spec,
+                          const std::function<absl::Status(int rootFd)>& fn) override;
   absl::StatusOr<std::unique_ptr<LogCursor>> openLogs(const std::string& id, int64_t tail) override;
   void cleanup(const std::string& id) override;
   absl::Status remove(const std::string& id) override;

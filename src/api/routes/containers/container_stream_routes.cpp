@@ -3,6 +3,7 @@
 #include "api/routes/containers/container_stream_routes.h"
 
 #include <time.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -18,7 +19,9 @@
 #include "api/httputil/json_io.h"
 #include "api/httputil/offload.h"
 #include "runtime/monitor_protocol.h"
+#include "util/base64.h"
 #include "util/strings.h"
+#include "util/unique_fd.h"
 #include "util/timestamp.h"
 
 namespace berth::api::routes {
@@ -492,6 +495,75 @@ net::awaitable<absl::Status> execResize(Exchange& ex, backend::ContainerBackend&
   co_return co_await ex.respond(httputil::emptyResponse(200));
 }
 
+std::string pathStatHeader(const backend::PathStat& st) {
+  nlohmann::ordered_json j;
+  j["name"] = st.name;
+  j["size"] = st.size;
+  j["mode"] = st.mode;
+  j["mtime"] = st.mtime;
+  j["linkTarget"] = st.linkTarget;
+  return base64Encode(j.dump());
+}
+
+absl::StatusOr<std::string> archivePath(const httputil::Query& q) {
+  std::string path(q.getOr("path", ""));
+  if (path.empty()) return absl::InvalidArgumentError("path is required");
+  return path;
+}
+
+net::awaitable<absl::Status> archiveHead(Exchange& ex, backend::ContainerBackend& backend) {
+  auto path = archivePath(ex.request().query);
+  if (!path.ok()) co_return path.status();
+  std::string id = ex.request().pathParams.at("id");
+  auto st = co_await httputil::offload(ex, [&] { return backend.statContainerPath(id, *path); });
+  if (!st.ok()) co_return st.status();
+  httputil::Response r;
+  r.status = 200;
+  r.contentType = "";
+  r.headers.emplace_back("X-Docker-Container-Path-Stat", pathStatHeader(*st));
+  co_return co_await ex.respond(std::move(r));
+}
+
+net::awaitable<absl::Status> archiveGet(Exchange& ex, backend::ContainerBackend& backend) {
+  auto path = archivePath(ex.request().query);
+  if (!path.ok()) co_return path.status();
+  std::string id = ex.request().pathParams.at("id");
+  auto archive = co_await httputil::offload(ex, [&] { return backend.archiveContainerPath(id, *path); });
+  if (!archive.ok()) co_return archive.status();
+  std::vector<std::pair<std::string, std::string>> headers;
+  headers.emplace_back("X-Docker-Container-Path-Stat", pathStatHeader(archive->first));
+  absl::Status st = co_await ex.openStream(200, "application/x-tar", std::move(headers));
+  if (!st.ok()) co_return st;
+  std::string buf(256 * 1024, '\0');
+  for (;;) {
+    ssize_t n = ::read(archive->second.get(), buf.data(), buf.size());
+    if (n <= 0) break;
+    if (!(co_await ex.write(std::string_view(buf.data(), size_t(n)))).ok()) break;
+  }
+  co_return absl::OkStatus();
+}
+
+net::awaitable<absl::Status> archivePut(Exchange& ex, backend::ContainerBackend& backend) {
+  const httputil::Query& q = ex.request().query;
+  auto path = archivePath(q);
+  if (!path.ok()) co_return path.status();
+  std::string id = ex.request().pathParams.at("id");
+  // The container first: a 404 before the body is read.
+  auto doc = co_await httputil::offload(ex, [&] { return backend.inspectContainer(id, false); });
+  if (!doc.ok()) co_return doc.status();
+  auto scratch = co_await httputil::offload(ex, [&] { return backend.scratchFile(); });
+  if (!scratch.ok()) co_return scratch.status();
+  int fd = scratch->get();
+  absl::Status body = co_await ex.readBodyStream([fd](std::string_view chunk) { return writeAll(fd, chunk); });
+  if (!body.ok()) co_return body;
+  bool noOverwrite = q.boolValue("noOverwriteDirNonDir");
+  bool copyUIDGID = q.boolValue("copyUIDGID");
+  absl::Status st = co_await httputil::offload(
+      ex, [&] { return backend.extractToContainer(id, *path, fd, noOverwrite, copyUIDGID); });
+  if (!st.ok()) co_return st;
+  co_return co_await ex.respond(httputil::emptyResponse(200));
+}
+
 }  // namespace
 
 std::vector<httputil::RouteSpec> containerStreamRoutes(backend::ContainerBackend& backend) {
@@ -506,6 +578,9 @@ std::vector<httputil::RouteSpec> containerStreamRoutes(backend::ContainerBackend
       {"POST", "/containers/{id}/restart", bind(restart)},
       {"GET", "/containers/{id}/stats", bind(stats)},
       {"POST", "/containers/{id}/exec", bind(execCreate)},
+      {"HEAD", "/containers/{id}/archive", bind(archiveHead)},
+      {"GET", "/containers/{id}/archive", bind(archiveGet)},
+      {"PUT", "/containers/{id}/archive", bind(archivePut)},
       {"POST", "/exec/{id}/start", bind(execStart)},
       {"GET", "/exec/{id}/json", bind(execInspect)},
       {"POST", "/exec/{id}/resize", bind(execResize)},

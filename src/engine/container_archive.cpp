@@ -1,0 +1,226 @@
+// ContainerService: docker cp — stat, archive and extract paths of a
+// container, created, running or stopped. Every path is resolved inside the
+// container's root fd (util/rooted_fs): a symlink the container planted
+// never leads out of it (CVE-2018-15664).
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/container_doc.h"
+#include "engine/container_service.h"
+#include "image/layer/unpack.h"
+#include "runtime/user.h"
+#include "util/rooted_fs.h"
+#include "util/status.h"
+#include "util/strings.h"
+#include "util/tar_writer.h"
+#include "util/timestamp.h"
+
+namespace berth::engine {
+namespace {
+
+// Go's os.FileMode type bits, as the CLI decodes the stat header.
+constexpr uint32_t kGoDir = 1u << 31, kGoSymlink = 1u << 27, kGoDevice = 1u << 26, kGoPipe = 1u << 25,
+                   kGoSocket = 1u << 24, kGoSetuid = 1u << 23, kGoSetgid = 1u << 22, kGoCharDevice = 1u << 21,
+                   kGoSticky = 1u << 20;
+
+uint32_t goMode(mode_t m) {
+  uint32_t out = m & 0777;
+  if (S_ISDIR(m)) out |= kGoDir;
+  if (S_ISLNK(m)) out |= kGoSymlink;
+  if (S_ISFIFO(m)) out |= kGoPipe;
+  if (S_ISSOCK(m)) out |= kGoSocket;
+  if (S_ISBLK(m)) out |= kGoDevice;
+  if (S_ISCHR(m)) out |= kGoDevice | kGoCharDevice;
+  if (m & S_ISUID) out |= kGoSetuid;
+  if (m & S_ISGID) out |= kGoSetgid;
+  if (m & S_ISVTX) out |= kGoSticky;
+  return out;
+}
+
+// "/a/b/" → ("/a", "b"); "/" → ("/", "/"). The final component is not followed.
+std::pair<std::string, std::string> splitFinal(std::string_view path) {
+  std::string p(path);
+  if (p.empty() || p[0] != '/') p = "/" + p;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  size_t slash = p.rfind('/');
+  std::string dir = slash == 0 ? "/" : p.substr(0, slash);
+  std::string base = p.substr(slash + 1);
+  if (base.empty()) base = "/";
+  return {dir, base};
+}
+
+struct Found {
+  UniqueFd parent;
+  std::string name;  // within parent; "." for the root
+  struct stat st {};
+};
+
+absl::StatusOr<Found> lookup(int rootFd, std::string_view path, std::string_view container) {
+  auto [dir, base] = splitFinal(path);
+  Found f;
+  auto notFound = [&] { return absl::NotFoundError(strCat("Could not find the file ", path, " in container ", container)); };
+  absl::StatusOr<UniqueFd> parent = openInRoot(rootFd, dir, O_PATH | O_DIRECTORY);
+  if (!parent.ok()) return notFound();
+  f.parent = std::move(*parent);
+  f.name = base == "/" ? "." : base;
+  if (::fstatat(f.parent.get(), f.name.c_str(), &f.st, AT_SYMLINK_NOFOLLOW) != 0) return notFound();
+  if (path.ends_with('/') && !S_ISDIR(f.st.st_mode)) return notFound();
+  return f;
+}
+
+api::backend::PathStat statOf(const Found& f, std::string_view path) {
+  api::backend::PathStat s;
+  s.name = f.name == "." ? "/" : f.name;
+  s.size = f.st.st_size;
+  s.mode = goMode(f.st.st_mode);
+  s.mtime = formatRfc3339Nano(fromUnixNanos(int64_t(f.st.st_mtim.tv_sec) * 1000000000 + f.st.st_mtim.tv_nsec));
+  if (S_ISLNK(f.st.st_mode)) {
+    char buf[4096];
+    ssize_t n = ::readlinkat(f.parent.get(), f.name.c_str(), buf, sizeof buf);
+    if (n > 0) s.linkTarget = std::string(buf, size_t(n));
+  }
+  (void)path;
+  return s;
+}
+
+// Writes `name` (an entry of dirFd) and, for a directory, everything below
+// it, as `tarName`. Never follows a symlink: each level is opened with
+// O_NOFOLLOW relative to its parent.
+absl::Status writeTree(int out, int dirFd, const std::string& name, const std::string& tarName) {
+  struct stat st {};
+  if (::fstatat(dirFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return absl::OkStatus();  // gone meanwhile
+  TarEntry e;
+  e.name = tarName;
+  e.mode = int(st.st_mode & 07777);
+  e.uid = st.st_uid;
+  e.gid = st.st_gid;
+  e.mtime = st.st_mtim.tv_sec;
+  if (S_ISLNK(st.st_mode)) {
+    char buf[4096];
+    ssize_t n = ::readlinkat(dirFd, name.c_str(), buf, sizeof buf);
+    e.type = '2';
+    e.linkname = n > 0 ? std::string(buf, size_t(n)) : "";
+    return writeAll(out, tarHeader(e));
+  }
+  if (S_ISREG(st.st_mode)) {
+    UniqueFd fd(::openat(dirFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) return absl::OkStatus();
+    e.size = st.st_size;
+    BERTH_RETURN_IF_ERROR(writeAll(out, tarHeader(e)));
+    char buf[64 * 1024];
+    int64_t left = st.st_size;
+    while (left > 0) {
+      ssize_t n = ::read(fd.get(), buf, size_t(std::min<int64_t>(left, sizeof buf)));
+      if (n <= 0) break;
+      BERTH_RETURN_IF_ERROR(writeAll(out, std::string_view(buf, size_t(n))));
+      left -= n;
+    }
+    // A file that shrank while read is padded to the size announced.
+    if (left > 0) BERTH_RETURN_IF_ERROR(writeAll(out, std::string(size_t(left), '\0')));
+    return writeAll(out, tarPadding(st.st_size));
+  }
+  if (!S_ISDIR(st.st_mode)) return absl::OkStatus();  // devices, fifos, sockets: not archived
+  e.type = '5';
+  if (!e.name.ends_with('/')) e.name.push_back('/');
+  BERTH_RETURN_IF_ERROR(writeAll(out, tarHeader(e)));
+  UniqueFd sub(::openat(dirFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!sub.valid()) return absl::OkStatus();
+  DIR* d = ::fdopendir(::dup(sub.get()));
+  if (d == nullptr) return absl::OkStatus();
+  std::vector<std::string> names;
+  while (dirent* ent = ::readdir(d)) {
+    std::string n = ent->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  for (const std::string& n : names) {
+    BERTH_RETURN_IF_ERROR(writeTree(out, sub.get(), n, e.name + n));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ContainerService::withRootfs(const Record& r, const std::function<absl::Status(int rootFd)>& fn) {
+  std::shared_ptr<Live> l = live(r.row.id);
+  std::lock_guard op(l->op);
+  std::vector<std::string> chains;
+  if (r.doc.contains("Berth")) chains = stringList(r.doc["Berth"].value("ChainIds", nlohmann::ordered_json::array()));
+  BERTH_ASSIGN_OR_RETURN(std::vector<std::string> paths, images_.snapshotPaths(chains));
+  SpecContext ctx = specContext_;
+  ctx.lowerDirs.assign(paths.rbegin(), paths.rend());
+  BERTH_ASSIGN_OR_RETURN(runtime::ContainerSpec spec, buildContainerSpec(r.doc, ctx));
+  return runtime_.withRootfs(r.row.id, spec, fn);
+}
+
+absl::StatusOr<api::backend::PathStat> ContainerService::statContainerPath(std::string_view name,
+                                                                          std::string_view path) {
+  BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
+  api::backend::PathStat out;
+  BERTH_RETURN_IF_ERROR(withRootfs(r, [&](int root) -> absl::Status {
+    BERTH_ASSIGN_OR_RETURN(Found f, lookup(root, path, name));
+    out = statOf(f, path);
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<UniqueFd> ContainerService::scratchFile() {
+  UniqueFd fd(::open(specContext_.containersDir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (!fd.valid()) return absl::InternalError(strCat("temporary file: ", strerror(errno)));
+  return fd;
+}
+
+absl::StatusOr<std::pair<api::backend::PathStat, UniqueFd>> ContainerService::archiveContainerPath(
+    std::string_view name, std::string_view path) {
+  BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
+  BERTH_ASSIGN_OR_RETURN(UniqueFd out, scratchFile());
+  api::backend::PathStat stat;
+  BERTH_RETURN_IF_ERROR(withRootfs(r, [&](int root) -> absl::Status {
+    BERTH_ASSIGN_OR_RETURN(Found f, lookup(root, path, name));
+    stat = statOf(f, path);
+    // "dir/." archives the directory's contents under ".": the CLI's way of
+    // asking for them without the directory's own name.
+    std::string tarName = path.ends_with("/.") ? "." : (f.name == "." ? "/" : f.name);
+    if (tarName == "/") tarName = ".";
+    BERTH_RETURN_IF_ERROR(writeTree(out.get(), f.parent.get(), f.name, tarName));
+    return writeAll(out.get(), tarEnd());
+  }));
+  ::lseek(out.get(), 0, SEEK_SET);
+  return std::make_pair(std::move(stat), std::move(out));
+}
+
+absl::Status ContainerService::extractToContainer(std::string_view name, std::string_view path, int tarFd,
+                                                  bool noOverwriteDirNonDir, bool copyUIDGID) {
+  BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
+  if (r.doc["HostConfig"].value("ReadonlyRootfs", false)) {
+    return absl::PermissionDeniedError("container rootfs is marked read-only");
+  }
+  return withRootfs(r, [&](int root) -> absl::Status {
+    absl::StatusOr<UniqueFd> dir = openInRoot(root, path, O_RDONLY | O_DIRECTORY);
+    if (!dir.ok()) {
+      absl::StatusOr<UniqueFd> any = openInRoot(root, path, O_PATH);
+      if (any.ok()) return absl::InvalidArgumentError("extraction point is not a directory");
+      return absl::NotFoundError(strCat("Could not find the file ", path, " in container ", name));
+    }
+    layer::UnpackOptions o;
+    o.whiteouts = false;
+    o.noOverwriteDirNonDir = noOverwriteDirNonDir;
+    o.chown = !specContext_.rootless;
+    if (copyUIDGID) {
+      // The container's user owns what is copied in.
+      absl::StatusOr<runtime::ExecUser> u = runtime::resolveUser(root, r.doc["Config"].value("User", ""), {});
+      if (u.ok()) o.owner = std::make_pair(uid_t(u->uid), gid_t(u->gid));
+    }
+    ::lseek(tarFd, 0, SEEK_SET);
+    absl::StatusOr<layer::UnpackResult> res = layer::unpackLayer(layer::fdSource(tarFd, "archive"),
+                                                                 oci::Compression::None, dir->get(), o);
+    if (!res.ok()) return absl::InvalidArgumentError(strCat("extracting the archive: ", res.status().message()));
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace berth::engine
