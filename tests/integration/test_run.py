@@ -276,6 +276,19 @@ class Run(RunBase):
         self.docker("rm", "-f", cid)
         self.assertEqual(glob.glob("/sys/fs/cgroup/*/**/berth/%s" % cid, recursive=True), [])
 
+    def test_init_reaps_and_forwards_signals(self):
+        r = self.docker("run", "--rm", "--init", "busybox", "sh", "-c", "echo $$; ps -o pid,comm | awk '$1==1{print $2}'")
+        pid, init = r.stdout.split()
+        self.assertNotEqual(pid, "1")  # the program is not pid 1
+        self.assertNotEqual(init, "sh")
+        r = self.docker("run", "--rm", "--init", "busybox", "sh", "-c", "exit 3", check=False)
+        self.assertEqual(r.returncode, 3)
+        self.docker("run", "-d", "--init", "--name", "in", "busybox", "sleep", "100")
+        t0 = time.time()
+        self.docker("stop", "in")  # SIGTERM reaches sleep, which is not pid 1 here
+        self.assertLess(time.time() - t0, 5)
+        self.assertEqual(self.inspect("in")["State"]["ExitCode"], 143)
+
     def test_oom_killed(self):
         r = self.docker("run", "--name", "oom", "-m", "8m", "--memory-swap", "8m", "busybox", "sh", "-c",
                         "x=a; while :; do x=$x$x; done", check=False, timeout=60)

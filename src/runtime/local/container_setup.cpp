@@ -381,6 +381,40 @@ std::string findExecutable(const ContainerSpec& spec) {
   failErrno(strCat("exec: \"", spec.args.front(), "\""));
 }
 
+// --init: pid 1 stays ours, a minimal init that forwards signals to the
+// program and reaps every orphan (zombies of the program's children), then
+// exits with the program's status. Holds no capabilities and no fds.
+void runInit(const ContainerSpec& spec) {
+  sigset_t all, old;
+  sigfillset(&all);
+  ::sigprocmask(SIG_BLOCK, &all, &old);
+  pid_t child = ::fork();
+  if (child < 0) failErrno("fork for --init");
+  if (child == 0) {
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    execProcess(spec);  // the program (its errors reach the helper as usual)
+  }
+  ::close_range(3, ~0U, 0);
+  ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct none[2]{};
+  ::syscall(SYS_capset, &hdr, none);
+  for (;;) {
+    siginfo_t si{};
+    int sig = ::sigwaitinfo(&all, &si);
+    if (sig < 0) continue;
+    if (sig != SIGCHLD) {
+      ::kill(child, sig);
+      continue;
+    }
+    int st = 0;
+    for (pid_t p; (p = ::waitpid(-1, &st, WNOHANG)) > 0;) {
+      if (p != child) continue;
+      _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+    }
+  }
+}
+
 // Everything after the namespaces exist; ends in execve or throws.
 [[noreturn]] void containerInit(const ContainerSpec& spec, int syncFd) {
   char go = 0;
@@ -397,6 +431,7 @@ std::string findExecutable(const ContainerSpec& spec) {
   }
   setUpRootfs(spec, userns);
   applyProcessSettings(spec);
+  if (spec.init) runInit(spec);
   execProcess(spec);
 }
 

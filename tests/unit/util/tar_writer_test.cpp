@@ -63,3 +63,28 @@ TEST(TarWriter, ReadBackByTheUnpacker) {
 
 }  // namespace
 }  // namespace berth
+
+namespace berth {
+namespace {
+
+TEST(TarHeader, SymlinkOwnerAndLongLinkname) {
+  TarEntry e;
+  e.name = "dir/link";
+  e.type = '2';
+  e.linkname = std::string(150, 'x');
+  e.uid = 1234;
+  e.gid = 42;
+  e.mode = 0777;
+  std::string h = tarHeader(e);
+  ASSERT_EQ(h.size() % 512, 0u);
+  ASSERT_EQ(h.size(), 3u * 512);  // PAX header, its records, the entry
+  EXPECT_NE(h.find("linkpath=" + std::string(150, 'x')), std::string::npos);
+  std::string entry = h.substr(1024);
+  EXPECT_EQ(entry[156], '2');
+  EXPECT_EQ(entry.substr(108, 7), "0002322");  // 1234 in octal
+  EXPECT_EQ(entry.substr(116, 7), "0000052");
+  EXPECT_EQ(entry.substr(265, 4), std::string(4, '\0'));  // no "root" name for uid 1234
+}
+
+}  // namespace
+}  // namespace berth
