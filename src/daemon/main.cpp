@@ -71,11 +71,13 @@ int main(int argc, char** argv) {
   // Started by a container's monitor, not by hand: set up and exec the
   // container (runtime/local/container_setup.cpp). Before anything else
   // so this process stays single-threaded.
+  // _exit: no exit-time work (static destructors, the sanitizers' leak
+  // check) may run in a process that entered a container's namespaces.
   if (argc == 3 && std::string_view(argv[1]) == "__container-setup") {
-    return berth::runtime::local::containerSetupMain(argv[2]);
+    _exit(berth::runtime::local::containerSetupMain(argv[2]));
   }
   if (argc == 3 && std::string_view(argv[1]) == "__container-exec") {
-    return berth::runtime::local::containerExecMain(argv[2]);
+    _exit(berth::runtime::local::containerExecMain(argv[2]));
   }
   // glibc gives each thread that allocates its own arena; the daemon's few
   // threads allocate little, so two arenas keep idle memory down.

@@ -95,6 +95,18 @@ absl::Status removeAllAt(int dirFd, const std::string& name) {
   if (::unlinkat(dirFd, name.c_str(), 0) == 0 || errno == ENOENT) return absl::OkStatus();
   if (errno != EISDIR && errno != EPERM) return errnoStatus(errno, strCat("remove ", name));
   int fd = ::openat(dirFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == EACCES) {
+    // A directory of ours without read permission (overlay's work/work is
+    // mode 000): only root reads past that, so grant ourselves access first,
+    // through an O_PATH handle so a symlink swapped in is never followed.
+    int path = ::openat(dirFd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (path >= 0) {
+      if (::chmod(strCat("/proc/self/fd/", path).c_str(), 0700) == 0) {
+        fd = ::openat(path, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      }
+      ::close(path);
+    }
+  }
   if (fd < 0) return errnoStatus(errno, strCat("open ", name));
   struct stat st {};
   if (::fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700) ::fchmod(fd, st.st_mode | 0700);

@@ -80,6 +80,55 @@ class RootlessDefaultsTest(unittest.TestCase):
         proc.terminate()
         self.assertEqual(proc.wait(15), 0)
 
+    def _start_and_wait(self):
+        proc = self._serve()
+
+        def stop():
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(15)
+            proc.stderr.close()
+        self.addCleanup(stop)
+        sock = os.path.join(self.runtime, "berth", "berth.sock")
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock):
+            self.assertLess(time.monotonic(), deadline, "no socket at %s" % sock)
+            time.sleep(0.05)
+        return proc, "unix://" + sock
+
+    def test_containers_run_in_a_user_namespace(self):
+        proc, url = self._start_and_wait()
+        with registry.Registry() as reg:
+            reg.push("library/busybox", "latest", testimages.busybox())
+            run_docker(["pull", "-q", "%s/library/busybox" % reg.address], url)
+            run_docker(["tag", "%s/library/busybox" % reg.address, "busybox"], url)
+        # Root inside is the daemon's user outside.
+        r = run_docker(["run", "--rm", "busybox", "sh", "-c", "id -u; cat /proc/self/uid_map"], url)
+        self.assertEqual(r.stdout.split(), ["0", "0", str(NOBODY), "1"])
+        # Logs, exec, stop as on a root daemon.
+        run_docker(["run", "-d", "--name", "svc", "busybox", "sh", "-c", "echo started; sleep 100"], url)
+        self.assertEqual(run_docker(["exec", "svc", "echo", "hi"], url).stdout, "hi\n")
+        deadline = time.monotonic() + 10
+        while run_docker(["logs", "svc"], url).stdout != "started\n":
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        run_docker(["stop", "-t", "1", "svc"], url)
+        self.assertEqual(run_docker(["inspect", "-f", "{{.State.ExitCode}}", "svc"], url).stdout, "137\n")
+        # Limits cannot be applied without cgroup delegation: a warning, not a silent no-op.
+        # A root-owned host file stays unwritable for the container's root.
+        guarded = os.path.join(self.home, "guarded")
+        with open(guarded, "w") as f:
+            f.write("root's")
+        os.chmod(guarded, 0o644)
+        r = run_docker(["run", "--rm", "-v", "%s:/g" % guarded, "busybox", "sh", "-c",
+                        "echo pwned > /g; echo rc=$?; cat /g"], url, check=False)
+        self.assertIn("rc=1", r.stdout)
+        with open(guarded) as f:
+            self.assertEqual(f.read(), "root's")
+        run_docker(["rm", "-f", "svc"], url)
+        proc.terminate()
+        self.assertEqual(proc.wait(15), 0)
+
     def test_user_defaults_and_rootless_info(self):
         proc = self._serve()
 

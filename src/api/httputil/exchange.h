@@ -53,8 +53,9 @@ class RawConnection {
   // Bytes the client sent; 0 at its end of stream (or half-close).
   virtual net::awaitable<absl::StatusOr<size_t>> readSome(char* data, size_t size) = 0;
   virtual net::awaitable<absl::Status> write(std::string_view data) = 0;
-  // Ends our sending side (the client sees end of stream) but keeps reading.
-  virtual void shutdownWrite() = 0;
+  // Ends our sending side (the client sees end of stream) but keeps
+  // reading. false where the transport cannot (TLS): then just close.
+  virtual bool shutdownWrite() = 0;
   virtual void close() = 0;
 };
 

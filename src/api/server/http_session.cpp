@@ -220,6 +220,8 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     responded_ = streaming_ = false;
 
     absl::Status st = co_await dispatch(req.target());
+    // The handler's frame is gone: its client-gone callback must not run.
+    goneCb_ = nullptr;
     if (!st.ok()) {
       int code = httpStatusFor(st);
       if (code >= 500) {
@@ -444,9 +446,14 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
       if (ec) co_return absl::CancelledError("client went away");
       co_return absl::OkStatus();
     }
-    void shutdownWrite() override {
-      boost::system::error_code ec;
-      if constexpr (!kIsTls) s_->socket().shutdown(net::socket_base::shutdown_send, ec);
+    bool shutdownWrite() override {
+      if constexpr (kIsTls) {
+        return false;
+      } else {
+        boost::system::error_code ec;
+        s_->socket().shutdown(net::socket_base::shutdown_send, ec);
+        return !ec;
+      }
     }
     void close() override { s_->abort(); }
 

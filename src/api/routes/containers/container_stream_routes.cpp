@@ -162,36 +162,44 @@ net::awaitable<absl::Status> logs(Exchange& ex, backend::ContainerBackend& backe
 
 // Client → monitor: stdin frames, then close-stdin at the client's end of
 // stream. The detach keys end the attach without touching the container.
+// Without stdin the client's bytes are read and dropped, so its end of
+// stream is seen and the connection never closes with data unread (which
+// would reset it and could cost the client output it has not read yet).
 net::awaitable<void> relayStdin(std::shared_ptr<httputil::RawConnection> client, std::shared_ptr<MonitorSocket> monitor,
-                                std::string detachKeys, bool tty, std::shared_ptr<bool> detached) {
+                                std::string detachKeys, bool tty, bool forward, std::shared_ptr<httputil::AsyncSignal> done) {
   char buf[32 * 1024];
   size_t matched = 0;
   for (;;) {
     absl::StatusOr<size_t> n = co_await client->readSome(buf, sizeof buf);
     boost::system::error_code ec;
+    if (!forward) {
+      if (!n.ok() || *n == 0) break;
+      continue;
+    }
     if (!n.ok() || *n == 0) {
       if (n.ok()) {
         std::string f = proto::frame(proto::kCloseStdin, "");
         co_await net::async_write(*monitor, net::buffer(f), net::redirect_error(kAwait, ec));
       }
-      co_return;
+      break;
     }
     std::string_view data(buf, *n);
     if (tty && !detachKeys.empty()) {
       for (size_t i = 0; i < data.size(); ++i) {
         matched = data[i] == detachKeys[matched] ? matched + 1 : (data[i] == detachKeys[0] ? 1 : 0);
         if (matched == detachKeys.size()) {
-          *detached = true;
           boost::system::error_code ignored;
           monitor->close(ignored);  // ends the output relay too
+          done->notify();
           co_return;
         }
       }
     }
     std::string f = proto::frame(proto::kStdin, data);
     co_await net::async_write(*monitor, net::buffer(f), net::redirect_error(kAwait, ec));
-    if (ec) co_return;
+    if (ec) break;
   }
+  done->notify();
 }
 
 // Relays a hijacked client and a container's (or exec's) monitor
@@ -199,10 +207,9 @@ net::awaitable<void> relayStdin(std::shared_ptr<httputil::RawConnection> client,
 net::awaitable<void> relay(Exchange& ex, std::shared_ptr<httputil::RawConnection> client, backend::AttachTarget target,
                            const std::string& streams, const std::string& detachKeys) {
   auto monitor = std::make_shared<MonitorSocket>(ex.executor(), net::local::stream_protocol(), target.stream.release());
-  auto detached = std::make_shared<bool>(false);
-  if (streams.find('i') != std::string::npos) {
-    net::co_spawn(ex.executor(), relayStdin(client, monitor, detachKeys, target.tty, detached), net::detached);
-  }
+  auto readerDone = std::make_shared<httputil::AsyncSignal>(ex.executor());
+  bool forward = streams.find('i') != std::string::npos;
+  net::co_spawn(ex.executor(), relayStdin(client, monitor, detachKeys, target.tty, forward, readerDone), net::detached);
   // Monitor → client until the container exits (or a detach closes it).
   unsigned char h[proto::kHeaderSize];
   std::string payload;
@@ -222,6 +229,11 @@ net::awaitable<void> relay(Exchange& ex, std::shared_ptr<httputil::RawConnection
   }
   boost::system::error_code ignored;
   monitor->close(ignored);
+  // End our side first and let the client close its own: what it has not
+  // read yet is not lost to a reset. A client that stays gets 2 s.
+  if (client->shutdownWrite()) {
+    co_await readerDone->wait(std::chrono::steady_clock::now() + std::chrono::seconds(2));
+  }
   client->close();
 }
 
