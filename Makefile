@@ -61,6 +61,7 @@ bench: build
 	@scripts/install-deps.sh bench
 	bench/api_bench.sh --berth $(abspath $(BERTH)) --loadgen $(abspath $(RELEASE)/bench/berth-loadgen)
 	bench/pull_bench.py --berth $(abspath $(BERTH))
+	bench/run_bench.py --berth $(abspath $(BERTH))
 
 clean:
 	rm -rf build
