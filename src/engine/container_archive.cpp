@@ -4,6 +4,9 @@
 // never leads out of it (CVE-2018-15664).
 #include <dirent.h>
 #include <fcntl.h>
+
+#include <algorithm>
+#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -85,12 +88,36 @@ api::backend::PathStat statOf(const Found& f, std::string_view path) {
   return s;
 }
 
+// The names in directory `dirFd` (not "." and ".."), sorted: archives and
+// diffs list entries in a stable order.
+std::vector<std::string> sortedEntries(int dirFd) {
+  std::vector<std::string> names;
+  DIR* d = ::fdopendir(::dup(dirFd));
+  if (d == nullptr) return names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 // Writes `name` (an entry of dirFd) and, for a directory, everything below
 // it, as `tarName`. Never follows a symlink: each level is opened with
 // O_NOFOLLOW relative to its parent.
-absl::Status writeTree(int out, int dirFd, const std::string& name, const std::string& tarName) {
+absl::Status writeTree(int out, int dirFd, const std::string& name, const std::string& tarName, dev_t onlyDev = 0) {
   struct stat st {};
   if (::fstatat(dirFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return absl::OkStatus();  // gone meanwhile
+  if (onlyDev != 0 && S_ISDIR(st.st_mode) && st.st_dev != onlyDev) {
+    // Another filesystem mounted here (export): the directory, not its contents.
+    TarEntry e;
+    e.name = tarName.ends_with('/') ? tarName : tarName + "/";
+    e.type = '5';
+    e.mode = int(st.st_mode & 07777);
+    e.mtime = st.st_mtim.tv_sec;
+    return writeAll(out, tarHeader(e));
+  }
   TarEntry e;
   e.name = tarName;
   e.mode = int(st.st_mode & 07777);
@@ -127,19 +154,53 @@ absl::Status writeTree(int out, int dirFd, const std::string& name, const std::s
   BERTH_RETURN_IF_ERROR(writeAll(out, tarHeader(e)));
   UniqueFd sub(::openat(dirFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!sub.valid()) return absl::OkStatus();
-  DIR* d = ::fdopendir(::dup(sub.get()));
-  if (d == nullptr) return absl::OkStatus();
-  std::vector<std::string> names;
-  while (dirent* ent = ::readdir(d)) {
-    std::string n = ent->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  for (const std::string& n : names) {
-    BERTH_RETURN_IF_ERROR(writeTree(out, sub.get(), n, e.name + n));
+  for (const std::string& n : sortedEntries(sub.get())) {
+    BERTH_RETURN_IF_ERROR(writeTree(out, sub.get(), n, e.name + n, onlyDev));
   }
   return absl::OkStatus();
+}
+
+// What the setup helper creates in the writable layer for its own mounts
+// (dockerd keeps these in an "init" layer of its own): never a change.
+bool isRuntimeMountPoint(const std::string& path) {
+  static const std::set<std::string> kPaths = {"/dev", "/proc", "/sys", "/etc/hostname", "/etc/hosts",
+                                               "/etc/resolv.conf"};
+  return kPaths.contains(path);
+}
+
+// docker diff over the writable layer: each entry of `dirFd` (relative
+// `prefix`) is added, changed (it exists in a lower layer) or deleted (a
+// whiteout). Added directories list their contents too, as dockerd. A
+// directory of the image is listed as changed only when something below
+// it is. Returns whether anything was recorded.
+bool walkChanges(int dirFd, const std::string& prefix, const std::vector<UniqueFd>& lowers,
+                 std::vector<api::backend::FsChange>& out) {
+  size_t before = out.size();
+  UniqueFd self(::openat(dirFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  for (const std::string& n : sortedEntries(self.get())) {
+    std::string path = prefix + "/" + n;
+    struct stat st {};
+    if (::fstatat(self.get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISCHR(st.st_mode) && st.st_rdev == 0) {
+      out.push_back({path, 2});
+      continue;
+    }
+    bool inLower = false;
+    for (const UniqueFd& l : lowers) {
+      if (openInRoot(l.get(), path, O_PATH | O_NOFOLLOW).ok()) {
+        inLower = true;
+        break;
+      }
+    }
+    if (!inLower && isRuntimeMountPoint(path)) continue;
+    size_t at = out.size();
+    out.push_back({path, inLower ? 0 : 1});
+    if (!S_ISDIR(st.st_mode)) continue;
+    UniqueFd sub(::openat(self.get(), n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    bool inside = sub.valid() && walkChanges(sub.get(), path, lowers, out);
+    if (inLower && !inside) out.erase(out.begin() + long(at));
+  }
+  return out.size() > before;
 }
 
 }  // namespace
@@ -221,6 +282,41 @@ absl::Status ContainerService::extractToContainer(std::string_view name, std::st
     if (!res.ok()) return absl::InvalidArgumentError(strCat("extracting the archive: ", res.status().message()));
     return absl::OkStatus();
   });
+}
+
+}  // namespace berth::engine
+
+namespace berth::engine {
+
+absl::StatusOr<std::vector<api::backend::FsChange>> ContainerService::containerChanges(std::string_view name) {
+  BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
+  std::vector<std::string> chains;
+  if (r.doc.contains("Berth")) chains = stringList(r.doc["Berth"].value("ChainIds", nlohmann::ordered_json::array()));
+  BERTH_ASSIGN_OR_RETURN(std::vector<std::string> paths, images_.snapshotPaths(chains));
+  std::vector<UniqueFd> lowers;
+  for (const std::string& p : paths) lowers.emplace_back(::open(p.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  std::vector<api::backend::FsChange> out;
+  UniqueFd upper(::open(runtime_.writableLayer(r.row.id).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (upper.valid()) walkChanges(upper.get(), "", lowers, out);
+  return out;
+}
+
+absl::StatusOr<UniqueFd> ContainerService::exportContainer(std::string_view name) {
+  BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
+  BERTH_ASSIGN_OR_RETURN(UniqueFd out, scratchFile());
+  BERTH_RETURN_IF_ERROR(withRootfs(r, [&](int root) -> absl::Status {
+    // Only the container's own filesystem: a running container's /proc,
+    // /sys, /dev and volumes are other devices and are skipped.
+    UniqueFd dir(::openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    struct stat rootSt {};
+    if (!dir.valid() || ::fstat(dir.get(), &rootSt) != 0) return absl::InternalError("opening the container's root");
+    for (const std::string& n : sortedEntries(dir.get())) {
+      BERTH_RETURN_IF_ERROR(writeTree(out.get(), dir.get(), n, n, rootSt.st_dev));
+    }
+    return writeAll(out.get(), tarEnd());
+  }));
+  ::lseek(out.get(), 0, SEEK_SET);
+  return out;
 }
 
 }  // namespace berth::engine

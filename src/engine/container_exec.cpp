@@ -142,7 +142,7 @@ absl::StatusOr<api::backend::AttachTarget> ContainerService::startExec(std::stri
       std::lock_guard lock(execMu_);
       settleExec(*e, st);
     }
-    runtime_.cleanup(key);
+    (void)runtime_.remove(key);  // its exit is settled: the directory can go
     publish("exec_die", r, {{"execID", e->id}, {"exitCode", strCat(st.exitCode)}});
   });
   return target;

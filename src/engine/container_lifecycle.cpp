@@ -133,8 +133,10 @@ absl::StatusOr<bool> ContainerService::startLocked(Live& l, Record& r) {
   r.doc["HostsPath"] = dir + "/hosts";
   r.doc["LogPath"] = dir + "/container.log";
   r.row.state = "running";
-  BERTH_RETURN_IF_ERROR(save(r));
+  ++l.generation;
   l.running = true;
+  if (!startHealthcheck(r, l)) state.erase("Health");
+  BERTH_RETURN_IF_ERROR(save(r));
   publish("start", r);
   std::string id = r.row.id;
   runtime_.watch(id, [this, id](runtime::ExitStatus e) { onExit(id, std::move(e)); });
@@ -153,6 +155,7 @@ void ContainerService::onExit(const std::string& id, runtime::ExitStatus e) {
     Record& r = *rec;
     runtime_.cleanup(id);
     l->running = false;
+    ++l->generation;
     if (l->killTimer != 0) {
       scheduler_.cancel(l->killTimer);
       l->killTimer = 0;
@@ -396,6 +399,9 @@ void ContainerService::reconcile() {
   }
 }
 
-void ContainerService::shutdown() { shuttingDown_ = true; }
+void ContainerService::shutdown() {
+  shuttingDown_ = true;
+  waitForProbes();
+}
 
 }  // namespace berth::engine

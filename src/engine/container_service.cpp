@@ -293,7 +293,11 @@ std::string statusText(const ojson& state) {
   std::string status = state.value("Status", "created");
   if (status == "created") return "Created";
   if (status == "dead") return "Dead";
-  if (status == "running") return "Up " + humanDuration(nanosSince(state, "StartedAt"));
+  if (status == "running") {
+    std::string health = state.contains("Health") ? state["Health"].value("Status", "") : "";
+    std::string suffix = health == "starting" ? " (health: starting)" : health.empty() ? "" : " (" + health + ")";
+    return "Up " + humanDuration(nanosSince(state, "StartedAt")) + suffix;
+  }
   if (status == "paused") return "Up " + humanDuration(nanosSince(state, "StartedAt")) + " (Paused)";
   if (status == "restarting") {
     return strCat("Restarting (", state.value("ExitCode", 0), ") ", humanDuration(nanosSince(state, "FinishedAt")), " ago");
@@ -826,6 +830,43 @@ absl::StatusOr<api::backend::ContainerPruneReport> ContainerService::pruneContai
   if (!report.deleted.empty()) (void)images_.collectGarbage();
   events_.publish("container", "prune", "", {{"reclaimed", strCat(report.spaceReclaimed)}});
   return report;
+}
+
+absl::StatusOr<std::vector<std::string>> ContainerService::updateContainer(std::string_view name, const json& body) {
+  if (!body.is_object()) return absl::InvalidArgumentError("update config must be an object");
+  static const std::set<std::string> kResources = {
+      "CpuShares", "Memory", "NanoCpus", "CpuPeriod", "CpuQuota", "CpuRealtimePeriod", "CpuRealtimeRuntime",
+      "CpusetCpus", "CpusetMems", "MemoryReservation", "MemorySwap", "MemorySwappiness", "PidsLimit",
+      "BlkioWeight", "KernelMemory", "OomKillDisable", "Ulimits"};
+  BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
+  std::shared_ptr<Live> l = live(r.row.id);
+  std::lock_guard op(l->op);
+  BERTH_ASSIGN_OR_RETURN(r, resolve(r.row.id));
+  ojson& host = r.doc["HostConfig"];
+  ojson updated = host;  // ordered: inspect keeps dockerd's field order
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    if (kResources.contains(it.key()) && !it.value().is_null()) updated[it.key()] = ojson::parse(it.value().dump());
+  }
+  if (body.contains("RestartPolicy") && body["RestartPolicy"].is_object()) {
+    updated["RestartPolicy"] = ojson::parse(body["RestartPolicy"].dump());
+    if (updated["RestartPolicy"].value("Name", "") == "") updated["RestartPolicy"]["Name"] = "no";
+    if (updated.value("AutoRemove", false) && updated["RestartPolicy"]["Name"] != "no") {
+      return absl::InvalidArgumentError("Restart policy cannot be updated because AutoRemove is enabled for the container");
+    }
+  }
+  BERTH_RETURN_IF_ERROR(validateHostConfig(json::parse(updated.dump())));
+  std::string status = r.doc["State"].value("Status", "");
+  std::vector<std::string> warnings;
+  if (status == "running" || status == "paused") {
+    ojson probe = r.doc;
+    probe["HostConfig"] = updated;
+    BERTH_ASSIGN_OR_RETURN(runtime::ContainerSpec spec, buildContainerSpec(probe, specContext_));
+    BERTH_RETURN_IF_ERROR(runtime_.updateResources(r.row.id, spec.resources, warnings));
+  }
+  host = std::move(updated);
+  BERTH_RETURN_IF_ERROR(save(r));
+  publish("update", r);
+  return warnings;
 }
 
 absl::StatusOr<std::map<std::string, std::vector<std::string>>> ContainerService::volumeUses() {

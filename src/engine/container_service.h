@@ -5,6 +5,7 @@
 // the state database as Docker's inspect document plus a private "Berth"
 // section. Running containers arrive with the local runtime (issue #4).
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -66,6 +67,10 @@ class ContainerService final : public api::backend::ContainerBackend {
   absl::Status extractToContainer(std::string_view name, std::string_view path, int tarFd, bool noOverwriteDirNonDir,
                                   bool copyUIDGID) override;
 
+  absl::StatusOr<std::vector<std::string>> updateContainer(std::string_view name, const nlohmann::json& body) override;
+  absl::StatusOr<std::vector<api::backend::FsChange>> containerChanges(std::string_view name) override;
+  absl::StatusOr<UniqueFd> exportContainer(std::string_view name) override;
+
   // At daemon start: watch the containers an earlier daemon left running
   // (their monitors outlive it), settle those that exited meanwhile, and
   // start the ones whose restart policy says so.
@@ -100,6 +105,7 @@ class ContainerService final : public api::backend::ContainerBackend {
     uint64_t killTimer = 0;
     uint64_t restartTimer = 0;
     std::atomic<bool> running{false};
+    std::atomic<uint64_t> generation{0};  // bumped at every start and exit: stale probes stop
   };
   std::shared_ptr<Live> live(const std::string& id);
   // A docker exec, in memory as in dockerd.
@@ -118,6 +124,12 @@ class ContainerService final : public api::backend::ContainerBackend {
   absl::StatusOr<bool> startLocked(Live& l, Record& r);
   void onExit(const std::string& id, runtime::ExitStatus status);
   void scheduleRestart(const std::string& id, int delayMs);
+  // Healthchecks (container_health.cpp): sets State.Health to starting and
+  // schedules the first probe; false when the container has none.
+  bool startHealthcheck(Record& r, Live& l);
+  void probe(const std::string& id, uint64_t generation);
+  void runProbe(const std::string& id, uint64_t generation, Live& l);
+  void waitForProbes();
   absl::Status saveState(Record& r);
   bool manuallyStopped(const Record& r) const;
   void setManuallyStopped(Record& r, bool stopped);
@@ -138,6 +150,9 @@ class ContainerService final : public api::backend::ContainerBackend {
   std::mutex liveMu_;
   std::map<std::string, std::shared_ptr<Live>> live_;  // guarded by liveMu_
   std::atomic<bool> shuttingDown_{false};
+  std::atomic<int> activeProbes_{0};
+  std::mutex probesMu_;
+  std::condition_variable probesIdle_;
   std::mutex execMu_;
   std::map<std::string, std::shared_ptr<Exec>> execs_;  // guarded by execMu_
 };

@@ -118,6 +118,14 @@ class Runtime {
   virtual absl::Status withRootfs(const std::string& id, const ContainerSpec& spec,
                                   const std::function<absl::Status(int rootFd)>& fn) = 0;
 
+  // New resource limits for a running container (docker update); what
+  // cannot be applied is a warning.
+  virtual absl::Status updateResources(const std::string& id, const Resources& resources,
+                                       std::vector<std::string>& warnings) = 0;
+  // The container's writable layer as a directory (overlay upper: whiteouts
+  // are 0/0 character devices), for docker diff.
+  virtual std::string writableLayer(const std::string& id) = 0;
+
   // From the last `tail` lines (-1: all) of the container's log.
   virtual absl::StatusOr<std::unique_ptr<LogCursor>> openLogs(const std::string& id, int64_t tail) = 0;
 

@@ -25,7 +25,7 @@ std::string block(std::string_view name, char type, int64_t size, int64_t mtime,
   octal(h + 100, 8, uint64_t(mode));
   octal(h + 108, 8, uid);
   octal(h + 116, 8, gid);
-  std::memcpy(h + 157, linkname.data(), std::min<size_t>(linkname.size(), 100));
+  if (!linkname.empty()) std::memcpy(h + 157, linkname.data(), std::min<size_t>(linkname.size(), 100));
   if (size < (int64_t(1) << 33)) {
     octal(h + 124, 12, uint64_t(size));
   } else {

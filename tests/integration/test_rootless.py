@@ -57,13 +57,8 @@ class RootlessDefaultsTest(unittest.TestCase):
         return proc
 
     def test_unprivileged_pull_unpacks_in_overlay_user_form(self):
-        proc = self._serve()
-        self.addCleanup(lambda: (proc.poll() is None and (proc.terminate(), proc.wait(15)), proc.stderr.close()))
-        sock = os.path.join(self.runtime, "berth", "berth.sock")
-        deadline = time.monotonic() + 10
-        while not os.path.exists(sock):
-            self.assertLess(time.monotonic(), deadline, "no socket at %s" % sock)
-            time.sleep(0.05)
+        proc, url = self._start_and_wait()
+        sock = url[len("unix://"):]
         with registry.Registry() as reg:
             reg.push("layered", "v1", testimages.layered(size_mb=8))
             ref = "%s/layered:v1" % reg.address
@@ -92,6 +87,7 @@ class RootlessDefaultsTest(unittest.TestCase):
         sock = os.path.join(self.runtime, "berth", "berth.sock")
         deadline = time.monotonic() + 10
         while not os.path.exists(sock):
+            self.assertIsNone(proc.poll(), "berth exited")
             self.assertLess(time.monotonic(), deadline, "no socket at %s" % sock)
             time.sleep(0.05)
         return proc, "unix://" + sock
@@ -130,21 +126,8 @@ class RootlessDefaultsTest(unittest.TestCase):
         self.assertEqual(proc.wait(15), 0)
 
     def test_user_defaults_and_rootless_info(self):
-        proc = self._serve()
-
-        def stop():
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait(15)
-            proc.stderr.close()
-        self.addCleanup(stop)
-
-        sock = os.path.join(self.runtime, "berth", "berth.sock")
-        deadline = time.monotonic() + 10
-        while not os.path.exists(sock):
-            self.assertIsNone(proc.poll(), proc.stderr.read().decode(errors="replace") if proc.poll() else "")
-            self.assertLess(time.monotonic(), deadline, "no socket at %s" % sock)
-            time.sleep(0.05)
+        proc, url = self._start_and_wait()
+        sock = url[len("unix://"):]
         st = os.stat(sock)
         self.assertEqual((st.st_uid, st.st_mode & 0o777), (NOBODY, 0o660))
 

@@ -289,6 +289,70 @@ class Run(RunBase):
         self.assertLess(time.time() - t0, 5)
         self.assertEqual(self.inspect("in")["State"]["ExitCode"], 143)
 
+    def test_healthcheck_states_events_and_filter(self):
+        since = str(int(time.time()) - 1)
+        self.docker("run", "-d", "--name", "hc", "--health-cmd", "test -f /tmp/ok && echo fine",
+                    "--health-interval", "200ms", "--health-retries", "2", "--health-timeout", "2s",
+                    "busybox", "sh", "-c", "sleep 1.5; touch /tmp/ok; sleep 100")
+        self.assertEqual(self.inspect("hc")["State"]["Health"]["Status"], "starting")
+        self.wait_for(lambda: self.inspect("hc")["State"]["Health"]["Status"] == "unhealthy", what="unhealthy")
+        h = self.wait_for(lambda: (lambda h: h if h["Status"] == "healthy" else None)(self.inspect("hc")["State"]["Health"]),
+                          what="healthy")
+        self.assertEqual(h["FailingStreak"], 0)
+        self.assertEqual(h["Log"][-1]["ExitCode"], 0)
+        self.assertEqual(h["Log"][-1]["Output"], "fine\n")
+        self.assertLessEqual(len(h["Log"]), 5)
+        self.assertEqual(self.docker("ps", "--filter", "health=healthy", "--format", "{{.Names}}").stdout, "hc\n")
+        self.assertRegex(self.docker("ps", "--format", "{{.Status}}").stdout, r"^Up .* \(healthy\)")
+        ev = self.docker("events", "--since", since, "--until", str(int(time.time()) + 1),
+                         "--filter", "container=hc", "--format", "{{.Action}}").stdout.split("\n")
+        self.assertIn("health_status: unhealthy", ev)
+        self.assertIn("health_status: healthy", ev)
+        # A timeout counts as a failure with dockerd's text.
+        self.docker("run", "-d", "--name", "slow", "--health-cmd", "sleep 5", "--health-interval", "100ms",
+                    "--health-timeout", "300ms", "--health-retries", "1", "busybox", "sleep", "100")
+        h = self.wait_for(lambda: (lambda h: h if h["Status"] == "unhealthy" else None)(self.inspect("slow")["State"]["Health"]),
+                          what="timeout")
+        self.assertEqual(h["Log"][-1]["Output"], "Health check exceeded timeout (300ms)")
+        self.assertEqual(h["Log"][-1]["ExitCode"], -1)
+
+    def test_update_diff_export(self):
+        cid = self.docker("run", "-d", "--name", "up", "-m", "32m", "busybox", "sh", "-c",
+                          "echo x > /etc/added; rm /etc/group; echo y >> /etc/passwd; sleep 100").stdout.strip()
+        r = self.docker("update", "-m", "64m", "--memory-swap", "128m", "--restart", "on-failure:3", "up")
+        self.assertEqual(r.stdout, "up\n")
+        hc = self.inspect("up")["HostConfig"]
+        self.assertEqual((hc["Memory"], hc["MemorySwap"]), (64 << 20, 128 << 20))
+        self.assertEqual(hc["RestartPolicy"], {"Name": "on-failure", "MaximumRetryCount": 3})
+        if os.path.exists("/sys/fs/cgroup/memory"):
+            found = glob.glob("/sys/fs/cgroup/memory/**/berth/%s/memory.limit_in_bytes" % cid, recursive=True)
+            with open(found[0]) as f:
+                self.assertEqual(f.read().strip(), str(64 << 20))
+        r = self.docker("update", "-m", "1m", "up", check=False)
+        self.assertIn("Minimum memory limit allowed is 6MB", r.stderr)
+        self.wait_for(lambda: "A /etc/added" in self.docker("diff", "up").stdout, what="the change")
+        self.assertEqual(self.docker("diff", "up").stdout.splitlines(),
+                         ["C /etc", "A /etc/added", "D /etc/group", "C /etc/passwd"])
+        for state in ("running", "stopped"):
+            if state == "stopped":
+                self.docker("stop", "-t", "0", "up")
+            out = self.path_tar("up")
+            import tarfile
+            with tarfile.open(out) as t:
+                names = t.getnames()
+                self.assertIn("etc/added", names)
+                self.assertIn("bin/busybox", names)
+                self.assertNotIn("etc/group", names)
+                self.assertEqual(t.extractfile("etc/added").read(), b"x\n")
+                self.assertFalse([n for n in names if n.startswith("proc/")], state)
+
+    def path_tar(self, name):
+        d = tempfile.mkdtemp(prefix="berth-export-")
+        self.addCleanup(shutil.rmtree, d, True)
+        out = os.path.join(d, "fs.tar")
+        self.docker("export", "-o", out, name)
+        return out
+
     def test_oom_killed(self):
         r = self.docker("run", "--name", "oom", "-m", "8m", "--memory-swap", "8m", "busybox", "sh", "-c",
                         "x=a; while :; do x=$x$x; done", check=False, timeout=60)

@@ -100,6 +100,12 @@ struct PathStat {
   std::string linkTarget;
 };
 
+// `docker diff`: Kind 0 changed, 1 added, 2 deleted.
+struct FsChange {
+  std::string path;
+  int kind = 0;
+};
+
 struct ProcessTable {
   std::vector<std::string> titles;
   std::vector<std::vector<std::string>> processes;
@@ -158,6 +164,14 @@ class ContainerBackend {
   // Extracts the tar in `tarFd` (from offset 0) into directory `path`.
   virtual absl::Status extractToContainer(std::string_view name, std::string_view path, int tarFd,
                                           bool noOverwriteDirNonDir, bool copyUIDGID) = 0;
+
+  // docker update: resources (applied to a running container's cgroups at
+  // once) and the restart policy. Returns dockerd's Warnings.
+  virtual absl::StatusOr<std::vector<std::string>> updateContainer(std::string_view name, const nlohmann::json& body) = 0;
+  virtual absl::StatusOr<std::vector<FsChange>> containerChanges(std::string_view name) = 0;
+  // docker export: a tar of the container's filesystem (without volumes or
+  // the kernel's filesystems) in an unlinked temporary file, at offset 0.
+  virtual absl::StatusOr<UniqueFd> exportContainer(std::string_view name) = 0;
 
   // dockerd's stats document; `previous` (may be null) is the last one, for the precpu fields.
   virtual absl::StatusOr<nlohmann::ordered_json> containerStats(std::string_view name,

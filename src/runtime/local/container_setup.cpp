@@ -478,6 +478,28 @@ void mapIds(pid_t pid, const ContainerSpec& spec) {
   }
 }
 
+// The exec pipe closes on the child's successful execve (it is CLOEXEC);
+// anything read from it is the child's "error …". Reports the outcome and
+// returns the helper's exit status.
+int reportExec(pid_t pid, int execRead) {
+  std::string err;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(execRead, buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    err.append(buf, size_t(n));
+  }
+  ::close(execRead);
+  if (!err.empty()) {
+    ::waitpid(pid, nullptr, 0);
+    if (err.back() == '\n') err.pop_back();
+    report(err);
+    return 1;
+  }
+  report(strCat("pid ", pid));
+  return 0;
+}
+
 int runSetup(const char* dir) {
   if (::chdir(dir) != 0) failErrno(strCat("chdir ", dir));
   absl::StatusOr<ContainerSpec> spec = specFromJson(readWhole("spec.json"));
@@ -505,8 +527,7 @@ int runSetup(const char* dir) {
     try {
       containerInit(*spec, sync[0]);
     } catch (const SetupError& e) {
-      std::string msg = "error " + e.message + "\n";
-      (void)writeAll(exec[1], msg);
+      (void)writeAll(exec[1], "error " + e.message + "\n");
       _exit(127);
     }
   }
@@ -523,22 +544,7 @@ int runSetup(const char* dir) {
   }
   if (::write(sync[1], "g", 1) != 1) failErrno("starting the container");
   ::close(sync[1]);
-  // The exec pipe closes on a successful execve; anything read is an error.
-  std::string err;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(exec[0], buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    err.append(buf, size_t(n));
-  }
-  if (!err.empty()) {
-    ::waitpid(pid_t(pid), nullptr, 0);
-    if (err.back() == '\n') err.pop_back();
-    report(err);
-    return 1;
-  }
-  report(strCat("pid ", pid));
-  return 0;
+  return reportExec(pid_t(pid), exec[0]);
 }
 
 // Exec: joins a running container — its cgroups, then its namespaces, then
@@ -599,21 +605,7 @@ int runExec(const char* dir) {
     }
   }
   ::close(exec[1]);
-  std::string err;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(exec[0], buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    err.append(buf, size_t(n));
-  }
-  if (!err.empty()) {
-    ::waitpid(pid, nullptr, 0);
-    if (err.back() == '\n') err.pop_back();
-    report(err);
-    return 1;
-  }
-  report(strCat("pid ", pid));
-  return 0;
+  return reportExec(pid, exec[0]);
 }
 
 }  // namespace

@@ -354,6 +354,16 @@ absl::Status LocalRuntime::withRootfs(const std::string& id, const ContainerSpec
   return result;
 }
 
+absl::Status LocalRuntime::updateResources(const std::string& id, const Resources& resources,
+                                           std::vector<std::string>& warnings) {
+  std::vector<std::string> cg = cgroupsOf(id);
+  if (cg.empty()) {
+    warnings.push_back("Resource limits are not supported and ignored on cgroups V1 rootless systems");
+    return absl::OkStatus();
+  }
+  return createCgroups(cg, resources, warnings);
+}
+
 absl::StatusOr<std::unique_ptr<LogCursor>> LocalRuntime::openLogs(const std::string& id, int64_t tail) {
   return openLogCursor(containerDir(id), tail);
 }

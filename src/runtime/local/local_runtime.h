@@ -45,6 +45,9 @@ class LocalRuntime final : public Runtime {
   absl::StatusOr<ResourceStats> stats(const std::string& id) override;
   absl::Status withRootfs(const std::string& id, const ContainerSpec& spec,
                           const std::function<absl::Status(int rootFd)>& fn) override;
+  absl::Status updateResources(const std::string& id, const Resources& resources,
+                               std::vector<std::string>& warnings) override;
+  std::string writableLayer(const std::string& id) override { return containerDir(id) + "/upper"; }
   absl::StatusOr<std::unique_ptr<LogCursor>> openLogs(const std::string& id, int64_t tail) override;
   void cleanup(const std::string& id) override;
   absl::Status remove(const std::string& id) override;

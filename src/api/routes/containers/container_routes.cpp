@@ -111,12 +111,10 @@ net::awaitable<absl::Status> unpause(Exchange& ex, backend::ContainerBackend& ba
 
 net::awaitable<absl::Status> resize(Exchange& ex, backend::ContainerBackend& backend) {
   std::string id = ex.request().pathParams.at("id");
-  auto h = ex.request().query.intValue("h");
-  auto w = ex.request().query.intValue("w");
-  if (!h.ok()) co_return h.status();
-  if (!w.ok()) co_return w.status();
-  unsigned rows = unsigned(h->value_or(0)), cols = unsigned(w->value_or(0));
-  absl::Status st = co_await httputil::offload(ex, [&] { return backend.resizeContainer(id, rows, cols); });
+  auto size = terminalSize(ex.request().query);
+  if (!size.ok()) co_return size.status();
+  absl::Status st =
+      co_await httputil::offload(ex, [&] { return backend.resizeContainer(id, size->first, size->second); });
   if (!st.ok()) co_return st;
   co_return co_await ex.respond(httputil::jsonResponse(200, nlohmann::ordered_json::object()));
 }
@@ -130,6 +128,31 @@ net::awaitable<absl::Status> top(Exchange& ex, backend::ContainerBackend& backen
   j["Titles"] = t->titles;
   j["Processes"] = t->processes;
   co_return co_await ex.respond(httputil::jsonResponse(200, j));
+}
+
+net::awaitable<absl::Status> update(Exchange& ex, backend::ContainerBackend& backend) {
+  auto body = co_await httputil::readJsonBody(ex);
+  if (!body.ok()) co_return body.status();
+  std::string id = ex.request().pathParams.at("id");
+  auto warnings = co_await httputil::offload(ex, [&] { return backend.updateContainer(id, *body); });
+  if (!warnings.ok()) co_return warnings.status();
+  nlohmann::ordered_json j;
+  j["Warnings"] = *warnings;
+  co_return co_await ex.respond(httputil::jsonResponse(200, j));
+}
+
+net::awaitable<absl::Status> changes(Exchange& ex, backend::ContainerBackend& backend) {
+  std::string id = ex.request().pathParams.at("id");
+  auto list = co_await httputil::offload(ex, [&] { return backend.containerChanges(id); });
+  if (!list.ok()) co_return list.status();
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
+  for (const auto& c : *list) {
+    nlohmann::ordered_json e;
+    e["Path"] = c.path;
+    e["Kind"] = c.kind;
+    a.push_back(std::move(e));
+  }
+  co_return co_await ex.respond(httputil::jsonResponse(200, a));
 }
 
 }  // namespace
@@ -151,6 +174,8 @@ std::vector<httputil::RouteSpec> containerRoutes(backend::ContainerBackend& back
       {"POST", "/containers/{id}/unpause", bind(unpause)},
       {"POST", "/containers/{id}/resize", bind(resize)},
       {"GET", "/containers/{id}/top", bind(top)},
+      {"POST", "/containers/{id}/update", bind(update)},
+      {"GET", "/containers/{id}/changes", bind(changes)},
   };
   for (auto& r : containerStreamRoutes(backend)) routes.push_back(std::move(r));
   return routes;

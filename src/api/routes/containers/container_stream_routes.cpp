@@ -497,14 +497,21 @@ net::awaitable<absl::Status> execInspect(Exchange& ex, backend::ContainerBackend
 
 net::awaitable<absl::Status> execResize(Exchange& ex, backend::ContainerBackend& backend) {
   std::string id = ex.request().pathParams.at("id");
-  auto h = ex.request().query.intValue("h");
-  auto w = ex.request().query.intValue("w");
-  if (!h.ok()) co_return h.status();
-  if (!w.ok()) co_return w.status();
-  unsigned rows = unsigned(h->value_or(0)), cols = unsigned(w->value_or(0));
-  absl::Status st = co_await httputil::offload(ex, [&] { return backend.resizeExec(id, rows, cols); });
+  auto size = terminalSize(ex.request().query);
+  if (!size.ok()) co_return size.status();
+  absl::Status st = co_await httputil::offload(ex, [&] { return backend.resizeExec(id, size->first, size->second); });
   if (!st.ok()) co_return st;
   co_return co_await ex.respond(httputil::emptyResponse(200));
+}
+
+// The rest of an open stream's body: the file from its offset on.
+net::awaitable<void> streamFile(Exchange& ex, int fd) {
+  std::string buf(256 * 1024, '\0');
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n <= 0) break;
+    if (!(co_await ex.write(std::string_view(buf.data(), size_t(n)))).ok()) break;
+  }
 }
 
 std::string pathStatHeader(const backend::PathStat& st) {
@@ -546,12 +553,7 @@ net::awaitable<absl::Status> archiveGet(Exchange& ex, backend::ContainerBackend&
   headers.emplace_back("X-Docker-Container-Path-Stat", pathStatHeader(archive->first));
   absl::Status st = co_await ex.openStream(200, "application/x-tar", std::move(headers));
   if (!st.ok()) co_return st;
-  std::string buf(256 * 1024, '\0');
-  for (;;) {
-    ssize_t n = ::read(archive->second.get(), buf.data(), buf.size());
-    if (n <= 0) break;
-    if (!(co_await ex.write(std::string_view(buf.data(), size_t(n)))).ok()) break;
-  }
+  co_await streamFile(ex, archive->second.get());
   co_return absl::OkStatus();
 }
 
@@ -576,7 +578,25 @@ net::awaitable<absl::Status> archivePut(Exchange& ex, backend::ContainerBackend&
   co_return co_await ex.respond(httputil::emptyResponse(200));
 }
 
+net::awaitable<absl::Status> exportTar(Exchange& ex, backend::ContainerBackend& backend) {
+  std::string id = ex.request().pathParams.at("id");
+  auto tar = co_await httputil::offload(ex, [&] { return backend.exportContainer(id); });
+  if (!tar.ok()) co_return tar.status();
+  absl::Status st = co_await ex.openStream(200, "application/x-tar");
+  if (!st.ok()) co_return st;
+  co_await streamFile(ex, tar->get());
+  co_return absl::OkStatus();
+}
+
 }  // namespace
+
+absl::StatusOr<std::pair<unsigned, unsigned>> terminalSize(const httputil::Query& query) {
+  auto h = query.intValue("h");
+  if (!h.ok()) return h.status();
+  auto w = query.intValue("w");
+  if (!w.ok()) return w.status();
+  return std::make_pair(unsigned(h->value_or(0)), unsigned(w->value_or(0)));
+}
 
 std::vector<httputil::RouteSpec> containerStreamRoutes(backend::ContainerBackend& backend) {
   auto bind = [&backend](net::awaitable<absl::Status> (*fn)(Exchange&, backend::ContainerBackend&)) {
@@ -593,6 +613,7 @@ std::vector<httputil::RouteSpec> containerStreamRoutes(backend::ContainerBackend
       {"HEAD", "/containers/{id}/archive", bind(archiveHead)},
       {"GET", "/containers/{id}/archive", bind(archiveGet)},
       {"PUT", "/containers/{id}/archive", bind(archivePut)},
+      {"GET", "/containers/{id}/export", bind(exportTar)},
       {"POST", "/exec/{id}/start", bind(execStart)},
       {"GET", "/exec/{id}/json", bind(execInspect)},
       {"POST", "/exec/{id}/resize", bind(execResize)},

@@ -16,9 +16,6 @@ struct Endpoint {
 
 // Every API 1.51 endpoint not served yet. Remove an entry when its area lands.
 constexpr Endpoint kUnimplemented[] = {
-    {"GET", "/containers/{id}/changes", false},
-    {"GET", "/containers/{id}/export", false},
-    {"POST", "/containers/{id}/update", true},
     {"GET", "/containers/{id}/attach/ws", false},
     {"POST", "/build", false},
     {"POST", "/build/prune", false},
