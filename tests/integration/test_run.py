@@ -353,6 +353,26 @@ class Run(RunBase):
         self.docker("export", "-o", out, name)
         return out
 
+    def test_container_and_exec_events(self):
+        since = str(int(time.time()) - 1)
+        self.docker("run", "-d", "--name", "ev", "busybox", "sleep", "100")
+        self.docker("exec", "ev", "true")
+        self.docker("pause", "ev")
+        self.docker("unpause", "ev")
+        self.docker("kill", "ev")
+        self.docker("wait", "ev")
+        self.docker("rm", "ev")
+        out = self.docker("events", "--since", since, "--until", str(int(time.time()) + 1), "--filter", "type=container",
+                          "--format", "{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}").stdout
+        actions = [line.split()[0] for line in out.splitlines()]
+        for a in ("create", "start", "exec_create:", "exec_start:", "exec_die", "pause", "unpause", "kill", "die",
+                  "destroy"):
+            self.assertIn(a, actions)
+        self.assertLess(actions.index("create"), actions.index("start"))
+        self.assertLess(actions.index("die"), actions.index("destroy"))
+        self.assertIn("die ev 137", out.splitlines())
+        self.assertIn("exec_die ev 0", out.splitlines())
+
     def test_oom_killed(self):
         r = self.docker("run", "--name", "oom", "-m", "8m", "--memory-swap", "8m", "busybox", "sh", "-c",
                         "x=a; while :; do x=$x$x; done", check=False, timeout=60)
