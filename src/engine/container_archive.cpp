@@ -73,7 +73,7 @@ absl::StatusOr<Found> lookup(int rootFd, std::string_view path, std::string_view
   return f;
 }
 
-api::backend::PathStat statOf(const Found& f, std::string_view path) {
+api::backend::PathStat statOf(const Found& f) {
   api::backend::PathStat s;
   s.name = f.name == "." ? "/" : f.name;
   s.size = f.st.st_size;
@@ -84,7 +84,6 @@ api::backend::PathStat statOf(const Found& f, std::string_view path) {
     ssize_t n = ::readlinkat(f.parent.get(), f.name.c_str(), buf, sizeof buf);
     if (n > 0) s.linkTarget = std::string(buf, size_t(n));
   }
-  (void)path;
   return s;
 }
 
@@ -208,12 +207,7 @@ bool walkChanges(int dirFd, const std::string& prefix, const std::vector<UniqueF
 absl::Status ContainerService::withRootfs(const Record& r, const std::function<absl::Status(int rootFd)>& fn) {
   std::shared_ptr<Live> l = live(r.row.id);
   std::lock_guard op(l->op);
-  std::vector<std::string> chains;
-  if (r.doc.contains("Berth")) chains = stringList(r.doc["Berth"].value("ChainIds", nlohmann::ordered_json::array()));
-  BERTH_ASSIGN_OR_RETURN(std::vector<std::string> paths, images_.snapshotPaths(chains));
-  SpecContext ctx = specContext_;
-  ctx.lowerDirs.assign(paths.rbegin(), paths.rend());
-  BERTH_ASSIGN_OR_RETURN(runtime::ContainerSpec spec, buildContainerSpec(r.doc, ctx));
+  BERTH_ASSIGN_OR_RETURN(runtime::ContainerSpec spec, specFor(r));
   return runtime_.withRootfs(r.row.id, spec, fn);
 }
 
@@ -223,7 +217,7 @@ absl::StatusOr<api::backend::PathStat> ContainerService::statContainerPath(std::
   api::backend::PathStat out;
   BERTH_RETURN_IF_ERROR(withRootfs(r, [&](int root) -> absl::Status {
     BERTH_ASSIGN_OR_RETURN(Found f, lookup(root, path, name));
-    out = statOf(f, path);
+    out = statOf(f);
     return absl::OkStatus();
   }));
   return out;
@@ -242,7 +236,7 @@ absl::StatusOr<std::pair<api::backend::PathStat, UniqueFd>> ContainerService::ar
   api::backend::PathStat stat;
   BERTH_RETURN_IF_ERROR(withRootfs(r, [&](int root) -> absl::Status {
     BERTH_ASSIGN_OR_RETURN(Found f, lookup(root, path, name));
-    stat = statOf(f, path);
+    stat = statOf(f);
     // "dir/." archives the directory's contents under ".": the CLI's way of
     // asking for them without the directory's own name.
     std::string tarName = path.ends_with("/.") ? "." : (f.name == "." ? "/" : f.name);
@@ -290,9 +284,7 @@ namespace berth::engine {
 
 absl::StatusOr<std::vector<api::backend::FsChange>> ContainerService::containerChanges(std::string_view name) {
   BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
-  std::vector<std::string> chains;
-  if (r.doc.contains("Berth")) chains = stringList(r.doc["Berth"].value("ChainIds", nlohmann::ordered_json::array()));
-  BERTH_ASSIGN_OR_RETURN(std::vector<std::string> paths, images_.snapshotPaths(chains));
+  BERTH_ASSIGN_OR_RETURN(std::vector<std::string> paths, lowerDirsOf(r));
   std::vector<UniqueFd> lowers;
   for (const std::string& p : paths) lowers.emplace_back(::open(p.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   std::vector<api::backend::FsChange> out;

@@ -17,16 +17,6 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-std::vector<std::string> strings(const nlohmann::json& j) {
-  std::vector<std::string> out;
-  if (j.is_array()) {
-    for (const auto& e : j) {
-      if (e.is_string()) out.push_back(e.get<std::string>());
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<ContainerService::Exec>> ContainerService::findExec(std::string_view id) {
@@ -43,7 +33,7 @@ absl::StatusOr<std::string> ContainerService::createExec(std::string_view contai
     return absl::FailedPreconditionError(strCat("Container ", r.row.id, " is paused, unpause the container before exec"));
   }
   if (status != "running") return absl::FailedPreconditionError(strCat("Container ", r.row.id, " is not running"));
-  std::vector<std::string> cmd = strings(body.value("Cmd", nlohmann::json()));
+  std::vector<std::string> cmd = stringList(body.value("Cmd", nlohmann::json()));
   if (cmd.empty()) return absl::InvalidArgumentError("No exec command specified");
   auto e = std::make_shared<Exec>();
   e->id = newHexId();
@@ -53,7 +43,7 @@ absl::StatusOr<std::string> ContainerService::createExec(std::string_view contai
     e->config[key] = body.value(key, false);
   }
   for (const char* key : {"User", "WorkingDir", "DetachKeys"}) e->config[key] = body.value(key, "");
-  e->config["Env"] = strings(body.value("Env", nlohmann::json()));
+  e->config["Env"] = stringList(body.value("Env", nlohmann::json()));
   e->config["Cmd"] = cmd;
   if (std::string wd = e->config["WorkingDir"]; !wd.empty() && !wd.starts_with('/')) {
     return absl::InvalidArgumentError(strCat("invalid WorkingDir: \"", wd, "\": must be an absolute path"));
@@ -122,12 +112,7 @@ absl::StatusOr<api::backend::AttachTarget> ContainerService::startExec(std::stri
   absl::StatusOr<runtime::Started> started = runtime_.exec(r.row.id, e->id, p, std::move(options));
   if (!started.ok()) {
     std::lock_guard lock(execMu_);
-    // runc's codes: 127 for a program that is not there, 126 otherwise.
-    std::string msg(started.status().message());
-    e->exitCode = msg.find("executable file not found") != std::string::npos ||
-                          msg.find("no such file or directory") != std::string::npos
-                      ? 127
-                      : 126;
+    e->exitCode = startErrorExitCode(std::string(started.status().message()), 126);
     return started.status();
   }
   {

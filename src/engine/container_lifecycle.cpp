@@ -38,14 +38,25 @@ void logOptions(const ojson& host, runtime::StartOptions& o) {
 
 }  // namespace
 
+absl::StatusOr<std::vector<std::string>> ContainerService::lowerDirsOf(const Record& r) {
+  std::vector<std::string> chains;
+  if (r.doc.contains("Berth")) chains = stringList(r.doc["Berth"].value("ChainIds", ojson::array()));
+  BERTH_ASSIGN_OR_RETURN(std::vector<std::string> paths, images_.snapshotPaths(chains));
+  return std::vector<std::string>(paths.rbegin(), paths.rend());  // overlay wants the top layer first
+}
+
+absl::StatusOr<runtime::ContainerSpec> ContainerService::specFor(const Record& r) {
+  SpecContext ctx = specContext_;
+  BERTH_ASSIGN_OR_RETURN(ctx.lowerDirs, lowerDirsOf(r));
+  return buildContainerSpec(r.doc, ctx);
+}
+
 std::shared_ptr<ContainerService::Live> ContainerService::live(const std::string& id) {
   std::lock_guard lock(liveMu_);
   auto& p = live_[id];
   if (!p) p = std::make_shared<Live>();
   return p;
 }
-
-absl::Status ContainerService::saveState(Record& r) { return save(r); }
 
 bool ContainerService::manuallyStopped(const Record& r) const {
   return r.doc.contains("Berth") && r.doc["Berth"].value("ManuallyStopped", false);
@@ -81,12 +92,7 @@ absl::StatusOr<bool> ContainerService::startLocked(Live& l, Record& r) {
   if (status == "removing" || status == "dead") {
     return absl::FailedPreconditionError(strCat("container ", r.row.id, " is marked for removal and cannot be started"));
   }
-  std::vector<std::string> chains;
-  if (r.doc.contains("Berth")) chains = stringList(r.doc["Berth"].value("ChainIds", ojson::array()));
-  BERTH_ASSIGN_OR_RETURN(std::vector<std::string> paths, images_.snapshotPaths(chains));
-  SpecContext ctx = specContext_;
-  ctx.lowerDirs.assign(paths.rbegin(), paths.rend());  // overlay wants the top layer first
-  BERTH_ASSIGN_OR_RETURN(runtime::ContainerSpec spec, buildContainerSpec(r.doc, ctx));
+  BERTH_ASSIGN_OR_RETURN(runtime::ContainerSpec spec, specFor(r));
   runtime::StartOptions options;
   const ojson& config = r.doc["Config"];
   options.openStdin = config.value("OpenStdin", false);
@@ -101,11 +107,7 @@ absl::StatusOr<bool> ContainerService::startLocked(Live& l, Record& r) {
     // As dockerd: the error is kept in State with runc's exit code for it.
     std::string msg(started.status().message());
     state["Error"] = msg;
-    state["ExitCode"] = msg.find("executable file not found") != std::string::npos ||
-                                msg.find("no such file or directory") != std::string::npos
-                            ? 127
-                        : msg.find("permission denied") != std::string::npos ? 126
-                                                                             : 128;
+    state["ExitCode"] = startErrorExitCode(msg, 128);
     if (statusOf(r.doc) == "restarting") {
       state["Status"] = "exited";
       state["Restarting"] = false;

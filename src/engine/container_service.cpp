@@ -26,16 +26,13 @@ using ojson = nlohmann::ordered_json;
 
 }  // namespace
 
-std::vector<std::string> stringList(const ojson& j) {
-  std::vector<std::string> out;
-  if (j.is_array()) {
-    for (const auto& e : j) {
-      if (e.is_string()) out.push_back(e.get<std::string>());
-    }
-  } else if (j.is_string()) {
-    out.push_back(j.get<std::string>());
+int startErrorExitCode(std::string_view message, int otherwise) {
+  if (message.find("executable file not found") != std::string_view::npos ||
+      message.find("no such file or directory") != std::string_view::npos) {
+    return 127;
   }
-  return out;
+  if (message.find("permission denied") != std::string_view::npos) return 126;
+  return otherwise;
 }
 
 std::map<std::string, std::string> labelsOf(const ojson& doc) {

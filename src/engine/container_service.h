@@ -108,6 +108,10 @@ class ContainerService final : public api::backend::ContainerBackend {
     std::atomic<uint64_t> generation{0};  // bumped at every start and exit: stale probes stop
   };
   std::shared_ptr<Live> live(const std::string& id);
+  // The image's snapshot directories under a container, top layer first.
+  absl::StatusOr<std::vector<std::string>> lowerDirsOf(const Record& r);
+  // The runtime spec of a container: its record plus its image's snapshots.
+  absl::StatusOr<runtime::ContainerSpec> specFor(const Record& r);
   // A docker exec, in memory as in dockerd.
   struct Exec {
     std::string id, containerId;
@@ -130,7 +134,6 @@ class ContainerService final : public api::backend::ContainerBackend {
   void probe(const std::string& id, uint64_t generation);
   void runProbe(const std::string& id, uint64_t generation, Live& l);
   void waitForProbes();
-  absl::Status saveState(Record& r);
   bool manuallyStopped(const Record& r) const;
   void setManuallyStopped(Record& r, bool stopped);
 

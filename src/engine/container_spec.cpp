@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "engine/container_doc.h"
 #include "runtime/capabilities.h"
 #include "util/status.h"
 #include "util/strings.h"
@@ -13,15 +14,6 @@ namespace berth::engine {
 namespace {
 
 using ojson = nlohmann::ordered_json;
-
-std::vector<std::string> strings(const ojson& j) {
-  std::vector<std::string> out;
-  if (!j.is_array()) return out;
-  for (const auto& e : j) {
-    if (e.is_string()) out.push_back(e.get<std::string>());
-  }
-  return out;
-}
 
 int64_t intOf(const ojson& j, const char* key) {
   auto it = j.find(key);
@@ -97,8 +89,8 @@ absl::StatusOr<runtime::ContainerSpec> buildContainerSpec(const ojson& doc, cons
   s.id = doc.value("Id", "");
   s.lowerDirs = ctx.lowerDirs;
   s.args.push_back(doc.value("Path", ""));
-  for (const std::string& a : strings(doc.value("Args", ojson::array()))) s.args.push_back(a);
-  s.env = strings(c.value("Env", ojson::array()));
+  for (const std::string& a : stringList(doc.value("Args", ojson::array()))) s.args.push_back(a);
+  s.env = stringList(c.value("Env", ojson::array()));
   bool hasPath = std::any_of(s.env.begin(), s.env.end(), [](const std::string& e) { return e.starts_with("PATH="); });
   if (!hasPath) s.env.insert(s.env.begin(), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   s.hostname = c.value("Hostname", "");
@@ -109,17 +101,17 @@ absl::StatusOr<runtime::ContainerSpec> buildContainerSpec(const ojson& doc, cons
   if (s.cwd.empty()) s.cwd = "/";
   if (!s.cwd.starts_with('/')) return absl::InvalidArgumentError(strCat("the working directory '", s.cwd, "' is invalid, it needs to be an absolute path"));
   s.user = c.value("User", "");
-  s.groupAdd = strings(h.value("GroupAdd", ojson::array()));
+  s.groupAdd = stringList(h.value("GroupAdd", ojson::array()));
   s.terminal = c.value("Tty", false);
   s.privileged = h.value("Privileged", false);
   if (s.privileged && ctx.rootless) {
     // Still confined by the user namespace: "privileged" means every
     // capability of that namespace, as with rootless podman.
   }
-  BERTH_ASSIGN_OR_RETURN(s.capabilities, runtime::mergeCapabilities(strings(h.value("CapAdd", ojson::array())),
-                                                                    strings(h.value("CapDrop", ojson::array())),
+  BERTH_ASSIGN_OR_RETURN(s.capabilities, runtime::mergeCapabilities(stringList(h.value("CapAdd", ojson::array())),
+                                                                    stringList(h.value("CapDrop", ojson::array())),
                                                                     s.privileged));
-  for (const std::string& opt : strings(h.value("SecurityOpt", ojson::array()))) {
+  for (const std::string& opt : stringList(h.value("SecurityOpt", ojson::array()))) {
     std::string o = opt;
     std::replace(o.begin(), o.end(), ':', '=');
     if (o == "no-new-privileges" || o == "no-new-privileges=true") {
@@ -139,8 +131,8 @@ absl::StatusOr<runtime::ContainerSpec> buildContainerSpec(const ojson& doc, cons
   s.readonlyRootfs = h.value("ReadonlyRootfs", false);
   s.shmSize = intOf(h, "ShmSize") > 0 ? intOf(h, "ShmSize") : 64 << 20;
   s.oomScoreAdj = int(intOf(h, "OomScoreAdj"));
-  s.maskedPaths = strings(h.value("MaskedPaths", ojson::array()));
-  s.readonlyPaths = strings(h.value("ReadonlyPaths", ojson::array()));
+  s.maskedPaths = stringList(h.value("MaskedPaths", ojson::array()));
+  s.readonlyPaths = stringList(h.value("ReadonlyPaths", ojson::array()));
   if (auto it = h.find("Sysctls"); it != h.end() && it->is_object()) {
     for (auto e = it->begin(); e != it->end(); ++e) {
       if (e->is_string()) s.sysctls[e.key()] = e->get<std::string>();

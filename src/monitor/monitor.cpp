@@ -150,7 +150,6 @@ class LogWriter {
 struct Client {
   int fd = -1;
   bool wantsStdin = false, wantsStdout = false, wantsStderr = false;
-  bool helloSeen = false;
   std::string in;  // bytes of an incomplete frame
 };
 
@@ -384,7 +383,6 @@ void Monitor::dropClient(size_t i) {
 bool Monitor::handleFrame(Client& c, uint8_t type, const std::string& payload) {
   switch (type) {
     case proto::kHello:
-      c.helloSeen = true;
       c.wantsStdin = payload.find('i') != std::string::npos;
       c.wantsStdout = payload.find('o') != std::string::npos;
       c.wantsStderr = payload.find('e') != std::string::npos;

@@ -6,6 +6,7 @@
 // stdout/stderr frames of a non-TTY container are already in the format the
 // API's multiplexed attach stream uses. Header-only and libc-only.
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -55,5 +56,12 @@ constexpr const char* kSocketName = "monitor.sock";
 constexpr const char* kExitFile = "exit.json";   // {"ExitCode":…,"FinishedAt":…} written on exit
 constexpr const char* kSpecFile = "spec.json";   // runtime::ContainerSpec, read by the setup helper
 constexpr const char* kPidFile = "monitor.pid";  // "<monitor pid> <container pid>"
+
+// The container's init pid from kPidFile's text; 0 when there is none.
+inline int initPidFrom(const std::string& pidFileText) {
+  int monitorPid = 0, init = 0;
+  if (std::sscanf(pidFileText.c_str(), "%d %d", &monitorPid, &init) != 2 || init <= 0) return 0;
+  return init;
+}
 
 }  // namespace berth::runtime::monitor

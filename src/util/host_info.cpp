@@ -5,10 +5,10 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <sstream>
 
 #include "util/strings.h"
+#include "util/unique_fd.h"
 #include "util/strings.h"
 #include "util/strings.h"
 
@@ -17,15 +17,8 @@ namespace {
 
 constexpr long kCgroup2SuperMagic = 0x63677270;
 
-std::string readFile(const char* path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 int64_t memTotalBytes() {
-  std::string meminfo = readFile("/proc/meminfo");  // the views below point into it
+  std::string meminfo = readFileOrEmpty("/proc/meminfo");  // the views below point into it
   for (std::string_view line : split(meminfo, '\n')) {
     if (consumePrefix(line, "MemTotal:")) {
       line = trim(line);
@@ -66,8 +59,8 @@ HostInfo readHostInfo() {
     h.machine = u.machine;
     h.hostname = u.nodename;
   }
-  std::string osr = readFile("/etc/os-release");
-  if (osr.empty()) osr = readFile("/usr/lib/os-release");
+  std::string osr = readFileOrEmpty("/etc/os-release");
+  if (osr.empty()) osr = readFileOrEmpty("/usr/lib/os-release");
   h.operatingSystem = osReleaseValue(osr, "PRETTY_NAME");
   if (h.operatingSystem.empty()) h.operatingSystem = "Linux";
   h.osVersion = osReleaseValue(osr, "VERSION_ID");
@@ -79,9 +72,9 @@ HostInfo readHostInfo() {
 
   struct statfs fs {};
   h.cgroupVersion = (statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == kCgroup2SuperMagic) ? "2" : "1";
-  h.seccomp = readFile("/proc/self/status").find("\nSeccomp:") != std::string::npos;
+  h.seccomp = readFileOrEmpty("/proc/self/status").find("\nSeccomp:") != std::string::npos;
   if (h.cgroupVersion == "2") {
-    std::string controllers = " " + readFile("/sys/fs/cgroup/cgroup.controllers");
+    std::string controllers = " " + readFileOrEmpty("/sys/fs/cgroup/cgroup.controllers");
     auto has = [&](const char* c) { return controllers.find(std::string(" ") + c) != std::string::npos; };
     h.memoryController = has("memory");
     h.swapAccounting = h.memoryController;
@@ -96,7 +89,7 @@ HostInfo readHostInfo() {
     h.cpusetController = exists("/sys/fs/cgroup/cpuset/cpuset.cpus");
     h.pidsController = exists("/sys/fs/cgroup/pids");
   }
-  h.ipv4Forwarding = readFile("/proc/sys/net/ipv4/ip_forward").starts_with("1");
+  h.ipv4Forwarding = readFileOrEmpty("/proc/sys/net/ipv4/ip_forward").starts_with("1");
   return h;
 }
 

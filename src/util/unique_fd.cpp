@@ -1,5 +1,7 @@
 #include "util/unique_fd.h"
 
+#include <fcntl.h>
+
 #include <cerrno>
 
 #include "util/status.h"
@@ -16,6 +18,20 @@ absl::Status writeAll(int fd, std::string_view data) {
     data.remove_prefix(static_cast<size_t>(n));
   }
   return absl::OkStatus();
+}
+
+std::string readFileOrEmpty(const std::string& path) {
+  std::string out;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, size_t(n));
+  }
+  return out;
 }
 
 }  // namespace berth

@@ -1,6 +1,7 @@
 #pragma once
 #include <unistd.h>
 
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -10,6 +11,10 @@ namespace berth {
 
 // Writes all of `data` to `fd`, retrying short writes and EINTR.
 absl::Status writeAll(int fd, std::string_view data);
+
+// The whole content of a small file (/proc, /sys, configuration); empty
+// when it cannot be read.
+std::string readFileOrEmpty(const std::string& path);
 
 // Owns a file descriptor; closes it on destruction (crun's cleanup_close, typed).
 class UniqueFd {

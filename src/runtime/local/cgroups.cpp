@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -20,13 +19,6 @@ namespace {
 
 // The v1 controllers we manage; others (blkio, net_cls, hugetlb…) are left alone.
 const std::set<std::string> kV1Controllers = {"cpu", "cpuacct", "cpuset", "memory", "pids", "freezer", "devices"};
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 bool has(const CgroupDir& d, std::string_view controller) {
   if (d.controllers == "unified") return false;
@@ -52,8 +44,8 @@ bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0;
 void inheritCpuset(const std::string& dir) {
   std::string parent = dir.substr(0, dir.rfind('/'));
   for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-    std::string mine = readFile(dir + "/" + f);
-    if (mine.find_first_not_of(" \n") == std::string::npos) (void)writeValue(dir, f, readFile(parent + "/" + f));
+    std::string mine = readFileOrEmpty(dir + "/" + f);
+    if (mine.find_first_not_of(" \n") == std::string::npos) (void)writeValue(dir, f, readFileOrEmpty(parent + "/" + f));
   }
 }
 
@@ -74,14 +66,14 @@ absl::Status mkdirs(const std::string& path, const CgroupDir& d) {
 uint64_t sharesToWeight(int64_t shares) { return 1 + ((uint64_t(shares) - 2) * 9999) / 262142; }
 
 uint64_t readUint(const std::string& path) {
-  std::string s = readFile(path);
+  std::string s = readFileOrEmpty(path);
   if (s.starts_with("max")) return 0;
   return std::strtoull(s.c_str(), nullptr, 10);
 }
 
 std::map<std::string, uint64_t> readKeyed(const std::string& path) {
   std::map<std::string, uint64_t> out;
-  std::istringstream in(readFile(path));
+  std::istringstream in(readFileOrEmpty(path));
   std::string k;
   uint64_t v;
   while (in >> k >> v) out[k] = v;
@@ -99,14 +91,14 @@ CgroupDir parseCgroupEntry(const std::string& entry) {
 CgroupLayout detectCgroups() {
   // hierarchy id → our path in it, from /proc/self/cgroup: "4:memory:/a/b", "0::/".
   std::map<std::string, std::string> own;  // controllers ("" for v2) → path
-  std::istringstream cg(readFile("/proc/self/cgroup"));
+  std::istringstream cg(readFileOrEmpty("/proc/self/cgroup"));
   for (std::string line; std::getline(cg, line);) {
     size_t a = line.find(':'), b = line.find(':', a + 1);
     if (a == std::string::npos || b == std::string::npos) continue;
     own[line.substr(a + 1, b - a - 1)] = line.substr(b + 1);
   }
   CgroupLayout layout;
-  std::istringstream mi(readFile("/proc/self/mountinfo"));
+  std::istringstream mi(readFileOrEmpty("/proc/self/mountinfo"));
   bool anyV1 = false;
   std::string unifiedMount;
   for (std::string line; std::getline(mi, line);) {
@@ -170,7 +162,7 @@ absl::Status createCgroups(const std::vector<std::string>& entries, const Resour
     };
     if (d.controllers == "unified") {
       std::string parent = d.path.substr(0, d.path.rfind('/'));
-      std::string available = readFile(parent + "/cgroup.controllers");
+      std::string available = readFileOrEmpty(parent + "/cgroup.controllers");
       for (std::string_view c : {"memory", "cpu", "pids", "cpuset"}) {
         if (available.find(c) != std::string::npos) (void)writeValue(parent, "cgroup.subtree_control", strCat("+", c));
       }
@@ -247,7 +239,7 @@ void removeCgroups(const std::vector<std::string>& entries) {
     for (int attempt = 0; attempt < 50; ++attempt) {
       if (::rmdir(d.path.c_str()) == 0 || errno == ENOENT) break;
       // Busy: stragglers (an exec'd process) still inside. Kill and retry.
-      std::istringstream in(readFile(d.path + "/cgroup.procs"));
+      std::istringstream in(readFileOrEmpty(d.path + "/cgroup.procs"));
       for (pid_t p; in >> p;) ::kill(p, SIGKILL);
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -278,7 +270,7 @@ absl::Status freezeCgroups(const std::vector<std::string>& entries, bool frozen)
       BERTH_RETURN_IF_ERROR(writeValue(d.path, "freezer.state", frozen ? "FROZEN" : "THAWED"));
       // FREEZING is transitional; wait until the state settles.
       for (int i = 0; i < 200; ++i) {
-        std::string s = readFile(d.path + "/freezer.state");
+        std::string s = readFileOrEmpty(d.path + "/freezer.state");
         if (s.starts_with(frozen ? "FROZEN" : "THAWED")) return absl::OkStatus();
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
@@ -293,7 +285,7 @@ std::vector<pid_t> cgroupPids(const std::vector<std::string>& entries) {
   for (const std::string& e : entries) {
     CgroupDir d = parseCgroupEntry(e);
     if (d.controllers != "unified" && !has(d, "pids") && !has(d, "memory")) continue;
-    std::istringstream in(readFile(d.path + "/cgroup.procs"));
+    std::istringstream in(readFileOrEmpty(d.path + "/cgroup.procs"));
     for (pid_t p; in >> p;) out.push_back(p);
     break;
   }

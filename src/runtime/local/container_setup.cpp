@@ -24,7 +24,6 @@
 
 #include <cctype>
 #include <cstring>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
@@ -33,6 +32,7 @@
 #include "runtime/capabilities.h"
 #include "runtime/local/cgroups.h"
 #include "runtime/local/seccomp_profile.h"
+#include "runtime/monitor_protocol.h"
 #include "runtime/spec.h"
 #include "runtime/user.h"
 #include "util/rooted_fs.h"
@@ -62,13 +62,6 @@ std::string errnoText(int err) {
 }
 
 [[noreturn]] void failErrno(const std::string& what) { fail(strCat(what, ": ", errnoText(errno))); }
-
-std::string readWhole(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string fdPath(int fd) { return strCat("/proc/self/fd/", fd); }
 
@@ -298,7 +291,7 @@ void applyCredentials(const ContainerSpec& spec, const ExecUser& user) {
   for (const std::string& c : spec.capabilities) {
     if (auto n = capabilityNumber(c)) keep.insert(*n);
   }
-  int last = std::atoi(readWhole("/proc/sys/kernel/cap_last_cap").c_str());
+  int last = std::atoi(readFileOrEmpty("/proc/sys/kernel/cap_last_cap").c_str());
   if (last <= 0) last = CAP_LAST_CAP;
   for (int cap = 0; cap <= last; ++cap) {
     if (!keep.contains(cap) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
@@ -502,7 +495,7 @@ int reportExec(pid_t pid, int execRead) {
 
 int runSetup(const char* dir) {
   if (::chdir(dir) != 0) failErrno(strCat("chdir ", dir));
-  absl::StatusOr<ContainerSpec> spec = specFromJson(readWhole("spec.json"));
+  absl::StatusOr<ContainerSpec> spec = specFromJson(readFileOrEmpty("spec.json"));
   if (!spec.ok()) fail(std::string(spec.status().message()));
   if (spec->args.empty()) fail("no command specified");
   std::vector<std::string> warnings;
@@ -555,12 +548,10 @@ int runExec(const char* dir) {
   // host fds (CVE-2019-5736): not dumpable, so no ptrace or /proc/<pid>/fd.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (::chdir(dir) != 0) failErrno(strCat("chdir ", dir));
-  absl::StatusOr<ContainerSpec> spec = specFromJson(readWhole("spec.json"));
+  absl::StatusOr<ContainerSpec> spec = specFromJson(readFileOrEmpty("spec.json"));
   if (!spec.ok()) fail(std::string(spec.status().message()));
   if (spec->args.empty()) fail("no command specified");
-  std::istringstream pids(readWhole("../../monitor.pid"));
-  pid_t monitorPid = 0, init = 0;
-  pids >> monitorPid >> init;
+  pid_t init = monitor::initPidFrom(readFileOrEmpty(strCat("../../", monitor::kPidFile)));
   if (init <= 0) fail(strCat("container ", spec->id, " is not running"));
   absl::Status cg = joinCgroups(spec->cgroupPaths, ::getpid());
   if (!cg.ok()) report(strCat("warn ", cg.message()));

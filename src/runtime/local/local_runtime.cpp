@@ -14,7 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <sstream>
 
 #include "nlohmann/json.hpp"
@@ -31,13 +30,6 @@ namespace berth::runtime::local {
 namespace {
 
 namespace proto = monitor;
-
-std::string readWhole(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 absl::Status writeFile(const std::string& path, std::string_view data, mode_t mode = 0644) {
   std::string tmp = path + ".tmp";
@@ -58,7 +50,7 @@ absl::Status makeDir(const std::string& path, mode_t mode) {
 // The host's resolvers, minus loopback ones a container cannot reach;
 // dockerd's fallback when none is left.
 std::string resolvConf() {
-  std::istringstream in(readWhole("/etc/resolv.conf"));
+  std::istringstream in(readFileOrEmpty("/etc/resolv.conf"));
   std::string out;
   bool any = false;
   for (std::string line; std::getline(in, line);) {
@@ -130,7 +122,7 @@ absl::StatusOr<Started> LocalRuntime::start(const ContainerSpec& specIn, StartOp
       "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
       "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
   if (spec.netMode != "host") hosts += strCat("127.0.1.1\t", fqdn, fqdn == spec.hostname ? "" : " " + spec.hostname, "\n");
-  BERTH_RETURN_IF_ERROR(writeFile(dir + "/hosts", spec.netMode == "host" ? readWhole("/etc/hosts") : hosts));
+  BERTH_RETURN_IF_ERROR(writeFile(dir + "/hosts", spec.netMode == "host" ? readFileOrEmpty("/etc/hosts") : hosts));
   BERTH_RETURN_IF_ERROR(writeFile(dir + "/resolv.conf", resolvConf()));
   spec.hostnameFile = dir + "/hostname";
   spec.hostsFile = dir + "/hosts";
@@ -279,9 +271,7 @@ absl::StatusOr<std::vector<pid_t>> LocalRuntime::pids(const std::string& id) {
   std::vector<std::string> cg = cgroupsOf(id);
   if (!cg.empty()) return cgroupPids(cg);
   // Without cgroups: the processes in the container's pid namespace.
-  std::istringstream in(readWhole(containerDir(id) + "/" + proto::kPidFile));
-  pid_t monitorPid = 0, init = 0;
-  in >> monitorPid >> init;
+  pid_t init = proto::initPidFrom(readFileOrEmpty(containerDir(id) + "/" + proto::kPidFile));
   if (init <= 0) return absl::FailedPreconditionError(strCat("container ", id, " is not running"));
   char want[128] = {0};
   if (::readlink(strCat("/proc/", init, "/ns/pid").c_str(), want, sizeof want - 1) <= 0) return std::vector<pid_t>{};
@@ -315,9 +305,7 @@ absl::StatusOr<ResourceStats> LocalRuntime::stats(const std::string& id) {
 
 absl::Status LocalRuntime::withRootfs(const std::string& id, const ContainerSpec& spec,
                                       const std::function<absl::Status(int rootFd)>& fn) {
-  std::istringstream in(readWhole(containerDir(id) + "/" + proto::kPidFile));
-  pid_t monitorPid = 0, init = 0;
-  in >> monitorPid >> init;
+  pid_t init = proto::initPidFrom(readFileOrEmpty(containerDir(id) + "/" + proto::kPidFile));
   if (init > 0 && ::kill(init, 0) == 0) {
     // Running: its root, mounts included, through /proc.
     UniqueFd root(::open(strCat("/proc/", init, "/root").c_str(), O_DIRECTORY | O_PATH | O_CLOEXEC));
@@ -375,7 +363,7 @@ std::optional<ExitStatus> LocalRuntime::exited(const std::string& id) {
 
 ExitStatus LocalRuntime::readExit(const std::string& id) {
   ExitStatus e;
-  nlohmann::json j = nlohmann::json::parse(readWhole(containerDir(id) + "/" + proto::kExitFile), nullptr, false);
+  nlohmann::json j = nlohmann::json::parse(readFileOrEmpty(containerDir(id) + "/" + proto::kExitFile), nullptr, false);
   if (j.is_object()) {
     e.exitCode = j.value("ExitCode", 255);
     e.finishedAt = j.value("FinishedAt", "");

@@ -20,27 +20,32 @@ namespace {
 
 using logfmt::RecordHeader;
 
-// A read-only view of one file's bytes [0, size).
+// A read-only view of one file's bytes [from, size): offsets stay the
+// file's own. Mapping from where the reader is (rounded down to a page)
+// keeps `logs -f` on a large log from mapping it whole at every wake-up.
 class Mapping {
  public:
-  Mapping(int fd, size_t size) : size_(size) {
-    if (size_ > 0) {
-      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  Mapping(int fd, size_t from, size_t size) : size_(size) {
+    base_ = from & ~(size_t(::sysconf(_SC_PAGESIZE)) - 1);
+    if (size_ > base_) {
+      void* p = ::mmap(nullptr, size_ - base_, PROT_READ, MAP_PRIVATE, fd, off_t(base_));
       data_ = p == MAP_FAILED ? nullptr : static_cast<const char*>(p);
-      if (data_ == nullptr) size_ = 0;
-      else ::madvise(p, size_, MADV_SEQUENTIAL);
+      if (data_ != nullptr) ::madvise(p, size_ - base_, MADV_SEQUENTIAL);
     }
+    if (data_ == nullptr) size_ = base_ = 0;
   }
   ~Mapping() {
-    if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
+    if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_ - base_);
   }
   Mapping(const Mapping&) = delete;
   Mapping& operator=(const Mapping&) = delete;
-  const char* data() const { return data_; }
+  // The byte at file offset `off` (from <= off < size).
+  const char* at(size_t off) const { return data_ + (off - base_); }
   size_t size() const { return size_; }
 
  private:
   const char* data_ = nullptr;
+  size_t base_ = 0;
   size_t size_ = 0;
 };
 
@@ -49,9 +54,9 @@ class Mapping {
 template <class F>
 size_t walk(const Mapping& m, size_t from, F&& onRecord) {
   size_t off = from;
-  while (m.size() - off >= sizeof(RecordHeader)) {
+  while (m.size() > off && m.size() - off >= sizeof(RecordHeader)) {
     RecordHeader h;
-    std::memcpy(&h, m.data() + off, sizeof h);
+    std::memcpy(&h, m.at(off), sizeof h);
     if (h.magic != logfmt::kMagic) return m.size();
     if (m.size() - off - sizeof h < h.length) break;
     onRecord(h, off);
@@ -88,12 +93,12 @@ class FileLogCursor final : public LogCursor {
       struct stat st {};
       if (::fstat(current_.get(), &st) != 0) return absl::InternalError("stat of the log failed");
       if (size_t(st.st_size) > offset_) {
-        Mapping m(current_.get(), size_t(st.st_size));
+        Mapping m(current_.get(), offset_, size_t(st.st_size));
         offset_ = walk(m, offset_, [&](const RecordHeader& h, size_t off) {
           LogEntry e;
           e.stream = h.stream;
           e.timeNanos = h.timeNanos;
-          e.data = std::string_view(m.data() + off + sizeof h, h.length);
+          e.data = std::string_view(m.at(off + sizeof h), h.length);
           e.partial = h.partial != 0;
           sink(e);
         });
@@ -152,7 +157,7 @@ class FileLogCursor final : public LogCursor {
         files.pop_back();
         continue;
       }
-      Mapping m(fd.get(), size_t(st.st_size));
+      Mapping m(fd.get(), 0, size_t(st.st_size));
       std::vector<size_t> lineStarts;  // offsets where a line begins
       bool atLineStart = true;
       walk(m, 0, [&](const RecordHeader& h, size_t off) {
