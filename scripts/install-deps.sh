@@ -7,7 +7,7 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libboost-system-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libabsl-dev
   libcli11-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev
-  libseccomp-dev procps uidmap
+  libseccomp-dev libmnl-dev nftables iproute2 procps uidmap
 )
 test_pkgs=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev openssl curl python3

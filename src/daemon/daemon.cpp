@@ -14,6 +14,7 @@
 #include "api/routes/containers/container_routes.h"
 #include "api/routes/images/image_routes.h"
 #include "api/routes/volumes/volume_routes.h"
+#include "api/routes/networks/network_routes.h"
 #include "api/routes/system/system_routes.h"
 #include "api/routes/unsupported/unimplemented_routes.h"
 #include "api/server/server.h"
@@ -112,6 +113,7 @@ int runServe(DaemonConfig cfg, const std::set<std::string>& fromFlags) {
   router.add(api::routes::imageRoutes((*engine)->images()));
   router.add(api::routes::containerRoutes((*engine)->containers()));
   router.add(api::routes::volumeRoutes((*engine)->volumes()));
+  router.add(api::routes::networkRoutes((*engine)->networks()));
   router.add(api::routes::swarmRoutes());
   router.add(api::routes::unimplementedRoutes());
 

@@ -1,7 +1,6 @@
 // ContainerService: what can be read from a running container — logs, the
 // process table (top) and resource figures (stats).
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include "engine/container_doc.h"
 #include "engine/container_service.h"
 #include "util/host_info.h"
+#include "util/process.h"
 #include "util/status.h"
 #include "util/strings.h"
 #include "util/timestamp.h"
@@ -59,40 +59,6 @@ class ContainerLogReader final : public api::backend::LogReader {
   bool pastUntil_ = false;
 };
 
-// Runs a program (no shell: ps arguments come from the client) and returns its stdout.
-absl::StatusOr<std::string> runCapture(const std::vector<std::string>& args) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
-  UniqueFd readEnd(p[0]), writeEnd(p[1]);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, writeEnd.get(), 1);
-  posix_spawn_file_actions_adddup2(&fa, writeEnd.get(), 2);
-  std::vector<char*> argv;
-  std::vector<std::string> copy = args;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = ::posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  writeEnd.reset();
-  if (rc != 0) return absl::InternalError(strCat("running ", args[0], ": ", strerror(rc)));
-  std::string out;
-  char buf[8192];
-  for (ssize_t n; (n = ::read(readEnd.get(), buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    out.append(buf, size_t(n));
-  }
-  int st = 0;
-  ::waitpid(pid, &st, 0);
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-    return absl::InternalError(strCat("ps: ", trim(out)));
-  }
-  return out;
-}
-
 std::vector<std::string> fields(std::string_view line) {
   std::vector<std::string> out;
   std::istringstream in{std::string(line)};
@@ -138,7 +104,7 @@ absl::StatusOr<api::backend::ProcessTable> ContainerService::topContainer(std::s
   std::vector<std::string> args = {"ps"};
   std::vector<std::string> extra = fields(psArgs.empty() ? "-ef" : psArgs);
   args.insert(args.end(), extra.begin(), extra.end());
-  BERTH_ASSIGN_OR_RETURN(std::string out, runCapture(args));
+  BERTH_ASSIGN_OR_RETURN(std::string out, runProgram(args));
   std::istringstream in(out);
   std::string header;
   std::getline(in, header);

@@ -93,6 +93,7 @@ absl::StatusOr<bool> ContainerService::startLocked(Live& l, Record& r) {
     return absl::FailedPreconditionError(strCat("container ", r.row.id, " is marked for removal and cannot be started"));
   }
   BERTH_ASSIGN_OR_RETURN(runtime::ContainerSpec spec, specFor(r));
+  BERTH_RETURN_IF_ERROR(setUpNetworking(r, spec));
   runtime::StartOptions options;
   const ojson& config = r.doc["Config"];
   options.openStdin = config.value("OpenStdin", false);
@@ -104,6 +105,8 @@ absl::StatusOr<bool> ContainerService::startLocked(Live& l, Record& r) {
   absl::StatusOr<runtime::Started> started = runtime_.start(spec, std::move(options));
   ojson& state = r.doc["State"];
   if (!started.ok()) {
+    networks_.tearDownSandbox(r.row.id);
+    NetworkService::clearRunningSettings(r.doc["NetworkSettings"]);
     // As dockerd: the error is kept in State with runc's exit code for it.
     std::string msg(started.status().message());
     state["Error"] = msg;
@@ -145,6 +148,82 @@ absl::StatusOr<bool> ContainerService::startLocked(Live& l, Record& r) {
   return true;
 }
 
+absl::Status ContainerService::setUpNetworking(Record& r, runtime::ContainerSpec& spec) {
+  SandboxRequest req{r.row.id, r.row.name, r.doc["Config"].value("Hostname", ""), &r.doc, ""};
+  std::string mode = r.doc["HostConfig"].value("NetworkMode", "bridge");
+  if (mode.starts_with("container:")) {
+    // Its namespace, while it runs (dockerd's rule), and its hostname.
+    BERTH_ASSIGN_OR_RETURN(Record other, resolve(mode.substr(10)));
+    if (statusOf(other.doc) != "running") {
+      return absl::FailedPreconditionError(
+          strCat("cannot join network namespace of a non running container: container ", other.row.id, " is ",
+                 statusOf(other.doc)));
+    }
+    req.joinNetnsPath = strCat("/proc/", other.doc["State"].value("Pid", 0), "/ns/net");
+    spec.hostname = other.doc["Config"].value("Hostname", spec.hostname);
+    for (std::string& e : spec.env) {
+      if (e.starts_with("HOSTNAME=")) e = "HOSTNAME=" + spec.hostname;
+    }
+  }
+  BERTH_ASSIGN_OR_RETURN(Sandbox sb, networks_.setUpSandbox(req));
+  if (!sb.netnsPath.empty()) {
+    spec.netMode = "path";
+    spec.netnsPath = sb.netnsPath;
+  }
+  spec.resolvConf = sb.resolvConf;
+  spec.extraHosts = sb.extraHosts;
+  spec.ipAddress = sb.ipAddress;
+  r.doc["NetworkSettings"] = sb.networkSettings;
+  return absl::OkStatus();
+}
+
+absl::Status ContainerService::connectContainer(std::string_view container, const std::string& networkId,
+                                                const nlohmann::json& endpointConfig) {
+  BERTH_ASSIGN_OR_RETURN(Record r, resolve(container));
+  std::shared_ptr<Live> l = live(r.row.id);
+  std::lock_guard op(l->op);
+  BERTH_ASSIGN_OR_RETURN(r, resolve(r.row.id));
+  std::string mode = r.doc["HostConfig"].value("NetworkMode", "bridge");
+  if (mode == "host" || mode == "none" || mode.starts_with("container:")) {
+    return absl::PermissionDeniedError(strCat("container cannot be connected to multiple networks with one of the "
+                                              "networks in private (none) mode"));
+  }
+  BERTH_ASSIGN_OR_RETURN(auto entry, networks_.endpointEntry(networkId, endpointConfig));
+  ojson& nets = r.doc["NetworkSettings"]["Networks"];
+  if (nets.contains(entry.first)) {
+    return absl::PermissionDeniedError(
+        strCat("endpoint with name ", r.row.name, " already exists in network ", entry.first));
+  }
+  std::string status = statusOf(r.doc);
+  if (status == "running" || status == "paused") {
+    BERTH_ASSIGN_OR_RETURN(entry.second, networks_.attachRunning(r.row.id, r.row.name, networkId, endpointConfig));
+  }
+  nets[entry.first] = entry.second;
+  return save(r);
+}
+
+absl::Status ContainerService::disconnectContainer(std::string_view container, const std::string& networkId,
+                                                   bool /*force*/) {
+  BERTH_ASSIGN_OR_RETURN(Record r, resolve(container));
+  std::shared_ptr<Live> l = live(r.row.id);
+  std::lock_guard op(l->op);
+  BERTH_ASSIGN_OR_RETURN(r, resolve(r.row.id));
+  ojson& nets = r.doc["NetworkSettings"]["Networks"];
+  std::string name;
+  for (auto it = nets.begin(); it != nets.end(); ++it) {
+    if (it.value().value("NetworkID", "") == networkId) name = it.key();
+  }
+  if (name.empty()) {
+    BERTH_ASSIGN_OR_RETURN(auto net, networks_.resolveNetwork(networkId));
+    return absl::PermissionDeniedError(strCat("container ", r.row.id, " is not connected to network ", net.second));
+  }
+  if (name == "host") return absl::PermissionDeniedError("container cannot be disconnected from host network or connected to host network");
+  std::string status = statusOf(r.doc);
+  if (status == "running" || status == "paused") BERTH_RETURN_IF_ERROR(networks_.detachRunning(r.row.id, networkId));
+  nets.erase(name);
+  return save(r);
+}
+
 void ContainerService::onExit(const std::string& id, runtime::ExitStatus e) {
   std::shared_ptr<Live> l = live(id);
   std::vector<api::backend::WaitCallback> waiters;
@@ -156,6 +235,8 @@ void ContainerService::onExit(const std::string& id, runtime::ExitStatus e) {
     if (!rec.ok()) return;  // removed meanwhile
     Record& r = *rec;
     runtime_.cleanup(id);
+    networks_.tearDownSandbox(id);
+    NetworkService::clearRunningSettings(r.doc["NetworkSettings"]);
     l->running = false;
     ++l->generation;
     if (l->killTimer != 0) {
@@ -383,6 +464,7 @@ void ContainerService::reconcile() {
     const std::string id = r.row.id;
     if (status == "running" || status == "paused") {
       live(id)->running = true;
+      networks_.restoreSandbox({id, r.row.name, r.doc["Config"].value("Hostname", ""), &r.doc, ""});
       runtime_.watch(id, [this, id](runtime::ExitStatus e) { onExit(id, std::move(e)); });
       continue;
     }
@@ -390,6 +472,7 @@ void ContainerService::reconcile() {
     // unless-stopped when the user did not stop it; a restart that was
     // pending when the daemon went down happens now.
     std::string policy = r.doc["HostConfig"]["RestartPolicy"].value("Name", "no");
+    networks_.tearDownSandbox(id);  // a namespace a crash left behind
     bool start = status == "restarting" || (policy == "always" && status == "exited") ||
                  (policy == "unless-stopped" && status == "exited" && !manuallyStopped(r));
     if (!start) continue;

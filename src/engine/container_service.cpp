@@ -314,11 +314,12 @@ absl::Status nameConflict(std::string_view name, std::string_view holder) {
 }  // namespace
 
 ContainerService::ContainerService(store::StateStore& db, ImageService& images, VolumeService& volumes,
-                                   EventBus& events, std::string graphDriver, runtime::Runtime& runtime,
-                                   Scheduler& scheduler, SpecContext specContext)
+                                   NetworkService& networks, EventBus& events, std::string graphDriver,
+                                   runtime::Runtime& runtime, Scheduler& scheduler, SpecContext specContext)
     : db_(db),
       images_(images),
       volumes_(volumes),
+      networks_(networks),
       events_(events),
       graphDriver_(std::move(graphDriver)),
       runtime_(runtime),
@@ -552,8 +553,19 @@ absl::StatusOr<api::backend::ContainerCreated> ContainerService::createContainer
   BERTH_ASSIGN_OR_RETURN(doc["Mounts"], mountsFor(hostIn, config));
   doc["Config"] = normalizedConfig(config, id);
   doc["Config"]["Image"] = imageName;
+  std::string netMode = host.value("NetworkMode", "bridge");
+  if (netMode.starts_with("container:")) {
+    absl::StatusOr<Record> other = resolve(netMode.substr(10));
+    if (!other.ok()) return other.status();
+  }
+  nlohmann::json endpointsConfig = nlohmann::json::object();
+  if (body.contains("NetworkingConfig") && body["NetworkingConfig"].is_object() &&
+      body["NetworkingConfig"].contains("EndpointsConfig") && body["NetworkingConfig"]["EndpointsConfig"].is_object()) {
+    endpointsConfig = body["NetworkingConfig"]["EndpointsConfig"];
+  }
+  BERTH_ASSIGN_OR_RETURN(ojson networks, networks_.endpointsForCreate(netMode, endpointsConfig));
   doc["NetworkSettings"] = {{"Bridge", ""}, {"SandboxID", ""}, {"SandboxKey", ""}, {"Ports", ojson::object()},
-                            {"Networks", ojson::object()}};
+                            {"Networks", std::move(networks)}};
   std::lock_guard lock(mu_);
   // The snapshots this container stands on, read and recorded under GC's
   // lock so a forced rmi cannot collect them in between.
@@ -600,7 +612,22 @@ nlohmann::ordered_json ContainerService::summary(const Record& r) const {
   for (const auto& a : d["Args"]) command += " " + a.get<std::string>();
   s["Command"] = command;
   s["Created"] = r.row.created / 1'000'000'000;
+  // dockerd's port list: one entry per binding, a bare one per unbound port.
   s["Ports"] = ojson::array();
+  const ojson& ports = d["NetworkSettings"].value("Ports", ojson::object());
+  for (auto it = ports.begin(); it != ports.end(); ++it) {
+    size_t slash = it.key().find('/');
+    int privatePort = std::atoi(it.key().c_str());
+    std::string type = slash == std::string::npos ? "tcp" : it.key().substr(slash + 1);
+    if (!it.value().is_array()) {
+      s["Ports"].push_back({{"PrivatePort", privatePort}, {"Type", type}});
+      continue;
+    }
+    for (const auto& b : it.value()) {
+      s["Ports"].push_back({{"IP", b.value("HostIp", "")}, {"PrivatePort", privatePort},
+                            {"PublicPort", std::atoi(b.value("HostPort", "0").c_str())}, {"Type", type}});
+    }
+  }
   s["Labels"] = d["Config"]["Labels"];
   s["State"] = d["State"].value("Status", "created");
   s["Status"] = statusText(d["State"]);
@@ -688,8 +715,14 @@ absl::StatusOr<std::vector<nlohmann::ordered_json>> ContainerService::listContai
     if (!ancestors.empty() && !ancestors.contains(r.row.image)) continue;
     if (before && r.row.created >= *before) continue;
     if (since && r.row.created <= *since) continue;
-    if (auto it = f.find("network"); it != f.end() && !it->second.contains(r.doc["HostConfig"].value("NetworkMode", ""))) {
-      continue;
+    if (auto it = f.find("network"); it != f.end()) {
+      // By network name or ID, as dockerd.
+      bool any = false;
+      const ojson& nets = r.doc["NetworkSettings"].value("Networks", ojson::object());
+      for (auto n = nets.begin(); n != nets.end(); ++n) {
+        any = any || it->second.contains(n.key()) || it->second.contains(n.value().value("NetworkID", ""));
+      }
+      if (!any) continue;
     }
     if (auto it = f.find("volume"); it != f.end()) {
       bool any = false;
@@ -699,12 +732,34 @@ absl::StatusOr<std::vector<nlohmann::ordered_json>> ContainerService::listContai
       if (!any) continue;
     }
     if (f.contains("publish") || f.contains("expose")) {
-      // No container publishes ports until networking lands (issue #5).
+      // "80", "80/tcp" or a range "8000-8080/tcp", against published host
+      // ports (publish) or exposed container ports (expose).
       const ojson& exposed = r.doc["Config"].value("ExposedPorts", ojson::object());
+      const ojson& published = r.doc["NetworkSettings"].value("Ports", ojson::object());
+      auto inFilter = [](const std::set<std::string>& values, int port, const std::string& proto) {
+        for (const std::string& v : values) {
+          size_t slash = v.find('/');
+          std::string p = v.substr(0, slash), wantProto = slash == std::string::npos ? "tcp" : v.substr(slash + 1);
+          size_t dash = p.find('-');
+          int lo = std::atoi(p.substr(0, dash).c_str()), hi = dash == std::string::npos ? lo : std::atoi(p.substr(dash + 1).c_str());
+          if (wantProto == proto && port >= lo && port <= hi) return true;
+        }
+        return false;
+      };
       bool any = false;
       if (auto it = f.find("expose"); it != f.end()) {
-        for (const std::string& p : it->second) {
-          any = any || exposed.contains(p) || exposed.contains(p + "/tcp");
+        for (auto e = exposed.begin(); e != exposed.end(); ++e) {
+          size_t slash = e.key().find('/');
+          any = any || inFilter(it->second, std::atoi(e.key().c_str()),
+                                slash == std::string::npos ? "tcp" : e.key().substr(slash + 1));
+        }
+      }
+      if (auto it = f.find("publish"); it != f.end()) {
+        for (auto p = published.begin(); p != published.end(); ++p) {
+          if (!p.value().is_array()) continue;
+          size_t slash = p.key().find('/');
+          std::string proto = slash == std::string::npos ? "tcp" : p.key().substr(slash + 1);
+          for (const auto& b : p.value()) any = any || inFilter(it->second, std::atoi(b.value("HostPort", "0").c_str()), proto);
         }
       }
       if (!any) continue;
@@ -775,6 +830,7 @@ absl::Status ContainerService::removeContainer(std::string_view name,
     if (l->restartTimer != 0) scheduler_.cancel(l->restartTimer);
     l->restartTimer = 0;
     BERTH_ASSIGN_OR_RETURN(r, resolve(r.row.id));
+    networks_.tearDownSandbox(r.row.id);
     BERTH_RETURN_IF_ERROR(runtime_.remove(r.row.id));
     BERTH_RETURN_IF_ERROR(db_.deleteContainer(r.row.id));
     removedWaiters = std::move(l->removedWaiters);
@@ -819,6 +875,7 @@ absl::StatusOr<api::backend::ContainerPruneReport> ContainerService::pruneContai
     if (status == "running" || status == "paused" || status == "restarting") continue;
     if (until && r.row.created >= *until) continue;
     if (!api::types::labelsMatch(filters, labelsOf(r.doc))) continue;
+    networks_.tearDownSandbox(r.row.id);
     BERTH_RETURN_IF_ERROR(runtime_.remove(r.row.id));
     BERTH_RETURN_IF_ERROR(db_.deleteContainer(r.row.id));
     publish("destroy", r);

@@ -18,16 +18,18 @@
 #include "engine/event_bus.h"
 #include "engine/scheduler.h"
 #include "engine/image_service.h"
+#include "engine/network_service.h"
 #include "engine/volume_service.h"
 #include "runtime/runtime.h"
 #include "store/state_store.h"
 
 namespace berth::engine {
 
-class ContainerService final : public api::backend::ContainerBackend {
+class ContainerService final : public api::backend::ContainerBackend, public ContainerNetworking {
  public:
-  ContainerService(store::StateStore& db, ImageService& images, VolumeService& volumes, EventBus& events,
-                   std::string graphDriver, runtime::Runtime& runtime, Scheduler& scheduler, SpecContext specContext);
+  ContainerService(store::StateStore& db, ImageService& images, VolumeService& volumes, NetworkService& networks,
+                   EventBus& events, std::string graphDriver, runtime::Runtime& runtime, Scheduler& scheduler,
+                   SpecContext specContext);
 
   absl::StatusOr<api::backend::ContainerCreated> createContainer(const api::backend::ContainerCreateRequest& req) override;
   absl::StatusOr<nlohmann::ordered_json> inspectContainer(std::string_view name, bool size) override;
@@ -70,6 +72,11 @@ class ContainerService final : public api::backend::ContainerBackend {
   absl::StatusOr<std::vector<std::string>> updateContainer(std::string_view name, const nlohmann::json& body) override;
   absl::StatusOr<std::vector<api::backend::FsChange>> containerChanges(std::string_view name) override;
   absl::StatusOr<UniqueFd> exportContainer(std::string_view name) override;
+
+  // ContainerNetworking: docker network connect/disconnect.
+  absl::Status connectContainer(std::string_view container, const std::string& networkId,
+                                const nlohmann::json& endpointConfig) override;
+  absl::Status disconnectContainer(std::string_view container, const std::string& networkId, bool force) override;
 
   // At daemon start: watch the containers an earlier daemon left running
   // (their monitors outlive it), settle those that exited meanwhile, and
@@ -126,6 +133,8 @@ class ContainerService final : public api::backend::ContainerBackend {
   // holding its lifecycle lock so it cannot start meanwhile.
   absl::Status withRootfs(const Record& r, const std::function<absl::Status(int rootFd)>& fn);
   absl::StatusOr<bool> startLocked(Live& l, Record& r);
+  // The network side of a start: the sandbox, recorded in the spec and the document.
+  absl::Status setUpNetworking(Record& r, runtime::ContainerSpec& spec);
   void onExit(const std::string& id, runtime::ExitStatus status);
   void scheduleRestart(const std::string& id, int delayMs);
   // Healthchecks (container_health.cpp): sets State.Health to starting and
@@ -144,6 +153,7 @@ class ContainerService final : public api::backend::ContainerBackend {
 
   ImageService& images_;
   VolumeService& volumes_;
+  NetworkService& networks_;
   EventBus& events_;
   const std::string graphDriver_;
   runtime::Runtime& runtime_;

@@ -144,9 +144,9 @@ absl::StatusOr<runtime::ContainerSpec> buildContainerSpec(const ojson& doc, cons
       s.rlimits.push_back({u.value("Name", ""), u.value("Soft", int64_t(0)), u.value("Hard", int64_t(0))});
     }
   }
-  // Namespaces. Joining another container's comes with networking (#5).
+  // Namespaces. Networks other than host and none are set up by the engine
+  // at start (NetworkService::setUpSandbox) and joined as netMode "path".
   std::string net = h.value("NetworkMode", "bridge");
-  if (net.starts_with("container:")) return absl::InvalidArgumentError("network mode container:<id> is not supported yet");
   s.netMode = net == "host" ? "host" : "private";
   s.pidMode = modeOf(h.value("PidMode", ""));
   s.ipcMode = modeOf(h.value("IpcMode", ""));

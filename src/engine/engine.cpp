@@ -81,10 +81,14 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::create(EngineOptions options, st
   sc.containersDir = ro.containersDir;
   engine->runtime_ = std::make_unique<runtime::local::LocalRuntime>(std::move(ro));
   engine->scheduler_ = std::make_unique<Scheduler>();
+  engine->networks_ = std::make_unique<NetworkService>(
+      store, engine->events_, NetworkOptions{engine->options_.dataRoot, engine->options_.rootless});
+  BERTH_RETURN_IF_ERROR(engine->networks_->load());
   engine->containers_ = std::make_unique<ContainerService>(store, *engine->images_, *engine->volumes_,
-                                                           engine->events_, "overlayfs", *engine->runtime_,
-                                                           *engine->scheduler_, std::move(sc));
+                                                           *engine->networks_, engine->events_, "overlayfs",
+                                                           *engine->runtime_, *engine->scheduler_, std::move(sc));
   ContainerService* containers = engine->containers_.get();
+  engine->networks_->setContainerNetworking(containers);
   engine->images_->setImageUses([containers] { return containers->imageUses(); });
   engine->volumes_->setVolumeUses([containers] { return containers->volumeUses(); });
   containers->reconcile();
@@ -96,6 +100,8 @@ Engine::~Engine() {
   // The timers and the exit watcher call into the services: stop them first.
   scheduler_.reset();
   runtime_.reset();
+  // Bridges without containers and the firewall table go with the daemon.
+  if (networks_) networks_->shutdown();
 }
 
 void Engine::reload(const ReloadableSettings& settings) {

@@ -12,6 +12,7 @@
 #include "engine/event_bus.h"
 #include "engine/container_service.h"
 #include "engine/image_service.h"
+#include "engine/network_service.h"
 #include "engine/scheduler.h"
 #include "runtime/runtime.h"
 #include "engine/volume_service.h"
@@ -52,6 +53,7 @@ class Engine final : public api::backend::SystemBackend {
   ImageService& images() { return *images_; }
   ContainerService& containers() { return *containers_; }
   VolumeService& volumes() { return *volumes_; }
+  NetworkService& networks() { return *networks_; }
   EventBus& events() { return events_; }
 
   // Applies reloaded settings and emits a daemon "reload" event.
@@ -75,6 +77,7 @@ class Engine final : public api::backend::SystemBackend {
   // Declared in this order so images_ (whose jobs may still run and ask
   // containers_ what they use) goes first, and both before the bus.
   std::unique_ptr<VolumeService> volumes_;
+  std::unique_ptr<NetworkService> networks_;
   std::unique_ptr<ContainerService> containers_;
   std::unique_ptr<ImageService> images_;
   // Last, so they stop first: their threads call into the services above.

@@ -14,7 +14,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerSpec, id, lowerDirs, up
                                                 capabilities, noNewPrivileges, seccomp, rlimits, oomScoreAdj, init,
                                                 hostname, domainname, mounts, hostsFile, resolvConfFile,
                                                 hostnameFile, maskedPaths, readonlyPaths, privileged, shmSize,
-                                                sysctls, netMode, pidMode, ipcMode, utsMode, uidMappings,
+                                                sysctls, netMode, netnsPath, resolvConf, extraHosts, ipAddress, pidMode, ipcMode, utsMode, uidMappings,
                                                 gidMappings, cgroupPaths, resources)
 
 std::string toJson(const ContainerSpec& spec) { return nlohmann::json(spec).dump(); }

@@ -73,8 +73,16 @@ struct ContainerSpec {
   int64_t shmSize = 64 << 20;
   std::map<std::string, std::string> sysctls;
 
-  // Namespaces: "private" or "host" for net, pid, ipc, uts.
+  // Namespaces: "private" or "host" for net, pid, ipc, uts; net may also
+  // be "path": join the namespace pinned at netnsPath (set up by the engine).
   std::string netMode = "private", pidMode = "private", ipcMode = "private", utsMode = "private";
+  std::string netnsPath;
+  // Networking's part of /etc: the whole resolv.conf (empty: the host's,
+  // minus loopback resolvers), extra "ip\tname" lines for /etc/hosts, and
+  // the container's own address for its hostname line (empty: 127.0.1.1).
+  std::string resolvConf;
+  std::vector<std::string> extraHosts;
+  std::string ipAddress;
   // Non-empty: a user namespace with these mappings.
   std::vector<IdMapping> uidMappings, gidMappings;
 

@@ -47,6 +47,17 @@ CREATE TABLE image_refs (
 ) STRICT;
 CREATE INDEX image_refs_by_image ON image_refs(image_id);
 )sql"},
+    Migration{3, "networks",
+              R"sql(
+-- Local networks, each as Docker's network inspect document in `spec`;
+-- endpoints live with their containers.
+CREATE TABLE networks (
+  id      TEXT PRIMARY KEY,
+  name    TEXT NOT NULL UNIQUE,
+  created INTEGER NOT NULL,
+  spec    TEXT NOT NULL
+) STRICT;
+)sql"},
 };
 
 }  // namespace

@@ -454,4 +454,61 @@ absl::Status StateStore::deleteVolume(std::string_view name) {
   return absl::OkStatus();
 }
 
+absl::Status StateStore::insertNetwork(const NetworkRow& row) {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "INSERT INTO networks(id, name, created, spec) VALUES(?1, ?2, ?3, ?4)", -1, &st.s,
+                         nullptr) != SQLITE_OK) {
+    return sqliteError(db_, "insert network");
+  }
+  bindText(st.s, 1, row.id);
+  bindText(st.s, 2, row.name);
+  sqlite3_bind_int64(st.s, 3, row.created);
+  bindText(st.s, 4, row.spec);
+  int rc = sqlite3_step(st.s);
+  if (rc == SQLITE_CONSTRAINT) return absl::AlreadyExistsError(strCat("network with name ", row.name, " already exists"));
+  if (rc != SQLITE_DONE) return sqliteError(db_, "insert network");
+  return absl::OkStatus();
+}
+
+absl::Status StateStore::updateNetworkSpec(std::string_view id, std::string_view spec) {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "UPDATE networks SET spec = ?2 WHERE id = ?1", -1, &st.s, nullptr) != SQLITE_OK) {
+    return sqliteError(db_, "update network");
+  }
+  bindText(st.s, 1, id);
+  bindText(st.s, 2, spec);
+  if (sqlite3_step(st.s) != SQLITE_DONE) return sqliteError(db_, "update network");
+  if (sqlite3_changes(db_) == 0) return absl::NotFoundError(strCat("network ", id, " not found"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<NetworkRow>> StateStore::listNetworks() {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT id, name, created, spec FROM networks ORDER BY created", -1, &st.s, nullptr) !=
+      SQLITE_OK) {
+    return sqliteError(db_, "list networks");
+  }
+  std::vector<NetworkRow> out;
+  int rc;
+  while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
+    out.push_back({columnText(st.s, 0), columnText(st.s, 1), sqlite3_column_int64(st.s, 2), columnText(st.s, 3)});
+  }
+  if (rc != SQLITE_DONE) return sqliteError(db_, "list networks");
+  return out;
+}
+
+absl::Status StateStore::deleteNetwork(std::string_view id) {
+  std::lock_guard lock(mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "DELETE FROM networks WHERE id = ?1", -1, &st.s, nullptr) != SQLITE_OK) {
+    return sqliteError(db_, "delete network");
+  }
+  bindText(st.s, 1, id);
+  if (sqlite3_step(st.s) != SQLITE_DONE) return sqliteError(db_, "delete network");
+  return absl::OkStatus();
+}
+
 }  // namespace berth::store

@@ -62,6 +62,13 @@ struct VolumeRow {
   std::string spec;
 };
 
+struct NetworkRow {
+  std::string id;
+  std::string name;
+  int64_t created = 0;  // unix nanoseconds
+  std::string spec;
+};
+
 class StateStore {
  public:
   // FailedPrecondition if the database is corrupt or from a newer berth.
@@ -116,6 +123,12 @@ class StateStore {
   absl::StatusOr<std::optional<VolumeRow>> getVolume(std::string_view name);
   absl::StatusOr<std::vector<VolumeRow>> listVolumes();
   absl::Status deleteVolume(std::string_view name);
+
+  // Networks. insertNetwork is AlreadyExists when the name or id is taken.
+  absl::Status insertNetwork(const NetworkRow& row);
+  absl::Status updateNetworkSpec(std::string_view id, std::string_view spec);
+  absl::StatusOr<std::vector<NetworkRow>> listNetworks();
+  absl::Status deleteNetwork(std::string_view id);
 
  private:
   StateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}

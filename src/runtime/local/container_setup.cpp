@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <net/if.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -253,7 +255,18 @@ int rlimitResource(const std::string& name) {
   return -1;
 }
 
+// A new network namespace starts with loopback down; Docker's "none" has it up.
+void bringUpLoopback() {
+  UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (!s.valid() || ::ioctl(s.get(), SIOCGIFFLAGS, &ifr) != 0) failErrno("reading the loopback interface");
+  ifr.ifr_flags = short(ifr.ifr_flags | IFF_UP);
+  if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) != 0) failErrno("bringing up the loopback interface");
+}
+
 void applyProcessSettings(const ContainerSpec& spec) {
+  if (spec.netMode == "private") bringUpLoopback();
   if (spec.utsMode != "host") {
     if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) failErrno("sethostname");
     if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0) {
@@ -508,7 +521,13 @@ int runSetup(const char* dir) {
   unsigned long flags = CLONE_NEWNS | CLONE_NEWIPC | SIGCHLD;
   if (spec->pidMode != "host") flags |= CLONE_NEWPID;
   if (spec->utsMode != "host") flags |= CLONE_NEWUTS;
-  if (spec->netMode != "host") flags |= CLONE_NEWNET;
+  if (spec->netMode == "private") flags |= CLONE_NEWNET;
+  if (spec->netMode == "path") {
+    // The namespace the engine set up (veths, addresses, routes) before start.
+    int ns = ::open(spec->netnsPath.c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) failErrno(strCat("joining the network namespace ", spec->netnsPath));
+    ::close(ns);
+  }
   if (spec->ipcMode == "host") flags &= ~static_cast<unsigned long>(CLONE_NEWIPC);
   if (!spec->uidMappings.empty()) flags |= CLONE_NEWUSER;
   // A fork into new namespaces; we are single-threaded, so this is safe.

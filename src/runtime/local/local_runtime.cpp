@@ -121,9 +121,15 @@ absl::StatusOr<Started> LocalRuntime::start(const ContainerSpec& specIn, StartOp
   std::string hosts =
       "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\n"
       "ff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
-  if (spec.netMode != "host") hosts += strCat("127.0.1.1\t", fqdn, fqdn == spec.hostname ? "" : " " + spec.hostname, "\n");
-  BERTH_RETURN_IF_ERROR(writeFile(dir + "/hosts", spec.netMode == "host" ? readFileOrEmpty("/etc/hosts") : hosts));
-  BERTH_RETURN_IF_ERROR(writeFile(dir + "/resolv.conf", resolvConf()));
+  for (const std::string& line : spec.extraHosts) hosts += line + "\n";
+  if (spec.netMode != "host") {
+    hosts += strCat(spec.ipAddress.empty() ? "127.0.1.1" : spec.ipAddress, "\t", fqdn,
+                    fqdn == spec.hostname ? "" : " " + spec.hostname, "\n");
+  }
+  std::string hostHosts = readFileOrEmpty("/etc/hosts");
+  for (const std::string& line : spec.extraHosts) hostHosts += line + "\n";
+  BERTH_RETURN_IF_ERROR(writeFile(dir + "/hosts", spec.netMode == "host" ? hostHosts : hosts));
+  BERTH_RETURN_IF_ERROR(writeFile(dir + "/resolv.conf", spec.resolvConf.empty() ? resolvConf() : spec.resolvConf));
   spec.hostnameFile = dir + "/hostname";
   spec.hostsFile = dir + "/hosts";
   spec.resolvConfFile = dir + "/resolv.conf";

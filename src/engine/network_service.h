@@ -1,0 +1,117 @@
+#pragma once
+// The network area of the engine: Docker's networks (the predefined bridge,
+// host and none, and user-defined bridges) with their IPAM, and each running
+// container's sandbox — a pinned network namespace with one veth per
+// network, its addresses, DNS names on the embedded resolver and published
+// ports. As root the bridges are real; a rootless daemon gives containers a
+// private namespace with loopback only (its own issue part).
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "api/backend/network_backend.h"
+#include "engine/event_bus.h"
+#include "network/ipam.h"
+#include "store/state_store.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace berth::network {
+class DnsServer;
+class PortForwarder;
+}  // namespace berth::network
+
+namespace berth::engine {
+
+struct NetworkOptions {
+  std::string dataRoot;
+  bool rootless = false;
+};
+
+// What a container's start needs from the network side.
+struct Sandbox {
+  std::string netnsPath;      // empty: the host's namespace ("host") or a fresh private one
+  std::string resolvConf;     // the whole /etc/resolv.conf
+  std::vector<std::string> extraHosts;  // "ip\tname" lines for /etc/hosts
+  std::string ipAddress;      // the primary address, for the container's own /etc/hosts line
+  nlohmann::ordered_json networkSettings;  // NetworkSettings as inspect shows it while running
+};
+
+// The container fields a sandbox is made from.
+struct SandboxRequest {
+  std::string containerId, containerName, hostname;
+  const nlohmann::ordered_json* doc = nullptr;  // the container's inspect document
+  std::string joinNetnsPath;  // --network container:<id>: that container's namespace
+};
+
+// Container operations the network routes need (connect/disconnect act on a
+// container's record); implemented by ContainerService.
+class ContainerNetworking {
+ public:
+  virtual ~ContainerNetworking() = default;
+  virtual absl::Status connectContainer(std::string_view container, const std::string& networkId,
+                                        const nlohmann::json& endpointConfig) = 0;
+  virtual absl::Status disconnectContainer(std::string_view container, const std::string& networkId, bool force) = 0;
+};
+
+class NetworkService final : public api::backend::NetworkBackend {
+ public:
+  NetworkService(store::StateStore& db, EventBus& events, NetworkOptions options);
+  ~NetworkService() override;
+  // Loads the networks, creating the predefined ones on first start.
+  absl::Status load();
+  void setContainerNetworking(ContainerNetworking* c) { containers_ = c; }
+  // At daemon stop: bridges without endpoints and the firewall table go.
+  void shutdown();
+
+  absl::StatusOr<api::backend::NetworkCreated> createNetwork(const nlohmann::json& body) override;
+  absl::StatusOr<std::vector<nlohmann::ordered_json>> listNetworks(const api::types::Filters& filters) override;
+  absl::StatusOr<nlohmann::ordered_json> inspectNetwork(std::string_view idOrName) override;
+  absl::Status removeNetwork(std::string_view idOrName) override;
+  absl::StatusOr<std::vector<std::string>> pruneNetworks(const api::types::Filters& filters) override;
+  absl::Status connectNetwork(std::string_view network, std::string_view container,
+                              const nlohmann::json& endpointConfig) override;
+  absl::Status disconnectNetwork(std::string_view network, std::string_view container, bool force) override;
+
+  // Container create: NetworkSettings.Networks for the mode and the
+  // request's EndpointsConfig (NotFound for an unknown network).
+  absl::StatusOr<nlohmann::ordered_json> endpointsForCreate(const std::string& networkMode,
+                                                            const nlohmann::json& endpointsConfig);
+  // The settings entry for one more network of a created container.
+  absl::StatusOr<std::pair<std::string, nlohmann::ordered_json>> endpointEntry(std::string_view network,
+                                                                               const nlohmann::json& endpointConfig);
+  // Container start: everything set up, or nothing left behind.
+  absl::StatusOr<Sandbox> setUpSandbox(const SandboxRequest& req);
+  // After a daemon restart, for a running container: addresses, names and
+  // ports taken again from its recorded settings.
+  void restoreSandbox(const SandboxRequest& req);
+  // Container exit or removal. Idempotent.
+  void tearDownSandbox(const std::string& containerId);
+  // Hot-plug into / out of a running container's namespace; returns the new settings entry.
+  absl::StatusOr<nlohmann::ordered_json> attachRunning(const std::string& containerId, const std::string& containerName,
+                                                       const std::string& networkId, const nlohmann::json& endpointConfig);
+  absl::Status detachRunning(const std::string& containerId, const std::string& networkId);
+  // NotFound unless a network of that id, name or prefix exists; its ID and name.
+  absl::StatusOr<std::pair<std::string, std::string>> resolveNetwork(std::string_view idOrName);
+  std::string netnsPathOf(const std::string& containerId) const;
+  // A stopped container's NetworkSettings: what only a running one has is cleared.
+  static void clearRunningSettings(nlohmann::ordered_json& networkSettings);
+  // The default bridge's gateway: what --add-host host-gateway means.
+  std::string hostGateway();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+  ContainerNetworking* containers_ = nullptr;
+  NetworkOptions options_;
+};
+
+}  // namespace berth::engine

@@ -1,0 +1,102 @@
+#pragma once
+// The embedded DNS server of a user-defined network, as dockerd's: containers
+// resolve each other's names (and addresses, via PTR) here, and every other
+// query is relayed to the host's resolvers. UDP and TCP on one address and
+// port, run on a caller-supplied io_context.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace berth::network {
+
+struct LookupResult {
+  bool known = false;          // the name belongs to the network (even without IPv4 addresses)
+  std::vector<uint32_t> ipv4;  // host byte order, answered in this order
+};
+
+// Both are called on the io_context's thread for every query, so they must be
+// cheap and must not block (the engine answers them from a map). A name is
+// lower-cased without a trailing dot.
+using Lookup = std::function<LookupResult(std::string_view lowercaseName)>;
+using ReverseLookup = std::function<std::optional<std::string>(uint32_t ipv4HostOrder)>;
+
+struct Resolver {
+  Lookup forward;         // may be empty: no local names
+  ReverseLookup reverse;  // may be empty: PTR queries are all forwarded
+};
+
+struct DnsServerOptions {
+  uint32_t ttl = 600;                               // of local answers
+  std::chrono::milliseconds upstreamTimeout{2000};  // per upstream
+  std::chrono::milliseconds tcpIdleTimeout{10000};  // waiting for a query or writing a reply
+  size_t maxTcpConnections = 64;                    // more are closed at once
+  size_t maxInFlight = 256;                         // forwards; more get SERVFAIL
+};
+
+// Answers, in order:
+// - A for a known name: all its addresses (a UDP reply over 512 bytes keeps
+//   what fits and sets TC); any other type for a known name: NOERROR, empty;
+// - PTR for an address the reverse lookup knows: that name;
+// - anything else: the query, byte for byte but with a fresh random id, is
+//   sent over UDP to each upstream in turn until one answers within the
+//   timeout; the reply goes back with the client's id. No upstream or none
+//   answering: SERVFAIL.
+// A query that cannot be parsed gets FORMERR (NOTIMP for another opcode) when
+// its header is readable and is dropped otherwise; responses are never
+// answered.
+//
+// Thread safety: start(), port() and close() may be called from any thread.
+// The io_context may be run by one or more threads (all work is on a strand).
+class DnsServer {
+ public:
+  // Binds UDP and TCP on bindIpv4HostOrder:port; port 0 picks a free port
+  // that is free for both. Upstreams are "a.b.c.d" (port 53) or
+  // "a.b.c.d:port"; InvalidArgument for anything else, and the server's own
+  // address is dropped from them (it would loop). Unavailable when binding fails.
+  static absl::StatusOr<std::unique_ptr<DnsServer>> start(boost::asio::io_context& io, uint32_t bindIpv4HostOrder,
+                                                          uint16_t port, Resolver resolver,
+                                                          std::vector<std::string> upstreams,
+                                                          DnsServerOptions options = {});
+
+  DnsServer(const DnsServer&) = delete;
+  DnsServer& operator=(const DnsServer&) = delete;
+  // close().
+  ~DnsServer();
+
+  // The bound port (the chosen one when started with port 0).
+  uint16_t port() const { return port_; }
+
+  // Closes the sockets and cancels forwards and connections; idempotent.
+  // From outside the io_context's threads, while the io_context runs: returns
+  // once nothing of the server runs or is queued any more, so the resolver's
+  // callbacks are never called after it. From the io_context's thread (a
+  // handler) or once the io_context is stopped (and its threads have left
+  // run()) it cannot wait: it closes
+  // everything at once and the callbacks are no longer called either, but the
+  // server's handlers are released only when they run or the io_context is
+  // destroyed.
+  void close();
+
+ private:
+  class Impl;
+
+  DnsServer(boost::asio::io_context& io, std::shared_ptr<Impl> impl, uint16_t port);
+
+  boost::asio::io_context& io_;
+  std::shared_ptr<Impl> impl_;
+  uint16_t port_;
+};
+
+}  // namespace berth::network

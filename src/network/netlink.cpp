@@ -1,0 +1,273 @@
+#include "network/netlink.h"
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <net/if.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <sched.h>
+#include <time.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "util/strings.h"
+
+namespace berth::network {
+
+namespace {
+
+absl::Status fromErrno(int err, const std::string& what) {
+  std::string msg = strCat(what, ": ", strerror(err));
+  switch (err) {
+    case ENODEV:
+    case ENOENT:
+      return absl::NotFoundError(msg);
+    case EEXIST:
+      return absl::AlreadyExistsError(msg);
+    case EPERM:
+    case EACCES:
+      return absl::PermissionDeniedError(msg);
+    default:
+      return absl::InternalError(msg);
+  }
+}
+
+mnl_socket* openSocket(int& err) {
+  mnl_socket* s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+  if (!s) {
+    err = errno;
+    return nullptr;
+  }
+  if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
+    err = errno;
+    mnl_socket_close(s);
+    return nullptr;
+  }
+  return s;
+}
+
+}  // namespace
+
+Netlink::Netlink(mnl_socket* sock) : sock_(sock), seq_(uint32_t(::time(nullptr))), portId_(mnl_socket_get_portid(sock)) {}
+Netlink::Netlink(Netlink&& o) noexcept : sock_(o.sock_), seq_(o.seq_), portId_(o.portId_) { o.sock_ = nullptr; }
+Netlink& Netlink::operator=(Netlink&& o) noexcept {
+  if (this != &o) {
+    if (sock_) mnl_socket_close(sock_);
+    sock_ = o.sock_;
+    seq_ = o.seq_;
+    portId_ = o.portId_;
+    o.sock_ = nullptr;
+  }
+  return *this;
+}
+Netlink::~Netlink() {
+  if (sock_) mnl_socket_close(sock_);
+}
+
+absl::StatusOr<Netlink> Netlink::open() {
+  int err = 0;
+  mnl_socket* s = openSocket(err);
+  if (!s) return fromErrno(err, "opening rtnetlink");
+  return Netlink(s);
+}
+
+absl::StatusOr<Netlink> Netlink::openIn(int netnsFd) {
+  // A socket belongs to the namespace it was created in; only this
+  // throw-away thread ever enters the container's namespace.
+  mnl_socket* s = nullptr;
+  int err = 0;
+  std::thread t([&] {
+    if (::setns(netnsFd, CLONE_NEWNET) != 0) {
+      err = errno;
+      return;
+    }
+    s = openSocket(err);
+  });
+  t.join();
+  if (!s) return fromErrno(err, "opening rtnetlink in the container's network namespace");
+  return Netlink(s);
+}
+
+absl::Status Netlink::request(nlmsghdr* nlh, const std::string& what) {
+  nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+  nlh->nlmsg_seq = ++seq_;
+  if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0) return fromErrno(errno, what);
+  std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(sock_, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fromErrno(errno, what);
+    }
+    int rc = mnl_cb_run(buf.data(), size_t(n), seq_, portId_, nullptr, nullptr);
+    if (rc == MNL_CB_ERROR) return fromErrno(errno, what);
+    if (rc == MNL_CB_STOP) return absl::OkStatus();
+  }
+}
+
+absl::StatusOr<int> Netlink::linkIndex(const std::string& name) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_GETLINK;
+  nlh->nlmsg_flags = NLM_F_REQUEST;
+  nlh->nlmsg_seq = ++seq_;
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0) return fromErrno(errno, "looking up " + name);
+  int index = 0;
+  auto onMessage = [](const nlmsghdr* m, void* data) -> int {
+    if (m->nlmsg_type == RTM_NEWLINK) {
+      *static_cast<int*>(data) = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(m))->ifi_index;
+    }
+    return MNL_CB_OK;
+  };
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(sock_, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fromErrno(errno, "looking up " + name);
+    }
+    int rc = mnl_cb_run(buf, size_t(n), seq_, portId_, onMessage, &index);
+    if (rc == MNL_CB_ERROR) return fromErrno(errno, "looking up " + name);
+    if (index > 0 || rc == MNL_CB_STOP) break;
+  }
+  if (index <= 0) return absl::NotFoundError(strCat("no network interface ", name));
+  return index;
+}
+
+absl::Status Netlink::createBridge(const std::string& name) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_NEWLINK;
+  nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+  mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+  mnl_attr_nest_end(nlh, info);
+  absl::Status st = request(nlh, "creating bridge " + name);
+  if (st.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
+  return st;
+}
+
+absl::Status Netlink::createVeth(const std::string& name, const std::string& peerName, int peerNetnsFd) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_NEWLINK;
+  nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+  mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+  nlattr* data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+  nlattr* peer = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+  auto* peerIfi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  peerIfi->ifi_family = AF_UNSPEC;
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, peerName.c_str());
+  mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, uint32_t(peerNetnsFd));
+  mnl_attr_nest_end(nlh, peer);
+  mnl_attr_nest_end(nlh, data);
+  mnl_attr_nest_end(nlh, info);
+  return request(nlh, strCat("creating veth pair ", name));
+}
+
+absl::Status Netlink::deleteLink(const std::string& name) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_DELLINK;
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  absl::Status st = request(nlh, "deleting " + name);
+  if (st.code() == absl::StatusCode::kNotFound) return absl::OkStatus();
+  return st;
+}
+
+absl::Status Netlink::setLink(const std::string& name, unsigned flags, unsigned change, const std::string* master,
+                              const uint8_t* mac) {
+  int masterIndex = 0;
+  if (master) {
+    absl::StatusOr<int> m = linkIndex(*master);
+    if (!m.ok()) return m.status();
+    masterIndex = *m;
+  }
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_NEWLINK;
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  ifi->ifi_flags = flags;
+  ifi->ifi_change = change;
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  if (master) mnl_attr_put_u32(nlh, IFLA_MASTER, uint32_t(masterIndex));
+  if (mac) mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+  return request(nlh, "configuring " + name);
+}
+
+absl::Status Netlink::setUp(const std::string& name) { return setLink(name, IFF_UP, IFF_UP, nullptr, nullptr); }
+absl::Status Netlink::setMaster(const std::string& name, const std::string& bridge) {
+  return setLink(name, 0, 0, &bridge, nullptr);
+}
+absl::Status Netlink::setMac(const std::string& name, const uint8_t mac[6]) {
+  return setLink(name, 0, 0, nullptr, mac);
+}
+
+absl::Status Netlink::addAddress(const std::string& name, uint32_t ip, int prefixLen) {
+  absl::StatusOr<int> index = linkIndex(name);
+  if (!index.ok()) return index.status();
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_NEWADDR;
+  nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+  ifa->ifa_family = AF_INET;
+  ifa->ifa_prefixlen = uint8_t(prefixLen);
+  ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+  ifa->ifa_index = unsigned(*index);
+  uint32_t be = htonl(ip);
+  mnl_attr_put_u32(nlh, IFA_LOCAL, be);
+  mnl_attr_put_u32(nlh, IFA_ADDRESS, be);
+  if (prefixLen < 31) mnl_attr_put_u32(nlh, IFA_BROADCAST, htonl(ip | (prefixLen == 0 ? ~0u : ~(~0u << (32 - prefixLen)))));
+  absl::Status st = request(nlh, "adding an address to " + name);
+  if (st.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
+  return st;
+}
+
+absl::Status Netlink::addDefaultRoute(uint32_t gateway) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_NEWROUTE;
+  nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  rtm->rtm_family = AF_INET;
+  rtm->rtm_dst_len = 0;
+  rtm->rtm_table = RT_TABLE_MAIN;
+  rtm->rtm_protocol = RTPROT_BOOT;
+  rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+  rtm->rtm_type = RTN_UNICAST;
+  mnl_attr_put_u32(nlh, RTA_GATEWAY, htonl(gateway));
+  absl::Status st = request(nlh, "adding the default route");
+  if (st.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
+  return st;
+}
+
+void macForIp(uint32_t ip, uint8_t mac[6]) {
+  mac[0] = 0x02;
+  mac[1] = 0x42;
+  for (int i = 0; i < 4; ++i) mac[2 + i] = uint8_t(ip >> (24 - 8 * i));
+}
+
+std::string formatMac(const uint8_t mac[6]) {
+  char out[18];
+  std::snprintf(out, sizeof out, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+  return out;
+}
+
+}  // namespace berth::network
