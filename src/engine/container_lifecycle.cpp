@@ -1,6 +1,7 @@
 // ContainerService: running containers — start, stop, kill, restart,
 // pause, wait, exits and restart policies, and the daemon-restart
 // reconciliation. Records and their queries are in container_service.cpp.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 
@@ -13,6 +14,7 @@
 #include "util/status.h"
 #include "util/strings.h"
 #include "util/timestamp.h"
+#include "util/unique_fd.h"
 
 namespace berth::engine {
 namespace {
@@ -196,7 +198,19 @@ absl::Status ContainerService::connectContainer(std::string_view container, cons
   }
   std::string status = statusOf(r.doc);
   if (status == "running" || status == "paused") {
+    bool hadResolver = false;
+    for (auto it = nets.begin(); it != nets.end(); ++it) hadResolver = hadResolver || it.key() != "bridge";
     BERTH_ASSIGN_OR_RETURN(entry.second, networks_.attachRunning(r.row.id, r.row.name, networkId, endpointConfig));
+    // Names resolve from now on (dockerd starts the sandbox's resolver the
+    // same way): the file is rewritten in place, it is bind-mounted.
+    std::string conf = networks_.resolvConfFor(r.doc["HostConfig"], networkId);
+    std::string path = r.doc.value("ResolvConfPath", "");
+    if (!hadResolver && !conf.empty() && !path.empty()) {
+      UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+      if (!fd.valid() || !writeAll(fd.get(), conf).ok()) {
+        log::warn("could not update a container's resolv.conf", {{"container", r.row.id.substr(0, 12)}});
+      }
+    }
   }
   nets[entry.first] = entry.second;
   return save(r);

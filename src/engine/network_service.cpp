@@ -62,6 +62,27 @@ std::vector<std::string> hostSearchDomains() {
 
 std::vector<std::string> jsonStrings(const nlohmann::ordered_json& j) { return stringList(j); }
 
+// Client bodies carry nulls for unset fields (docker-py does): dropped, so
+// that every lookup falls back to its default.
+nlohmann::json withoutNulls(const nlohmann::json& j) {
+  if (j.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& e : j) out.push_back(withoutNulls(e));
+    return out;
+  }
+  if (!j.is_object()) return j;
+  nlohmann::json out = nlohmann::json::object();
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!it->is_null()) out[it.key()] = withoutNulls(*it);
+  }
+  return out;
+}
+
+std::string stringField(const ojson& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 ojson endpointSettings(const std::string& networkId, const nlohmann::json& cfg) {
   ojson e;
   auto pick = [&](const char* key) -> ojson {
@@ -122,8 +143,8 @@ absl::StatusOr<std::vector<PortRequest>> portRequests(const ojson& doc) {
       return absl::OkStatus();
     }
     for (const ojson& b : bindings) {
-      PortRequest r{proto, cport, b.value("HostIp", ""), 0, 0, normalized};
-      std::string hp = b.value("HostPort", "");
+      PortRequest r{proto, cport, stringField(b, "HostIp"), 0, 0, normalized};
+      std::string hp = stringField(b, "HostPort");
       if (!hp.empty()) {
         size_t dash = hp.find('-');
         BERTH_ASSIGN_OR_RETURN(r.hostPortLow, parsePort(hp.substr(0, dash), "host port"));
@@ -633,6 +654,13 @@ void NetworkService::clearRunningSettings(nlohmann::ordered_json& settings) {
 
 std::string NetworkService::netnsPathOf(const std::string& containerId) const { return impl_->netnsPath(containerId); }
 
+std::string NetworkService::resolvConfFor(const nlohmann::ordered_json& hostConfig, const std::string& networkId) {
+  std::lock_guard lock(impl_->mu_);
+  Impl::Network* n = impl_->find(networkId);
+  if (!n || n->name == "bridge" || !n->dns) return "";
+  return impl_->resolvConf(hostConfig, n);
+}
+
 std::string NetworkService::hostGateway() {
   std::lock_guard lock(impl_->mu_);
   Impl::Network* def = impl_->find("bridge");
@@ -645,8 +673,9 @@ absl::StatusOr<std::pair<std::string, std::string>> NetworkService::resolveNetwo
   return std::make_pair(n->id, n->name);
 }
 
-absl::StatusOr<api::backend::NetworkCreated> NetworkService::createNetwork(const nlohmann::json& body) {
-  if (!body.is_object()) return absl::InvalidArgumentError("network create body must be an object");
+absl::StatusOr<api::backend::NetworkCreated> NetworkService::createNetwork(const nlohmann::json& bodyIn) {
+  if (!bodyIn.is_object()) return absl::InvalidArgumentError("network create body must be an object");
+  const nlohmann::json body = withoutNulls(bodyIn);
   std::string name = body.value("Name", "");
   if (name.empty()) return absl::InvalidArgumentError("network name is required");
   std::string driver = body.value("Driver", "");
@@ -902,7 +931,8 @@ absl::Status NetworkService::disconnectNetwork(std::string_view network, std::st
 }
 
 absl::StatusOr<std::pair<std::string, nlohmann::ordered_json>> NetworkService::endpointEntry(
-    std::string_view networkName, const nlohmann::json& cfg) {
+    std::string_view networkName, const nlohmann::json& cfgIn) {
+  const nlohmann::json cfg = withoutNulls(cfgIn);
   std::lock_guard lock(impl_->mu_);
   BERTH_ASSIGN_OR_RETURN(Impl::Network * n, impl_->mustFind(networkName));
   bool user = !isPredefined(n->name);
@@ -1014,7 +1044,7 @@ absl::StatusOr<Sandbox> NetworkService::setUpSandbox(const SandboxRequest& req) 
     Impl::Network* n = impl_->find(entry.value("NetworkID", ""));
     if (!n) n = impl_->find(name);
     if (!n) return rollback(absl::NotFoundError(strCat("network ", name, " not found")));
-    nlohmann::json cfg = nlohmann::json::parse(entry.dump());
+    nlohmann::json cfg = withoutNulls(nlohmann::json::parse(entry.dump()));
     absl::StatusOr<Impl::Endpoint> e = impl_->plugLocked(*n, ns->get(), *inside, req.containerId, req.containerName,
                                                          strCat("eth", index++), cfg, !routed && !n->internal, entry);
     if (!e.ok()) return rollback(e.status());
@@ -1096,7 +1126,8 @@ void NetworkService::tearDownSandbox(const std::string& containerId) {
 absl::StatusOr<nlohmann::ordered_json> NetworkService::attachRunning(const std::string& containerId,
                                                                      const std::string& containerName,
                                                                      const std::string& networkId,
-                                                                     const nlohmann::json& cfg) {
+                                                                     const nlohmann::json& cfgIn) {
+  const nlohmann::json cfg = withoutNulls(cfgIn);
   std::lock_guard lock(impl_->mu_);
   BERTH_ASSIGN_OR_RETURN(Impl::Network * n, impl_->mustFind(networkId));
   ojson entry = endpointSettings(n->id, cfg);

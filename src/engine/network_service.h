@@ -104,6 +104,9 @@ class NetworkService final : public api::backend::NetworkBackend {
   std::string netnsPathOf(const std::string& containerId) const;
   // A stopped container's NetworkSettings: what only a running one has is cleared.
   static void clearRunningSettings(nlohmann::ordered_json& networkSettings);
+  // A running container's resolv.conf once it joins `networkId`: that
+  // network's resolver; empty when it has none (the default bridge).
+  std::string resolvConfFor(const nlohmann::ordered_json& hostConfig, const std::string& networkId);
   // The default bridge's gateway: what --add-host host-gateway means.
   std::string hostGateway();
 

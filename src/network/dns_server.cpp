@@ -56,13 +56,17 @@ void setId(std::string& message, uint16_t id) {
 
 std::string endpointText(const udp::endpoint& ep) { return strCat(ep.address().to_string(), ":", ep.port()); }
 
-absl::StatusOr<udp::endpoint> parseUpstream(std::string_view text) {
+// nullopt for an IPv6 address, which is skipped: resolv.conf often lists
+// one next to IPv4 servers, and that must not cost the network its resolver.
+absl::StatusOr<std::optional<udp::endpoint>> parseUpstream(std::string_view text) {
+  ErrorCode ec;
+  net::ip::make_address_v6(std::string(text), ec);
+  if (!ec) return std::nullopt;
   auto [host, portText] = splitOnce(text, ':');
   uint16_t port = 53;
   if (text.find(':') != std::string_view::npos && (!parseInt(portText, port) || port == 0)) {
     return absl::InvalidArgumentError(strCat("dns: bad upstream port: ", text));
   }
-  ErrorCode ec;
   net::ip::address_v4 address = net::ip::make_address_v4(std::string(host), ec);
   if (ec) return absl::InvalidArgumentError(strCat("dns: upstream is not an IPv4 address: ", text));
   return udp::endpoint(address, port);
@@ -464,9 +468,13 @@ absl::StatusOr<std::unique_ptr<DnsServer>> DnsServer::start(net::io_context& io,
                                                             DnsServerOptions options) {
   std::vector<udp::endpoint> parsed;
   for (const std::string& text : upstreams) {
-    absl::StatusOr<udp::endpoint> upstream = parseUpstream(text);
+    absl::StatusOr<std::optional<udp::endpoint>> upstream = parseUpstream(text);
     if (!upstream.ok()) return upstream.status();
-    parsed.push_back(*upstream);
+    if (!*upstream) {
+      log::warn("dns: ignoring IPv6 upstream", {{"upstream", text}});
+      continue;
+    }
+    parsed.push_back(**upstream);
   }
   auto impl = std::make_shared<Impl>(io, std::move(resolver), options);
   if (absl::Status status = impl->bind(bindIpv4HostOrder, port); !status.ok()) return status;

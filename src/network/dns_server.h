@@ -58,13 +58,15 @@ struct DnsServerOptions {
 // answered.
 //
 // Thread safety: start(), port() and close() may be called from any thread.
-// The io_context may be run by one or more threads (all work is on a strand).
+// The io_context is expected to be run by one thread; the server's work is on
+// a strand of it, so it can share the io_context with other handlers.
 class DnsServer {
  public:
   // Binds UDP and TCP on bindIpv4HostOrder:port; port 0 picks a free port
   // that is free for both. Upstreams are "a.b.c.d" (port 53) or
-  // "a.b.c.d:port"; InvalidArgument for anything else, and the server's own
-  // address is dropped from them (it would loop). Unavailable when binding fails.
+  // "a.b.c.d:port"; IPv6 addresses (as resolv.conf writes them) are skipped
+  // with a warning, anything else is InvalidArgument. The server's own address
+  // is dropped from them (it would loop). Unavailable when binding fails.
   static absl::StatusOr<std::unique_ptr<DnsServer>> start(boost::asio::io_context& io, uint32_t bindIpv4HostOrder,
                                                           uint16_t port, Resolver resolver,
                                                           std::vector<std::string> upstreams,
@@ -79,14 +81,14 @@ class DnsServer {
   uint16_t port() const { return port_; }
 
   // Closes the sockets and cancels forwards and connections; idempotent.
-  // From outside the io_context's threads, while the io_context runs: returns
-  // once nothing of the server runs or is queued any more, so the resolver's
-  // callbacks are never called after it. From the io_context's thread (a
-  // handler) or once the io_context is stopped (and its threads have left
-  // run()) it cannot wait: it closes
-  // everything at once and the callbacks are no longer called either, but the
-  // server's handlers are released only when they run or the io_context is
-  // destroyed.
+  // Called from outside the io_context's thread while it runs, it returns once
+  // nothing of the server runs or is queued any more, so the resolver's
+  // callbacks are never called after it. Called from a handler on the io
+  // thread, or once the io_context is stopped (and its thread has left run()),
+  // it cannot wait: it closes everything at once, the callbacks are not called
+  // any more either, and the server's handlers are released when they run or
+  // when the io_context is destroyed. If the io_context stops while close()
+  // waits, close() returns.
   void close();
 
  private:

@@ -32,4 +32,4 @@ fi
 if [ "$#" -gt 0 ]; then
     exec "$py" -m unittest -v "$@"
 fi
-exec "$py" -m unittest -v test_http test_cli test_dockerpy test_daemon test_tls test_activation test_rootless test_images test_containers test_volumes test_run
+exec "$py" -m unittest -v test_http test_cli test_dockerpy test_daemon test_tls test_activation test_rootless test_images test_containers test_volumes test_run test_network

@@ -1,0 +1,339 @@
+"""Local networking as root, driven by the docker CLI and docker-py: the
+predefined networks, user networks with names, aliases and the embedded
+resolver, --network container:<id>, --internal, connect before start and
+hot-plug, published TCP and UDP ports (fixed, random, -P), host-gateway,
+the API's errors, a daemon restart, and nothing left behind afterwards."""
+
+import http.server
+import ipaddress
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import threading
+import unittest
+import urllib.request
+
+import docker
+
+from harness import free_tcp_port
+from test_run import RunBase
+
+HTTPD = "mkdir -p /www && echo {text} > /www/index.html && exec httpd -f -p 80 -h /www"
+
+# A UDP echo server for the container (busybox's nc has no UDP): built here,
+# static, and bind-mounted read-only.
+UDP_ECHO_C = r"""
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+int main(int argc, char **argv) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(atoi(argv[1]));
+  if (bind(s, (struct sockaddr *)&a, sizeof a) != 0) return 1;
+  for (;;) {
+    char buf[2048];
+    struct sockaddr_in from;
+    socklen_t len = sizeof from;
+    ssize_t n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&from, &len);
+    if (n > 0) sendto(s, buf, n, 0, (struct sockaddr *)&from, len);
+  }
+}
+"""
+
+
+def berth_leftovers():
+    """Interfaces and nft tables of Berth's on this machine."""
+    links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True, check=True).stdout.split("\n")
+    names = [l.split()[0].split("@")[0] for l in links if l.strip()]
+    ours = [n for n in names if n == "berth0" or n.startswith("br-") or n.startswith("veth")]
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=True).stdout
+    if "table ip berth" in tables:
+        ours.append("nft table ip berth")
+    return ours
+
+
+@unittest.skipUnless(os.geteuid() == 0, "bridges and veths need root")
+class Networks(RunBase):
+    def setUp(self):
+        # Registered first so that it runs last, after the daemon stopped.
+        self.addCleanup(self.assert_nothing_left)
+        super().setUp()
+
+    def assert_nothing_left(self):
+        self.assertEqual(berth_leftovers(), [])
+
+    def sh(self, *args, **kw):
+        return self.docker("run", "--rm", *args, **kw)
+
+    def httpd(self, name, *opts, text=None):
+        self.docker("run", "-d", "--name", name, *opts, "busybox", "sh", "-c", HTTPD.format(text=text or name))
+
+    def ip_of(self, name, network):
+        return self.inspect(name)["NetworkSettings"]["Networks"][network]["IPAddress"]
+
+    def test_predefined_networks_and_the_default_bridge(self):
+        ls = self.docker("network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}").stdout.split("\n")
+        self.assertEqual(sorted(l for l in ls if l), ["bridge bridge local", "host host local", "none null local"])
+        bridge = json.loads(self.docker("network", "inspect", "bridge").stdout)[0]
+        subnet = ipaddress.ip_network(bridge["IPAM"]["Config"][0]["Subnet"])
+        gateway = bridge["IPAM"]["Config"][0]["Gateway"]
+        self.assertEqual(str(subnet.network_address + 1), gateway)
+        self.docker("run", "-d", "--name", "b1", "busybox", "sleep", "60")
+        s = self.inspect("b1")["NetworkSettings"]
+        ep = s["Networks"]["bridge"]
+        self.assertEqual(ep["NetworkID"], bridge["Id"])
+        self.assertIn(ipaddress.ip_address(ep["IPAddress"]), subnet)
+        self.assertEqual(ep["Gateway"], gateway)
+        self.assertEqual(ep["IPPrefixLen"], subnet.prefixlen)
+        packed = ipaddress.ip_address(ep["IPAddress"]).packed
+        self.assertEqual(ep["MacAddress"], "02:42:" + ":".join("%02x" % b for b in packed))
+        self.assertEqual((s["IPAddress"], s["Gateway"], s["MacAddress"]), (ep["IPAddress"], gateway, ep["MacAddress"]))
+        out = self.docker("exec", "b1", "sh", "-c", "ip -4 -o addr show eth0; ip route").stdout
+        self.assertIn("inet %s/%d" % (ep["IPAddress"], subnet.prefixlen), out)
+        self.assertIn("default via %s dev eth0" % gateway, out)
+        # The container's own name line in /etc/hosts carries its address.
+        hosts = self.docker("exec", "b1", "cat", "/etc/hosts").stdout
+        self.assertIn("%s\t%s\n" % (ep["IPAddress"], self.inspect("b1")["Config"]["Hostname"]), hosts)
+        # none: loopback only, up; host: the host's interfaces.
+        self.assertEqual(self.sh("--network", "none", "busybox", "sh", "-c", "ls /sys/class/net").stdout, "lo\n")
+        self.assertIn("inet 127.0.0.1", self.sh("--network", "none", "busybox", "ip", "-4", "addr", "show", "lo").stdout)
+        host_ifaces = self.sh("--network", "host", "busybox", "ls", "/sys/class/net").stdout.split()
+        self.assertIn("eth0", host_ifaces)
+        self.assertIn("berth0", host_ifaces)
+        # Stopped: what only a running endpoint has is cleared.
+        self.docker("stop", "-t", "0", "b1")
+        s = self.inspect("b1")["NetworkSettings"]
+        self.assertEqual((s["Networks"]["bridge"]["IPAddress"], s["Networks"]["bridge"]["EndpointID"]), ("", ""))
+        self.assertEqual(s["Ports"], {})
+
+    def test_names_and_aliases_on_a_user_network(self):
+        net_id = self.docker("network", "create", "--label", "team=qa", "appnet").stdout.strip()
+        self.httpd("srv", "--network", "appnet", "--network-alias", "web")
+        out = self.sh("--network", "appnet", "busybox", "sh", "-c", "wget -qO- http://srv/; wget -qO- http://web/")
+        self.assertEqual(out.stdout, "srv\nsrv\n")
+        ep = self.inspect("srv")["NetworkSettings"]["Networks"]["appnet"]
+        sid = self.inspect("srv")["Id"]
+        self.assertEqual(ep["NetworkID"], net_id)
+        self.assertEqual(ep["DNSNames"], ["srv", "web", sid[:12]])
+        self.assertEqual(ep["Aliases"], ["web"])
+        net = json.loads(self.docker("network", "inspect", "appnet").stdout)[0]
+        self.assertEqual(net["Labels"], {"team": "qa"})
+        self.assertEqual(net["Containers"][sid]["Name"], "srv")
+        self.assertEqual(net["Containers"][sid]["IPv4Address"], "%s/%s" % (ep["IPAddress"], ep["IPPrefixLen"]))
+        # The resolver answers the short id too, and forwards nothing it knows.
+        out = self.sh("--network", "appnet", "busybox", "nslookup", sid[:12]).stdout
+        self.assertIn("Address: %s" % ep["IPAddress"], out)
+        # The default bridge has no names (dockerd's rule).
+        r = self.sh("busybox", "wget", "-T", "2", "-qO-", "http://srv/", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        # Containers on two different networks cannot reach each other.
+        r = self.sh("busybox", "wget", "-T", "2", "-qO-", "http://%s/" % ep["IPAddress"], check=False)
+        self.assertNotEqual(r.returncode, 0)
+
+    def test_three_containers_on_one_alias_all_answer(self):
+        self.docker("network", "create", "pool")
+        for i in range(3):
+            self.docker("run", "-d", "--name", "p%d" % i, "--network", "pool", "--network-alias", "svc",
+                        "busybox", "sleep", "60")
+        want = sorted(self.ip_of("p%d" % i, "pool") for i in range(3))
+        out = self.sh("--network", "pool", "busybox", "nslookup", "-type=a", "svc").stdout
+        got = sorted(l.split()[-1] for l in out.split("\n") if l.startswith("Address:") and "#" not in l
+                     and ":53" not in l)
+        self.assertEqual(got, want)
+
+    def test_network_container_mode_shares_the_stack(self):
+        self.httpd("owner")
+        out = self.sh("--network", "container:owner", "busybox", "wget", "-qO-", "http://127.0.0.1/")
+        self.assertEqual(out.stdout, "owner\n")
+        self.assertEqual(self.inspect("owner")["Config"]["Hostname"],
+                         self.sh("--network", "container:owner", "busybox", "hostname").stdout.strip())
+        self.docker("stop", "-t", "0", "owner")
+        r = self.sh("--network", "container:owner", "busybox", "true", check=False)
+        self.assertEqual(r.returncode, 125)
+        self.assertIn("cannot join network namespace of a non running container", r.stderr)
+
+    def test_internal_network_has_no_outbound_route(self):
+        self.docker("network", "create", "--internal", "closed")
+        self.assertTrue(json.loads(self.docker("network", "inspect", "closed").stdout)[0]["Internal"])
+        self.httpd("inner", "--network", "closed")
+        out = self.sh("--network", "closed", "busybox", "sh", "-c", "ip route; wget -qO- http://inner/").stdout
+        self.assertNotIn("default", out)
+        self.assertIn("inner\n", out)
+
+    def test_connect_before_start_and_hot_plug(self):
+        self.docker("network", "create", "mesh")
+        self.httpd("hub", "--network", "mesh")
+        # Created on the default bridge, connected before it starts.
+        self.docker("create", "--name", "late", "busybox", "sleep", "60")
+        self.docker("network", "connect", "--alias", "latecomer", "mesh", "late")
+        self.assertEqual(sorted(self.inspect("late")["NetworkSettings"]["Networks"]), ["bridge", "mesh"])
+        self.docker("start", "late")
+        self.assertEqual(self.docker("exec", "late", "wget", "-qO-", "http://hub/").stdout, "hub\n")
+        out = self.sh("--network", "mesh", "busybox", "sh", "-c", "ping -c1 -W2 late >/dev/null && echo ok; "
+                      "ping -c1 -W2 latecomer >/dev/null && echo ok")
+        self.assertEqual(out.stdout, "ok\nok\n")
+        # Hot-plug into a running container, and out again.
+        self.docker("run", "-d", "--name", "hot", "busybox", "sleep", "60")
+        self.docker("network", "connect", "mesh", "hot")
+        self.assertEqual(self.docker("exec", "hot", "wget", "-qO-", "http://hub/").stdout, "hub\n")
+        ip = self.ip_of("hot", "mesh")
+        self.assertIn("inet %s/" % ip, self.docker("exec", "hot", "ip", "-4", "addr", "show", "eth1").stdout)
+        self.docker("network", "disconnect", "mesh", "hot")
+        self.assertEqual(sorted(self.inspect("hot")["NetworkSettings"]["Networks"]), ["bridge"])
+        self.assertNotEqual(self.docker("exec", "hot", "ip", "link", "show", "eth1", check=False).returncode, 0)
+        r = self.docker("network", "disconnect", "mesh", "hot", check=False)
+        self.assertIn("is not connected to network mesh", r.stderr)
+
+    def test_published_tcp_ports(self):
+        port = free_tcp_port()
+        self.httpd("fixed", "-p", "127.0.0.1:%d:80" % port)
+        self.assertEqual(self.docker("port", "fixed").stdout, "80/tcp -> 127.0.0.1:%d\n" % port)
+        self.assertEqual(urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=5).read(), b"fixed\n")
+        ps = self.docker("ps", "--filter", "name=fixed", "--format", "{{.Ports}}").stdout
+        self.assertEqual(ps, "127.0.0.1:%d->80/tcp\n" % port)
+        # Taken: dockerd's error, and the container does not run.
+        r = self.docker("run", "-d", "--name", "clash", "-p", "127.0.0.1:%d:80" % port, "busybox", "sleep", "60",
+                        check=False)
+        self.assertEqual(r.returncode, 125)
+        self.assertIn("Bind for 127.0.0.1:%d failed: port is already allocated" % port, r.stderr)
+        self.assertEqual(self.inspect("clash")["State"]["Status"], "created")
+        # -P: every exposed port on a random one from the ephemeral range.
+        self.httpd("rand", "--expose", "80", "-P")
+        binding = self.inspect("rand")["NetworkSettings"]["Ports"]["80/tcp"]
+        low, high = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+        hp = int(binding[0]["HostPort"])
+        self.assertTrue(low <= hp <= high, binding)
+        self.assertEqual({b["HostIp"] for b in binding} - {"0.0.0.0", "::"}, set())
+        self.assertEqual(urllib.request.urlopen("http://127.0.0.1:%d/" % hp, timeout=5).read(), b"rand\n")
+        # Released on stop.
+        self.docker("stop", "-t", "0", "fixed")
+        with self.assertRaises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).recv(1)
+        self.docker("start", "fixed")
+        self.assertEqual(urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=5).read(), b"fixed\n")
+
+    def test_published_udp_port(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(subprocess.run, ["rm", "-rf", tmp])
+        with open(os.path.join(tmp, "echo.c"), "w") as f:
+            f.write(UDP_ECHO_C)
+        subprocess.run(["gcc", "-static", "-O1", "-o", os.path.join(tmp, "udpecho"), os.path.join(tmp, "echo.c")],
+                       check=True)
+        self.docker("run", "-d", "--name", "udp", "-v", "%s/udpecho:/udpecho:ro" % tmp, "-p", "127.0.0.1::9999/udp",
+                    "busybox", "/udpecho", "9999")
+        hp = int(self.inspect("udp")["NetworkSettings"]["Ports"]["9999/udp"][0]["HostPort"])
+        for text in (b"one", b"two"):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.settimeout(5)
+            s.sendto(text, ("127.0.0.1", hp))
+            self.assertEqual(s.recvfrom(100)[0], text)
+            s.close()
+
+    def test_host_gateway_reaches_the_host(self):
+        port = free_tcp_port()
+
+        class Hello(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"from the host\n")
+
+            def log_message(self, *a):
+                pass
+
+        server = http.server.HTTPServer(("0.0.0.0", port), Hello)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        out = self.sh("--add-host", "hgw:host-gateway", "--add-host", "static:10.9.8.7", "busybox", "sh", "-c",
+                      "grep -E 'hgw|static' /etc/hosts; wget -qO- http://hgw:%d/" % port).stdout
+        gw = json.loads(self.docker("network", "inspect", "bridge").stdout)[0]["IPAM"]["Config"][0]["Gateway"]
+        self.assertEqual(out, "%s\thgw\n10.9.8.7\tstatic\nfrom the host\n" % gw)
+
+    def test_dns_options_and_forwarding(self):
+        self.docker("network", "create", "dnsnet")
+        out = self.sh("--network", "dnsnet", "--dns-search", "example.test", "--dns-option", "timeout:2", "busybox",
+                      "cat", "/etc/resolv.conf").stdout
+        gw = json.loads(self.docker("network", "inspect", "dnsnet").stdout)[0]["IPAM"]["Config"][0]["Gateway"]
+        self.assertEqual(out, "# Generated by Berth.\nnameserver %s\nsearch example.test\noptions ndots:0 timeout:2\n"
+                         % gw)
+        out = self.sh("--dns", "192.0.2.53", "busybox", "cat", "/etc/resolv.conf").stdout
+        self.assertIn("nameserver 192.0.2.53\n", out)
+
+    def test_api_errors(self):
+        r = self.docker("network", "rm", "bridge", check=False)
+        self.assertIn("bridge is a pre-defined network and cannot be removed", r.stderr)
+        self.docker("network", "create", "--subnet", "10.123.0.0/24", "busy")
+        r = self.docker("network", "create", "busy", check=False)
+        self.assertIn("network with name busy already exists", r.stderr)
+        r = self.docker("network", "create", "--subnet", "10.123.0.128/25", "overlap", check=False)
+        self.assertIn("Pool overlaps with other one on this address space", r.stderr)
+        r = self.docker("network", "create", "--subnet", "10.124.0.1/24", "hostbits", check=False)
+        self.assertIn("invalid subnet 10.124.0.1/24 : it should be 10.124.0.0/24", r.stderr)
+        self.docker("run", "-d", "--name", "user", "--network", "busy", "--ip", "10.123.0.77", "busybox", "sleep", "60")
+        self.assertEqual(self.ip_of("user", "busy"), "10.123.0.77")
+        r = self.docker("network", "rm", "busy", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("has active endpoints", r.stderr)
+        # A 404 on create makes the CLI pull and retry (as with dockerd): an image it can pull.
+        r = self.docker("run", "--rm", "--network", "nope", "%s/library/busybox" % self.reg.address, "true",
+                        check=False)
+        self.assertEqual(r.returncode, 125)
+        self.assertIn("network nope not found", r.stderr)
+        # The CLI checks this one itself; the API says it too.
+        api = docker.APIClient(base_url=self.berth.url, version="auto")
+        self.addCleanup(api.close)
+        with self.assertRaises(docker.errors.APIError) as e:
+            api.create_container("busybox", "true", networking_config=api.create_networking_config(
+                {"bridge": api.create_endpoint_config(aliases=["x"])}))
+        self.assertEqual(e.exception.status_code, 400)
+        self.assertIn("network-scoped alias is supported only for containers in user defined networks",
+                      str(e.exception))
+        self.docker("rm", "-f", "user")
+        self.docker("network", "rm", "busy")
+        r = self.docker("network", "inspect", "busy", check=False)
+        self.assertIn("network busy not found", r.stderr)
+
+    def test_daemon_restart_keeps_names_and_ports(self):
+        self.docker("network", "create", "keep")
+        port = free_tcp_port()
+        self.httpd("kept", "--network", "keep", "-p", "127.0.0.1:%d:80" % port)
+        self.restart_berth(kill=True)
+        self.assertEqual(urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=5).read(), b"kept\n")
+        out = self.sh("--network", "keep", "busybox", "wget", "-qO-", "http://kept/")
+        self.assertEqual(out.stdout, "kept\n")
+        # A new container does not get the address the running one holds.
+        self.docker("run", "-d", "--name", "second", "--network", "keep", "busybox", "sleep", "60")
+        self.assertNotEqual(self.ip_of("second", "keep"), self.ip_of("kept", "keep"))
+
+    def test_dockerpy_networks(self):
+        client = docker.DockerClient(base_url=self.berth.url, version="auto")
+        self.addCleanup(client.close)
+        net = client.networks.create("pynet", driver="bridge", labels={"k": "v"},
+                                     ipam=docker.types.IPAMConfig(pool_configs=[
+                                         docker.types.IPAMPool(subnet="10.77.0.0/24", iprange="10.77.0.128/25")]))
+        self.assertEqual(net.name, "pynet")
+        self.assertEqual([n.name for n in client.networks.list(names=["pynet"])], ["pynet"])
+        self.assertEqual([n.name for n in client.networks.list(filters={"label": "k=v"})], ["pynet"])
+        c = client.containers.run("busybox", "sleep 60", detach=True, name="pyc")
+        net.connect(c, aliases=["pyalias"])
+        net.reload()
+        self.assertEqual(list(net.attrs["Containers"]), [c.id])
+        ip = net.attrs["Containers"][c.id]["IPv4Address"].split("/")[0]
+        self.assertIn(ipaddress.ip_address(ip), ipaddress.ip_network("10.77.0.128/25"))
+        net.disconnect(c)
+        net.reload()
+        self.assertEqual(net.attrs["Containers"], {})
+        c.remove(force=True)
+        client.networks.create("unused")
+        pruned = client.networks.prune()
+        self.assertEqual(sorted(pruned["NetworksDeleted"]), ["pynet", "unused"])
+        self.assertEqual(sorted(n.name for n in client.networks.list()), ["bridge", "host", "none"])
+
+
+if __name__ == "__main__":
+    unittest.main()
