@@ -228,6 +228,8 @@ class NetworkService::Impl {
   std::mutex dnsMu_;
   std::map<std::string, std::map<std::string, std::vector<uint32_t>>> dnsNames_;  // network id → name → addresses
   std::map<std::string, std::map<uint32_t, std::string>> dnsReverse_;           // network id → address → name
+  std::map<std::string, std::map<uint32_t, std::string>> dnsAsker_;             // network id → address → container id
+  std::map<std::string, std::vector<std::string>> dnsNetworksOf_;               // container id → its user networks
 
   std::string netnsPath(const std::string& containerId) const { return options_.dataRoot + "/netns/" + containerId; }
   bool bridgesAvailable() const { return !options_.rootless; }
@@ -326,15 +328,28 @@ class NetworkService::Impl {
   void startDnsLocked(Network& n) {
     std::string networkId = n.id;
     network::Resolver resolver;
-    resolver.forward = [this, networkId](std::string_view name) {
+    resolver.forward = [this, networkId](std::string_view name, uint32_t client) {
+      // This network's names first, then those of the asker's other networks
+      // (a container resolves names on every network it is on, as in dockerd).
       network::LookupResult r;
       std::lock_guard lock(dnsMu_);
-      auto net = dnsNames_.find(networkId);
-      if (net == dnsNames_.end()) return r;
-      auto it = net->second.find(std::string(name));
-      if (it == net->second.end()) return r;
-      r.known = true;
-      r.ipv4 = it->second;
+      std::vector<std::string> order = {networkId};
+      if (auto asker = dnsAsker_.find(networkId); asker != dnsAsker_.end()) {
+        if (auto cid = asker->second.find(client); cid != asker->second.end()) {
+          for (const std::string& other : dnsNetworksOf_[cid->second]) {
+            if (other != networkId) order.push_back(other);
+          }
+        }
+      }
+      for (const std::string& id : order) {
+        auto net = dnsNames_.find(id);
+        if (net == dnsNames_.end()) continue;
+        auto it = net->second.find(std::string(name));
+        if (it == net->second.end()) continue;
+        r.known = true;
+        r.ipv4 = it->second;
+        break;
+      }
       return r;
     };
     resolver.reverse = [this, networkId](uint32_t ip) -> std::optional<std::string> {
@@ -376,6 +391,9 @@ class NetworkService::Impl {
       if (std::find(v.begin(), v.end(), e.ip) == v.end()) v.push_back(e.ip);
     }
     dnsReverse_[e.networkId][e.ip] = e.containerName;
+    dnsAsker_[e.networkId][e.ip] = e.containerId;
+    std::vector<std::string>& nets = dnsNetworksOf_[e.containerId];
+    if (std::find(nets.begin(), nets.end(), e.networkId) == nets.end()) nets.push_back(e.networkId);
   }
 
   void unregisterDns(const Endpoint& e) {
@@ -390,6 +408,11 @@ class NetworkService::Impl {
       }
     }
     if (auto r = dnsReverse_.find(e.networkId); r != dnsReverse_.end()) r->second.erase(e.ip);
+    if (auto a = dnsAsker_.find(e.networkId); a != dnsAsker_.end()) a->second.erase(e.ip);
+    if (auto n = dnsNetworksOf_.find(e.containerId); n != dnsNetworksOf_.end()) {
+      std::erase(n->second, e.networkId);
+      if (n->second.empty()) dnsNetworksOf_.erase(n);
+    }
   }
 
   // One network's veth into the namespace `nsFd`; fills `settings`.
@@ -878,6 +901,7 @@ absl::Status NetworkService::removeNetwork(std::string_view idOrName) {
     std::lock_guard dl(impl_->dnsMu_);
     impl_->dnsNames_.erase(id);
     impl_->dnsReverse_.erase(id);
+    impl_->dnsAsker_.erase(id);
   }
   impl_->networks_.erase(id);
   impl_->events_.publish("network", "destroy", id, {{"name", name}, {"type", driver}});

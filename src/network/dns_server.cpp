@@ -223,7 +223,7 @@ class DnsServer::Impl : public std::enable_shared_from_this<DnsServer::Impl> {
       sendUdp(malformedReply(packet), client);
       return;
     }
-    if (std::optional<std::string> local = answerLocally(*query)) {
+    if (std::optional<std::string> local = answerLocally(*query, ipv4Of(client.address()))) {
       sendUdp(dns::truncateTo(std::move(*local), dns::kMaxUdpPayload), client);
       return;
     }
@@ -301,7 +301,9 @@ class DnsServer::Impl : public std::enable_shared_from_this<DnsServer::Impl> {
       co_await net::async_read(conn->socket, net::buffer(packet), net::redirect_error(kAwait, ec));
       if (ec || closed_) break;
       disarm(*conn);  // a forward has its own timeout
-      std::string reply = co_await respondTcp(packet);
+      ErrorCode peerEc;
+      tcp::endpoint peer = conn->socket.remote_endpoint(peerEc);
+      std::string reply = co_await respondTcp(packet, peerEc ? 0 : ipv4Of(peer.address()));
       // Nothing sensible can follow a query whose header is unreadable.
       if (reply.empty() || closed_) break;
       std::string framed;
@@ -315,10 +317,10 @@ class DnsServer::Impl : public std::enable_shared_from_this<DnsServer::Impl> {
     }
   }
 
-  net::awaitable<std::string> respondTcp(const std::string& packet) {
+  net::awaitable<std::string> respondTcp(const std::string& packet, uint32_t client) {
     absl::StatusOr<dns::Query> query = dns::parseQuery(packet);
     if (!query.ok()) co_return malformedReply(packet);
-    if (std::optional<std::string> local = answerLocally(*query)) co_return std::move(*local);
+    if (std::optional<std::string> local = answerLocally(*query, client)) co_return std::move(*local);
     if (upstreams_.empty() || !acquireForward()) co_return dns::answerRcode(*query, dns::kRcodeServFail);
     ForwardSlot slot(*this);
     co_return co_await forward(*query);
@@ -344,7 +346,9 @@ class DnsServer::Impl : public std::enable_shared_from_this<DnsServer::Impl> {
 
   // The local answer, or nullopt when the query is for upstream. The callbacks
   // are the engine's: an exception from one is a SERVFAIL, not a dead server.
-  std::optional<std::string> answerLocally(const dns::Query& q) {
+  static uint32_t ipv4Of(const net::ip::address& a) { return a.is_v4() ? a.to_v4().to_uint() : 0; }
+
+  std::optional<std::string> answerLocally(const dns::Query& q, uint32_t client) {
     if (q.qclass != dns::kClassIN) return std::nullopt;
     try {
       if (q.type == dns::kTypePTR && resolver_.reverse) {
@@ -355,7 +359,7 @@ class DnsServer::Impl : public std::enable_shared_from_this<DnsServer::Impl> {
         }
       }
       if (!resolver_.forward) return std::nullopt;
-      LookupResult found = resolver_.forward(q.name);
+      LookupResult found = resolver_.forward(q.name, client);
       if (!found.known) return std::nullopt;
       if (q.type == dns::kTypeA) return dns::answerA(q, found.ipv4, options_.ttl);
       return dns::answerRcode(q, dns::kRcodeNoError);

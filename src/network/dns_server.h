@@ -28,8 +28,9 @@ struct LookupResult {
 
 // Both are called on the io_context's thread for every query, so they must be
 // cheap and must not block (the engine answers them from a map). A name is
-// lower-cased without a trailing dot.
-using Lookup = std::function<LookupResult(std::string_view lowercaseName)>;
+// lower-cased without a trailing dot; `client` is the asker's IPv4 address
+// (host order; 0 when not IPv4), so that names can depend on who asks.
+using Lookup = std::function<LookupResult(std::string_view lowercaseName, uint32_t client)>;
 using ReverseLookup = std::function<std::optional<std::string>(uint32_t ipv4HostOrder)>;
 
 struct Resolver {

@@ -156,10 +156,10 @@ class HTTPTest(unittest.TestCase):
         self.assertJSONError(r, 404, "No such image: busybox:latest")
 
     def test_json_body_endpoint_not_implemented(self):
-        r = self.req("POST", "/v1.51/networks/create", headers=JSON_CT, body=b'{"Name":"n"}')
+        r = self.req("POST", "/v1.51/commit?container=c", headers=JSON_CT, body=b'{"Cmd":["sh"]}')
         body = self.assertJSONError(r, 501)
-        self.assertIn("POST /networks/create", body["message"], r)
-        r = self.req("POST", "/v1.51/networks/create", headers=JSON_CT, body=b"{bad")
+        self.assertIn("POST /commit", body["message"], r)
+        r = self.req("POST", "/v1.51/commit?container=c", headers=JSON_CT, body=b"{bad")
         self.assertJSONError(r, 400, prefix="invalid JSON")
 
     def test_content_length_zero_accepted(self):

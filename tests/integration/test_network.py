@@ -188,6 +188,20 @@ class Networks(RunBase):
         r = self.docker("network", "disconnect", "mesh", "hot", check=False)
         self.assertIn("is not connected to network mesh", r.stderr)
 
+    def test_a_container_on_two_networks_resolves_names_on_both(self):
+        self.docker("network", "create", "neta")
+        self.docker("network", "create", "netb")
+        self.httpd("onlya", "--network", "neta")
+        self.httpd("onlyb", "--network", "netb")
+        self.docker("create", "--name", "both", "--network", "neta", "busybox", "sleep", "60")
+        self.docker("network", "connect", "netb", "both")
+        self.docker("start", "both")
+        out = self.docker("exec", "both", "sh", "-c", "wget -qO- http://onlya/; wget -qO- http://onlyb/").stdout
+        self.assertEqual(out, "onlya\nonlyb\n")
+        # The others still see only their own network.
+        r = self.docker("exec", "onlya", "wget", "-T", "2", "-qO-", "http://onlyb/", check=False)
+        self.assertNotEqual(r.returncode, 0)
+
     def test_published_tcp_ports(self):
         port = free_tcp_port()
         self.httpd("fixed", "-p", "127.0.0.1:%d:80" % port)
@@ -333,6 +347,22 @@ class Networks(RunBase):
         pruned = client.networks.prune()
         self.assertEqual(sorted(pruned["NetworksDeleted"]), ["pynet", "unused"])
         self.assertEqual(sorted(n.name for n in client.networks.list()), ["bridge", "host", "none"])
+
+    def test_testcontainers_node_network_with_aliases(self):
+        node_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node")
+        if not os.path.isdir(os.path.join(node_dir, "node_modules", "testcontainers")):
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=node_dir, check=True,
+                           timeout=600)
+        env = dict(os.environ, DOCKER_HOST=self.berth.url, TESTCONTAINERS_RYUK_DISABLED="true",
+                   BERTH_TEST_IMAGE="%s/library/busybox:latest" % self.reg.address)
+        r = subprocess.run(["node", "tc_network.mjs"], cwd=node_dir, env=env, capture_output=True, text=True,
+                           timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout.strip().split("\n")[-1]),
+                         {"viaHost": "hello\n", "viaAlias": "hello\n", "aliasExit": 0})
+        self.assertEqual(self.docker("ps", "-aq").stdout, "")
+        self.assertEqual(sorted(self.docker("network", "ls", "--format", "{{.Name}}").stdout.split()),
+                         ["bridge", "host", "none"])
 
 
 if __name__ == "__main__":

@@ -188,7 +188,7 @@ Resolver testResolver() {
       {"noaddr", {}},
   };
   Resolver r;
-  r.forward = [](std::string_view name) {
+  r.forward = [](std::string_view name, uint32_t) {
     if (name == "boom") throw std::runtime_error("lookup exploded");
     auto it = names.find(name);
     return it == names.end() ? LookupResult{} : LookupResult{true, it->second};
@@ -202,7 +202,7 @@ Resolver testResolver() {
 
 Resolver upstreamResolver() {
   Resolver r;
-  r.forward = [](std::string_view name) {
+  r.forward = [](std::string_view name, uint32_t) {
     return name == "up.example" ? LookupResult{true, {0xc0000207}} : LookupResult{};
   };
   return r;
@@ -410,7 +410,7 @@ TEST_F(DnsServerTest, LargeAnswerIsTruncatedOverUdpAndCompleteOverTcp) {
   std::vector<uint32_t> many;
   for (uint32_t i = 1; i <= 40; ++i) many.push_back(0x0a000000 + i);
   Resolver resolver;
-  resolver.forward = [many](std::string_view name) { return name == "big" ? LookupResult{true, many} : LookupResult{}; };
+  resolver.forward = [many](std::string_view name, uint32_t) { return name == "big" ? LookupResult{true, many} : LookupResult{}; };
   auto server = startServer(std::move(resolver));
   ASSERT_TRUE(server);
   std::string udpReply = udpExchange(server->port(), makeQuery(1, "big", dns::kTypeA));
@@ -532,7 +532,7 @@ TEST_F(DnsServerTest, CloseCancelsForwardsInFlightAndStopsAnswering) {
   SilentUpstream silent;
   std::atomic<int> lookups = 0;
   Resolver resolver;
-  resolver.forward = [&lookups](std::string_view) {
+  resolver.forward = [&lookups](std::string_view, uint32_t) {
     ++lookups;
     return LookupResult{};
   };
