@@ -62,6 +62,7 @@ bench: build
 	bench/api_bench.sh --berth $(abspath $(BERTH)) --loadgen $(abspath $(RELEASE)/bench/berth-loadgen)
 	bench/pull_bench.py --berth $(abspath $(BERTH))
 	bench/run_bench.py --berth $(abspath $(BERTH))
+	bench/net_bench.py --berth $(abspath $(BERTH))
 
 clean:
 	rm -rf build

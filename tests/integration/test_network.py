@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 import urllib.request
 
@@ -64,6 +65,11 @@ class Networks(RunBase):
         super().setUp()
 
     def assert_nothing_left(self):
+        # The kernel takes a container's veth pair down with its namespace,
+        # asynchronously: a moment's grace.
+        deadline = time.time() + 3
+        while berth_leftovers() and time.time() < deadline:
+            time.sleep(0.05)
         self.assertEqual(berth_leftovers(), [])
 
     def sh(self, *args, **kw):

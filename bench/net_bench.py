@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""net_bench.py: container networking as root, Berth side by side with
+dockerd (docker.io; its own data root and socket, --iptables=false so the
+host's rules stay untouched) and with the floor a plain setup gives: two bare
+network namespaces on a bridge, no container engine. See bench/README.md.
+
+Usage: bench/net_bench.py [--berth PATH] [--runs 9] [--mb 1024] [--only berth,dockerd,floor]
+
+Measures, per engine, with bench/netblast.c (built static here, bind-mounted
+into the busybox containers, run directly in the bare namespaces):
+  host_to_ctr   MiB/s from the host to a container through a published
+                port on 127.0.0.1 (floor: straight to the namespace's address)
+  ctr_to_ctr    MiB/s between two containers on one user network
+  connect_us    median µs of a connect + 1-byte echo from the host through a
+                published port (200 in a row; floor: straight)
+Podman cannot run containers on this machine (its crun refuses the cgroup
+layout), so it has no column. Prints a markdown table of medians and ratios
+(progress on stderr) and writes the figures to bench/results/net-<date>.json.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from run_bench import BerthEngine, DockerdEngine, log  # noqa: E402
+import registry  # noqa: E402
+import testimages  # noqa: E402
+
+
+def build_netblast(tmp):
+    out = os.path.join(tmp, "netblast")
+    subprocess.run(["gcc", "-static", "-O2", "-o", out, os.path.join(HERE, "netblast.c")], check=True)
+    return out
+
+
+def parse_send(text):
+    sent, ns = map(int, text.split())
+    return sent / (1 << 20) / (ns / 1e9)
+
+
+class EngineNet:
+    """A sink, an echo server and a sender on one user network of an engine."""
+
+    def __init__(self, engine, blast):
+        self.e = engine
+        self.blast = blast
+        self.run("network", "create", "benchnet")
+        vol = "%s:/nb:ro" % blast
+        self.run("run", "-d", "--name", "sink", "--network", "benchnet", "-v", vol, "-p", "127.0.0.1::5001",
+                 self.e.image, "/nb", "sink", "5001")
+        self.run("run", "-d", "--name", "echo", "--network", "benchnet", "-v", vol, "-p", "127.0.0.1::5002",
+                 self.e.image, "/nb", "echo", "5002")
+        self.run("run", "-d", "--name", "sender", "--network", "benchnet", "-v", vol, self.e.image, "sleep", "3600")
+        self.sink_port = self.host_port("sink", "5001/tcp")
+        self.echo_port = self.host_port("echo", "5002/tcp")
+        self.sink_ip = self.inspect("sink")["NetworkSettings"]["Networks"]["benchnet"]["IPAddress"]
+        time.sleep(0.5)
+
+    def run(self, *args):
+        return subprocess.run(self.e.cli(*args), check=True, capture_output=True, text=True).stdout
+
+    def inspect(self, name):
+        return json.loads(self.run("inspect", name))[0]
+
+    def host_port(self, name, key):
+        return int(self.inspect(name)["NetworkSettings"]["Ports"][key][0]["HostPort"])
+
+    def host_to_ctr(self, mb):
+        return parse_send(subprocess.run([self.blast, "send", "127.0.0.1", str(self.sink_port), str(mb)],
+                                         check=True, capture_output=True, text=True).stdout)
+
+    def ctr_to_ctr(self, mb):
+        return parse_send(self.run("exec", "sender", "/nb", "send", self.sink_ip, "5001", str(mb)))
+
+    def connect_us(self):
+        out = subprocess.run([self.blast, "connect", "127.0.0.1", str(self.echo_port), "200"], check=True,
+                             capture_output=True, text=True).stdout
+        return int(out) / 1000
+
+    def close(self):
+        subprocess.run(self.e.cli("rm", "-f", "sink", "echo", "sender"), capture_output=True)
+        subprocess.run(self.e.cli("network", "rm", "benchnet"), capture_output=True)
+
+
+class Floor:
+    """Two bare namespaces with veths on a bridge (what a container engine
+    builds, minus the engine), the host holding the bridge's address."""
+
+    def __init__(self, blast):
+        self.blast = blast
+        self.procs = []
+        sh = lambda *a: subprocess.run(list(a), check=True)  # noqa: E731
+        sh("ip", "link", "add", "nbfloor0", "type", "bridge")
+        sh("ip", "addr", "add", "10.251.0.1/24", "dev", "nbfloor0")
+        sh("ip", "link", "set", "nbfloor0", "up")
+        for i, ns in ((2, "nbfloorA"), (3, "nbfloorB")):
+            sh("ip", "netns", "add", ns)
+            sh("ip", "link", "add", "nbf%d" % i, "type", "veth", "peer", "name", "eth0", "netns", ns)
+            sh("ip", "link", "set", "nbf%d" % i, "master", "nbfloor0", "up")
+            sh("ip", "-n", ns, "addr", "add", "10.251.0.%d/24" % i, "dev", "eth0")
+            sh("ip", "-n", ns, "link", "set", "eth0", "up")
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+        self.procs.append(subprocess.Popen(["ip", "netns", "exec", "nbfloorB", blast, "sink", "5001"]))
+        self.procs.append(subprocess.Popen(["ip", "netns", "exec", "nbfloorB", blast, "echo", "5002"]))
+        time.sleep(0.5)
+
+    def host_to_ctr(self, mb):
+        return parse_send(subprocess.run([self.blast, "send", "10.251.0.3", "5001", str(mb)], check=True,
+                                         capture_output=True, text=True).stdout)
+
+    def ctr_to_ctr(self, mb):
+        return parse_send(subprocess.run(["ip", "netns", "exec", "nbfloorA", self.blast, "send", "10.251.0.3", "5001",
+                                          str(mb)], check=True, capture_output=True, text=True).stdout)
+
+    def connect_us(self):
+        out = subprocess.run([self.blast, "connect", "10.251.0.3", "5002", "200"], check=True, capture_output=True,
+                             text=True).stdout
+        return int(out) / 1000
+
+    def close(self):
+        for p in self.procs:
+            p.kill()
+            p.wait()
+        for ns in ("nbfloorA", "nbfloorB"):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        subprocess.run(["ip", "link", "del", "nbfloor0"], capture_output=True)
+
+
+def measure(target, runs, mb):
+    res = {"host_to_ctr": [], "ctr_to_ctr": [], "connect_us": []}
+    for i in range(runs):
+        res["host_to_ctr"].append(target.host_to_ctr(mb))
+        res["ctr_to_ctr"].append(target.ctr_to_ctr(mb))
+        res["connect_us"].append(target.connect_us())
+        log("  run %d: %.0f MiB/s host->ctr, %.0f MiB/s ctr->ctr, %.0f us connect" %
+            (i + 1, res["host_to_ctr"][-1], res["ctr_to_ctr"][-1], res["connect_us"][-1]))
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--berth", default=os.path.join(REPO, "build", "release", "src", "daemon", "berth"))
+    ap.add_argument("--runs", type=int, default=9)
+    ap.add_argument("--mb", type=int, default=1024)
+    ap.add_argument("--only", default="berth,dockerd,floor")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("net_bench.py needs root (bridges, namespaces)")
+    only = args.only.split(",")
+    tmp = tempfile.mkdtemp(prefix="net-bench-")
+    blast = build_netblast(tmp)
+    reg = registry.Registry()
+    reg.push("library/busybox", "latest", testimages.busybox())
+    results = {}
+    try:
+        for name in [n for n in ("berth", "dockerd", "floor") if n in only]:
+            log("%s:" % name)
+            engine = target = None
+            try:
+                if name == "floor":
+                    target = Floor(blast)
+                else:
+                    engine = BerthEngine(args.berth, reg.address) if name == "berth" else DockerdEngine(reg.address)
+                    target = EngineNet(engine, blast)
+                results[name] = measure(target, args.runs, args.mb)
+            finally:
+                if target:
+                    target.close()
+                if engine:
+                    engine.stop()
+    finally:
+        reg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    med = {n: {k: statistics.median(v) for k, v in r.items()} for n, r in results.items()}
+    names = list(med)
+    print("| measure | " + " | ".join(names) + (" | Berth / floor | Berth / dockerd |" if "berth" in med else " |"))
+    print("|---|" + "---:|" * (len(names) + (2 if "berth" in med else 0)))
+    for key, label in (("host_to_ctr", "host → container via published port (MiB/s)"),
+                       ("ctr_to_ctr", "container → container, one network (MiB/s)"),
+                       ("connect_us", "connect + 1-byte echo via published port (µs)")):
+        row = [("%.0f" % med[n][key]) for n in names]
+        ratios = []
+        if "berth" in med:
+            for peer in ("floor", "dockerd"):
+                ratios.append("%.2f" % (med["berth"][key] / med[peer][key]) if peer in med else "n/a")
+        print("| %s | %s |%s" % (label, " | ".join(row), (" " + " | ".join(ratios) + " |") if ratios else ""))
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    path = os.path.join(HERE, "results", "net-%s.json" % datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
+    with open(path, "w") as f:
+        json.dump({"runs": args.runs, "mb": args.mb, "results": results, "medians": med}, f, indent=1)
+    log("figures: %s" % path)
+
+
+if __name__ == "__main__":
+    main()
