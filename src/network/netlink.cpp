@@ -50,6 +50,17 @@ mnl_socket* openSocket(int& err) {
   return s;
 }
 
+// An RTM_*LINK request for the interface `name`, its ifinfomsg in place.
+nlmsghdr* linkMessage(char* buf, uint16_t type, uint16_t flags, const std::string& name) {
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = type;
+  nlh->nlmsg_flags = flags;
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  return nlh;
+}
+
 }  // namespace
 
 Netlink::Netlink(mnl_socket* sock) : sock_(sock), seq_(uint32_t(::time(nullptr))), portId_(mnl_socket_get_portid(sock)) {}
@@ -111,13 +122,8 @@ absl::Status Netlink::request(nlmsghdr* nlh, const std::string& what) {
 
 absl::StatusOr<int> Netlink::linkIndex(const std::string& name) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_GETLINK;
-  nlh->nlmsg_flags = NLM_F_REQUEST;
+  nlmsghdr* nlh = linkMessage(buf, RTM_GETLINK, NLM_F_REQUEST, name);
   nlh->nlmsg_seq = ++seq_;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifi->ifi_family = AF_UNSPEC;
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
   if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0) return fromErrno(errno, "looking up " + name);
   int index = 0;
   auto onMessage = [](const nlmsghdr* m, void* data) -> int {
@@ -142,12 +148,7 @@ absl::StatusOr<int> Netlink::linkIndex(const std::string& name) {
 
 absl::Status Netlink::createBridge(const std::string& name) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_NEWLINK;
-  nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifi->ifi_family = AF_UNSPEC;
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  nlmsghdr* nlh = linkMessage(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name);
   nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
   mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
   mnl_attr_nest_end(nlh, info);
@@ -158,12 +159,7 @@ absl::Status Netlink::createBridge(const std::string& name) {
 
 absl::Status Netlink::createVeth(const std::string& name, const std::string& peerName, int peerNetnsFd) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_NEWLINK;
-  nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifi->ifi_family = AF_UNSPEC;
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  nlmsghdr* nlh = linkMessage(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name);
   nlattr* info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
   mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
   nlattr* data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -180,11 +176,7 @@ absl::Status Netlink::createVeth(const std::string& name, const std::string& pee
 
 absl::Status Netlink::deleteLink(const std::string& name) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_DELLINK;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifi->ifi_family = AF_UNSPEC;
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  nlmsghdr* nlh = linkMessage(buf, RTM_DELLINK, 0, name);
   absl::Status st = request(nlh, "deleting " + name);
   if (st.code() == absl::StatusCode::kNotFound) return absl::OkStatus();
   return st;
@@ -199,13 +191,10 @@ absl::Status Netlink::setLink(const std::string& name, unsigned flags, unsigned 
     masterIndex = *m;
   }
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = RTM_NEWLINK;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifi->ifi_family = AF_UNSPEC;
+  nlmsghdr* nlh = linkMessage(buf, RTM_NEWLINK, 0, name);
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
   ifi->ifi_flags = flags;
   ifi->ifi_change = change;
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
   if (master) mnl_attr_put_u32(nlh, IFLA_MASTER, uint32_t(masterIndex));
   if (mac) mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
   return request(nlh, "configuring " + name);

@@ -53,12 +53,22 @@ net::awaitable<absl::Status> remove(Exchange& ex, backend::NetworkBackend& backe
   co_return co_await ex.respond(httputil::emptyResponse(204));
 }
 
+// The body of connect and disconnect, which both name a container.
+net::awaitable<absl::StatusOr<nlohmann::json>> containerBody(Exchange& ex, const char* what) {
+  auto body = co_await objectBody(ex, what);
+  if (!body.ok()) co_return body.status();
+  auto c = body->find("Container");
+  if (c == body->end() || !c->is_string() || c->get<std::string>().empty()) {
+    co_return absl::InvalidArgumentError("a container name or ID is required");
+  }
+  co_return body;
+}
+
 net::awaitable<absl::Status> connect(Exchange& ex, backend::NetworkBackend& backend) {
   std::string id = ex.request().pathParams.at("id");
-  auto body = co_await objectBody(ex, "network connect");
+  auto body = co_await containerBody(ex, "network connect");
   if (!body.ok()) co_return body.status();
-  std::string container = body->value("Container", "");
-  if (container.empty()) co_return absl::InvalidArgumentError("a container name or ID is required");
+  std::string container = (*body)["Container"];
   nlohmann::json endpoint = body->contains("EndpointConfig") && (*body)["EndpointConfig"].is_object()
                                 ? (*body)["EndpointConfig"]
                                 : nlohmann::json::object();
@@ -69,11 +79,10 @@ net::awaitable<absl::Status> connect(Exchange& ex, backend::NetworkBackend& back
 
 net::awaitable<absl::Status> disconnect(Exchange& ex, backend::NetworkBackend& backend) {
   std::string id = ex.request().pathParams.at("id");
-  auto body = co_await objectBody(ex, "network disconnect");
+  auto body = co_await containerBody(ex, "network disconnect");
   if (!body.ok()) co_return body.status();
-  std::string container = body->value("Container", "");
-  if (container.empty()) co_return absl::InvalidArgumentError("a container name or ID is required");
-  bool force = body->value("Force", false);
+  std::string container = (*body)["Container"];
+  bool force = body->contains("Force") && (*body)["Force"].is_boolean() && (*body)["Force"].get<bool>();
   absl::Status st = co_await httputil::offload(ex, [&] { return backend.disconnectNetwork(id, container, force); });
   if (!st.ok()) co_return st;
   co_return co_await ex.respond(httputil::emptyResponse(200));
