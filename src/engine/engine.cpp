@@ -11,6 +11,7 @@
 #include "engine/event_filter.h"
 #include "nlohmann/json.hpp"
 #include "runtime/local/local_runtime.h"
+#include "util/digest.h"
 #include "util/log.h"
 #include "util/random_id.h"
 #include "util/status.h"
@@ -81,8 +82,11 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::create(EngineOptions options, st
   sc.containersDir = ro.containersDir;
   engine->runtime_ = std::make_unique<runtime::local::LocalRuntime>(std::move(ro));
   engine->scheduler_ = std::make_unique<Scheduler>();
-  engine->networks_ = std::make_unique<NetworkService>(
-      store, engine->events_, NetworkOptions{engine->options_.dataRoot, engine->options_.rootless});
+  // The daemon on the default data root owns berth0; any other (a test's,
+  // a second daemon's) gets names of its own.
+  NetworkOptions no{engine->options_.dataRoot, engine->options_.rootless, ""};
+  if (no.dataRoot != "/var/lib/berth") no.instanceTag = sha256Digest(no.dataRoot).substr(7, 6);
+  engine->networks_ = std::make_unique<NetworkService>(store, engine->events_, std::move(no));
   BERTH_RETURN_IF_ERROR(engine->networks_->load());
   engine->containers_ = std::make_unique<ContainerService>(store, *engine->images_, *engine->volumes_,
                                                            *engine->networks_, engine->events_, "overlayfs",
@@ -92,6 +96,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::create(EngineOptions options, st
   engine->images_->setImageUses([containers] { return containers->imageUses(); });
   engine->volumes_->setVolumeUses([containers] { return containers->volumeUses(); });
   containers->reconcile();
+  engine->networks_->removeUnusedBridges();
   return engine;
 }
 

@@ -29,7 +29,6 @@ namespace {
 using ojson = nlohmann::ordered_json;
 using network::Ipv4Prefix;
 
-constexpr const char* kDefaultBridgeIface = "berth0";
 constexpr uint32_t kDnsTtl = 600;
 
 bool isPredefined(std::string_view name) { return name == "bridge" || name == "host" || name == "none"; }
@@ -232,6 +231,12 @@ class NetworkService::Impl {
   std::map<std::string, std::vector<std::string>> dnsNetworksOf_;               // container id → its user networks
 
   std::string netnsPath(const std::string& containerId) const { return options_.dataRoot + "/netns/" + containerId; }
+  std::string defaultBridgeIface() const {
+    return options_.instanceTag.empty() ? "berth0" : "berth-" + options_.instanceTag;
+  }
+  std::string firewallTable() const {
+    return options_.instanceTag.empty() ? "berth" : "berth_" + options_.instanceTag;
+  }
   bool bridgesAvailable() const { return !options_.rootless; }
 
   Network* find(std::string_view idOrName) {
@@ -303,7 +308,7 @@ class NetworkService::Impl {
       if (n.bridgeReady && n.subnet) rules.push_back({n.bridge, *n.subnet, n.internal, n.masquerade, n.icc});
     }
     if (rules.empty() && !firewallApplied_) return absl::OkStatus();
-    absl::Status st = network::applyFirewall(network::renderFirewall(rules));
+    absl::Status st = network::applyFirewall(network::renderFirewall(firewallTable(), rules));
     if (st.ok()) firewallApplied_ = !rules.empty();
     return st;
   }
@@ -634,9 +639,9 @@ absl::Status NetworkService::load() {
                         {"com.docker.network.bridge.enable_icc", "true"},
                         {"com.docker.network.bridge.enable_ip_masquerade", "true"},
                         {"com.docker.network.bridge.host_binding_ipv4", "0.0.0.0"},
-                        {"com.docker.network.bridge.name", kDefaultBridgeIface},
+                        {"com.docker.network.bridge.name", impl_->defaultBridgeIface()},
                         {"com.docker.network.driver.mtu", "1500"}};
-      doc["Berth"] = {{"Bridge", kDefaultBridgeIface}};
+      doc["Berth"] = {{"Bridge", impl_->defaultBridgeIface()}};
     }
     store::NetworkRow row{doc["Id"], p.name, toUnixNanos(nowSystem()), doc.dump()};
     BERTH_RETURN_IF_ERROR(impl_->db_.insertNetwork(row));
@@ -649,15 +654,32 @@ absl::Status NetworkService::load() {
   return absl::OkStatus();
 }
 
-void NetworkService::shutdown() {
+void NetworkService::removeUnusedBridges() {
   std::lock_guard lock(impl_->mu_);
+  if (!impl_->bridgesAvailable()) return;
   std::set<std::string> inUse;
   for (const auto& [cid, eps] : impl_->endpoints_) {
     for (const auto& e : eps) inUse.insert(e.networkId);
   }
+  // Also the bridges an earlier daemon left when it crashed: this one never
+  // made them ready, but they are ours by name.
   for (auto& [id, n] : impl_->networks_) {
-    if (!inUse.contains(id)) impl_->removeBridgeLocked(n);
+    if (inUse.contains(id) || n.driver != "bridge" || n.bridge.empty()) continue;
+    n.dns.reset();
+    if (auto nl = network::Netlink::open(); nl.ok()) {
+      absl::Status st = nl->deleteLink(n.bridge);
+      if (!st.ok()) log::warn("could not delete a bridge", {{"bridge", n.bridge}, {"error", std::string(st.message())}});
+    }
+    n.bridgeReady = false;
   }
+  impl_->firewallApplied_ = true;  // rewritten whatever this daemon applied: no table is left over
+  absl::Status fw = impl_->applyFirewallLocked();
+  if (!fw.ok()) log::warn("could not apply the firewall rules", {{"error", std::string(fw.message())}});
+}
+
+void NetworkService::shutdown() {
+  removeUnusedBridges();
+  std::lock_guard lock(impl_->mu_);
   for (auto& [id, n] : impl_->networks_) n.dns.reset();
 }
 

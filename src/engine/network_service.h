@@ -34,6 +34,10 @@ namespace berth::engine {
 struct NetworkOptions {
   std::string dataRoot;
   bool rootless = false;
+  // Host-wide names are this daemon's: the default bridge and the nft table
+  // ("berth0" and "berth" when empty, "berth-<tag>" and "berth_<tag>"
+  // otherwise), so a test daemon never touches another daemon's.
+  std::string instanceTag;
 };
 
 // What a container's start needs from the network side.
@@ -69,7 +73,10 @@ class NetworkService final : public api::backend::NetworkBackend {
   // Loads the networks, creating the predefined ones on first start.
   absl::Status load();
   void setContainerNetworking(ContainerNetworking* c) { containers_ = c; }
-  // At daemon stop: bridges without endpoints and the firewall table go.
+  // Bridges without endpoints go, and the firewall table with the last of
+  // them: after the start-up reconciliation (what a crash left) and at stop.
+  void removeUnusedBridges();
+  // At daemon stop: removeUnusedBridges, and the resolvers stop.
   void shutdown();
 
   absl::StatusOr<api::backend::NetworkCreated> createNetwork(const nlohmann::json& body) override;

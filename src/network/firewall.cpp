@@ -11,11 +11,11 @@ std::string quoted(const std::string& name) { return "\"" + name + "\""; }
 
 }  // namespace
 
-std::string renderFirewall(const std::vector<BridgeRules>& bridges) {
+std::string renderFirewall(const std::string& table, const std::vector<BridgeRules>& bridges) {
   // "add table" first so that the delete never fails on a missing table.
-  std::string out = strCat("add table ip ", kFirewallTable, "\ndelete table ip ", kFirewallTable, "\n");
+  std::string out = strCat("add table ip ", table, "\ndelete table ip ", table, "\n");
   if (bridges.empty()) return out;
-  out += strCat("table ip ", kFirewallTable, " {\n");
+  out += strCat("table ip ", table, " {\n");
   out += "  chain forward {\n    type filter hook forward priority filter; policy accept;\n";
   for (const BridgeRules& b : bridges) {
     std::string br = quoted(b.bridge);

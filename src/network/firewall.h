@@ -19,11 +19,9 @@ struct BridgeRules {
   bool interContainer = true;  // containers on the bridge talk to each other (enable_icc)
 };
 
-inline constexpr const char* kFirewallTable = "berth";
-
-// The nft script that replaces the table with rules for `bridges`
-// (an empty list: a script that deletes the table).
-std::string renderFirewall(const std::vector<BridgeRules>& bridges);
+// The nft script that replaces the table `table` (of family ip) with rules
+// for `bridges` (an empty list: a script that deletes the table).
+std::string renderFirewall(const std::string& table, const std::vector<BridgeRules>& bridges);
 // Runs the script through nft(8).
 absl::Status applyFirewall(const std::string& script);
 

@@ -47,13 +47,13 @@ int main(int argc, char **argv) {
 
 
 def berth_leftovers():
-    """Interfaces and nft tables of Berth's on this machine."""
+    """Interfaces and nft tables of Berth's on this machine (a test daemon
+    names its default bridge berth-<tag> and its table berth_<tag>)."""
     links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True, check=True).stdout.split("\n")
     names = [l.split()[0].split("@")[0] for l in links if l.strip()]
-    ours = [n for n in names if n == "berth0" or n.startswith("br-") or n.startswith("veth")]
+    ours = [n for n in names if n.startswith("berth") or n.startswith("br-") or n.startswith("veth")]
     tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=True).stdout
-    if "table ip berth" in tables:
-        ours.append("nft table ip berth")
+    ours += [t for t in tables.split("\n") if t.startswith("table ip berth")]
     return ours
 
 
@@ -109,7 +109,9 @@ class Networks(RunBase):
         self.assertIn("inet 127.0.0.1", self.sh("--network", "none", "busybox", "ip", "-4", "addr", "show", "lo").stdout)
         host_ifaces = self.sh("--network", "host", "busybox", "ls", "/sys/class/net").stdout.split()
         self.assertIn("eth0", host_ifaces)
-        self.assertIn("berth0", host_ifaces)
+        bridge_iface = bridge["Options"]["com.docker.network.bridge.name"]
+        self.assertRegex(bridge_iface, r"^berth-[0-9a-f]{6}$")  # not berth0: that is the default data root's
+        self.assertIn(bridge_iface, host_ifaces)
         # Stopped: what only a running endpoint has is cleared.
         self.docker("stop", "-t", "0", "b1")
         s = self.inspect("b1")["NetworkSettings"]
@@ -329,6 +331,16 @@ class Networks(RunBase):
         # A new container does not get the address the running one holds.
         self.docker("run", "-d", "--name", "second", "--network", "keep", "busybox", "sleep", "60")
         self.assertNotEqual(self.ip_of("second", "keep"), self.ip_of("kept", "keep"))
+
+    def test_bridges_a_crashed_daemon_left_are_removed_by_the_next(self):
+        nid = self.docker("network", "create", "crashnet").stdout.strip()
+        self.sh("--network", "crashnet", "busybox", "true")
+        self.assertIn("br-" + nid[:12], berth_leftovers())  # the network's bridge stays while it exists
+        self.restart_berth(kill=True)
+        self.assertEqual(berth_leftovers(), [])
+        # And it comes back when a container needs it.
+        self.assertEqual(self.sh("--network", "crashnet", "busybox", "ls", "/sys/class/net").stdout.split(),
+                         ["eth0", "lo"])
 
     def test_dockerpy_networks(self):
         client = docker.DockerClient(base_url=self.berth.url, version="auto")

@@ -102,10 +102,15 @@ test('containers and images answer as testcontainers-node expects', async () => 
   });
 });
 
+test('networks list the predefined ones', async () => {
+  const names = (await docker.listNetworks()).map((n) => n.Name).sort();
+  assert.deepEqual(names, ['bridge', 'host', 'none']);
+});
+
 test('unimplemented endpoints fail with the 501 message, not a hang', async () => {
-  await assert.rejects(docker.listNetworks(), (err) => {
+  await assert.rejects(docker.listPlugins(), (err) => {
     assert.equal(err.statusCode, 501);
-    assert.match(err.message, /GET \/networks is not implemented/);
+    assert.match(err.message, /GET \/plugins is not implemented/);
     return true;
   });
 });

@@ -6,7 +6,7 @@ namespace berth::network {
 namespace {
 
 TEST(Firewall, NoBridgesDeletesTheTable) {
-  EXPECT_EQ(renderFirewall({}), "add table ip berth\ndelete table ip berth\n");
+  EXPECT_EQ(renderFirewall("berth", {}), "add table ip berth\ndelete table ip berth\n");
 }
 
 TEST(Firewall, IsolatesNetworksAndMasqueradesAllButInternalOnes) {
@@ -15,7 +15,7 @@ TEST(Firewall, IsolatesNetworksAndMasqueradesAllButInternalOnes) {
       {"br-1", *parsePrefix("172.18.0.0/16"), true, true, true},
       {"br-2", *parsePrefix("172.19.0.0/16"), false, true, false},
   };
-  EXPECT_EQ(renderFirewall(rules),
+  EXPECT_EQ(renderFirewall("berth", rules),
             "add table ip berth\n"
             "delete table ip berth\n"
             "table ip berth {\n"
