@@ -77,9 +77,18 @@ nlohmann::json withoutNulls(const nlohmann::json& j) {
   return out;
 }
 
-std::string stringField(const ojson& j, const char* key) {
+template <typename Json>
+std::string stringField(const Json& j, const char* key) {
   auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+  return it != j.end() && it->is_string() ? it->template get<std::string>() : "";
+}
+
+// A boolean of a client's body: absent or null is false, another type an error.
+absl::StatusOr<bool> boolField(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return false;
+  if (!it->is_boolean()) return absl::InvalidArgumentError(strCat(key, " must be a boolean"));
+  return it->get<bool>();
 }
 
 ojson endpointSettings(const std::string& networkId, const nlohmann::json& cfg) {
@@ -91,7 +100,7 @@ ojson endpointSettings(const std::string& networkId, const nlohmann::json& cfg) 
   e["IPAMConfig"] = pick("IPAMConfig");
   e["Links"] = pick("Links");
   e["Aliases"] = pick("Aliases");
-  e["MacAddress"] = cfg.is_object() ? cfg.value("MacAddress", "") : "";
+  e["MacAddress"] = cfg.is_object() ? stringField(cfg, "MacAddress") : "";
   e["DriverOpts"] = pick("DriverOpts");
   e["GwPriority"] = 0;
   e["NetworkID"] = networkId;
@@ -112,6 +121,7 @@ struct PortRequest {
   std::string hostIp;
   uint16_t hostPortLow = 0, hostPortHigh = 0;  // 0: random
   std::string key;  // "80/tcp"
+  bool publish = true;  // false: listed (exposed) but not bound
 };
 
 absl::StatusOr<uint16_t> parsePort(std::string_view text, std::string_view what) {
@@ -128,6 +138,7 @@ absl::StatusOr<std::vector<PortRequest>> portRequests(const ojson& doc) {
   std::vector<PortRequest> out;
   const ojson& host = doc["HostConfig"];
   std::set<std::string> bound;
+  bool publishAll = host.value("PublishAllPorts", false);
   auto addKey = [&](const std::string& key, const ojson& bindings) -> absl::Status {
     size_t slash = key.find('/');
     std::string proto = slash == std::string::npos ? "tcp" : key.substr(slash + 1);
@@ -138,11 +149,11 @@ absl::StatusOr<std::vector<PortRequest>> portRequests(const ojson& doc) {
     std::string normalized = strCat(cport, "/", proto);
     bound.insert(normalized);
     if (!bindings.is_array() || bindings.empty()) {
-      out.push_back({proto, cport, "", 0, 0, normalized});
+      out.push_back({proto, cport, "", 0, 0, normalized, publishAll});
       return absl::OkStatus();
     }
     for (const ojson& b : bindings) {
-      PortRequest r{proto, cport, stringField(b, "HostIp"), 0, 0, normalized};
+      PortRequest r{proto, cport, stringField(b, "HostIp"), 0, 0, normalized, true};
       std::string hp = stringField(b, "HostPort");
       if (!hp.empty()) {
         size_t dash = hp.find('-');
@@ -162,7 +173,7 @@ absl::StatusOr<std::vector<PortRequest>> portRequests(const ojson& doc) {
       BERTH_RETURN_IF_ERROR(addKey(it.key(), it.value()));
     }
   }
-  if (host.value("PublishAllPorts", false) && doc["Config"].contains("ExposedPorts") &&
+  if (publishAll && doc["Config"].contains("ExposedPorts") &&
       doc["Config"]["ExposedPorts"].is_object()) {
     for (auto it = doc["Config"]["ExposedPorts"].begin(); it != doc["Config"]["ExposedPorts"].end(); ++it) {
       std::string key = it.key().find('/') == std::string::npos ? it.key() + "/tcp" : it.key();
@@ -427,7 +438,7 @@ class NetworkService::Impl {
     BERTH_RETURN_IF_ERROR(ensureBridgeLocked(n));
     std::optional<uint32_t> wanted;
     if (cfg.is_object() && cfg.contains("IPAMConfig") && cfg["IPAMConfig"].is_object()) {
-      std::string ip = cfg["IPAMConfig"].value("IPv4Address", "");
+      std::string ip = stringField(cfg["IPAMConfig"], "IPv4Address");
       if (!ip.empty()) {
         if (n.name == "bridge") {
           return absl::InvalidArgumentError("user specified IP address is supported on user defined networks only");
@@ -507,26 +518,16 @@ class NetworkService::Impl {
       if (!ports.contains(r.key) || ports[r.key].is_null()) ports[r.key] = nullptr;
     }
     for (const PortRequest& r : reqs) {
-      if (r.hostPortLow == 0 && r.hostPortHigh == 0 && !doc["HostConfig"].value("PublishAllPorts", false)) {
-        bool explicitBinding = false;
-        const ojson& pb = doc["HostConfig"].value("PortBindings", ojson::object());
-        if (pb.is_object()) {
-          for (auto it = pb.begin(); it != pb.end(); ++it) {
-            std::string k = it.key().find('/') == std::string::npos ? it.key() + "/tcp" : it.key();
-            if (k == r.key && it.value().is_array() && !it.value().empty()) explicitBinding = true;
-          }
-        }
-        if (!explicitBinding) continue;  // exposed only
-      }
+      if (!r.publish) continue;
       absl::Status last = absl::OkStatus();
       bool done = false;
+      // A host range: its first free port (uint32_t: 65535 ends the loop).
       for (uint32_t hp = r.hostPortLow; hp <= r.hostPortHigh && !done; ++hp) {
         network::PortSpec spec{r.proto, r.hostIp, uint16_t(hp), target, r.containerPort};
         std::vector<UniqueFd> listeners;
         absl::StatusOr<std::vector<network::BoundPort>> bound = network::bindListeners(spec, listeners);
         if (!bound.ok()) {
           last = bound.status();
-          if (hp == 65535) break;
           continue;
         }
         spec.hostPort = bound->front().hostPort;
@@ -537,7 +538,6 @@ class NetworkService::Impl {
           ports[r.key].push_back({{"HostIp", b.hostIp}, {"HostPort", strCat(b.hostPort)}});
         }
         done = true;
-        if (hp == 65535) break;
       }
       if (!done) return last;
     }
@@ -703,19 +703,11 @@ void NetworkService::clearRunningSettings(nlohmann::ordered_json& settings) {
   if (settings.contains("IPPrefixLen")) settings["IPPrefixLen"] = 0;
 }
 
-std::string NetworkService::netnsPathOf(const std::string& containerId) const { return impl_->netnsPath(containerId); }
-
 std::string NetworkService::resolvConfFor(const nlohmann::ordered_json& hostConfig, const std::string& networkId) {
   std::lock_guard lock(impl_->mu_);
   Impl::Network* n = impl_->find(networkId);
   if (!n || n->name == "bridge" || !n->dns) return "";
   return impl_->resolvConf(hostConfig, n);
-}
-
-std::string NetworkService::hostGateway() {
-  std::lock_guard lock(impl_->mu_);
-  Impl::Network* def = impl_->find("bridge");
-  return def && def->subnet ? network::formatIpv4(def->gateway) : "";
 }
 
 absl::StatusOr<std::pair<std::string, std::string>> NetworkService::resolveNetwork(std::string_view idOrName) {
@@ -727,20 +719,25 @@ absl::StatusOr<std::pair<std::string, std::string>> NetworkService::resolveNetwo
 absl::StatusOr<api::backend::NetworkCreated> NetworkService::createNetwork(const nlohmann::json& bodyIn) {
   if (!bodyIn.is_object()) return absl::InvalidArgumentError("network create body must be an object");
   const nlohmann::json body = withoutNulls(bodyIn);
-  std::string name = body.value("Name", "");
+  std::string name = stringField(body, "Name");
   if (name.empty()) return absl::InvalidArgumentError("network name is required");
-  std::string driver = body.value("Driver", "");
+  std::string driver = stringField(body, "Driver");
   if (driver.empty()) driver = "bridge";
   if (driver == "host" || driver == "null") {
     return absl::PermissionDeniedError(strCat("only one instance of \"", driver, "\" network is allowed"));
   }
   if (driver != "bridge") return absl::NotFoundError(strCat("plugin \"", driver, "\" not found"));
-  if (body.value("Ingress", false)) return absl::PermissionDeniedError("ingress networks are a swarm feature");
-  if (body.value("ConfigOnly", false) || (body.contains("ConfigFrom") && body["ConfigFrom"].is_object() &&
-                                          !body["ConfigFrom"].value("Network", "").empty())) {
+  BERTH_ASSIGN_OR_RETURN(bool ingress, boolField(body, "Ingress"));
+  BERTH_ASSIGN_OR_RETURN(bool configOnly, boolField(body, "ConfigOnly"));
+  BERTH_ASSIGN_OR_RETURN(bool ipv6, boolField(body, "EnableIPv6"));
+  BERTH_ASSIGN_OR_RETURN(bool internal, boolField(body, "Internal"));
+  BERTH_ASSIGN_OR_RETURN(bool attachable, boolField(body, "Attachable"));
+  if (ingress) return absl::PermissionDeniedError("ingress networks are a swarm feature");
+  if (configOnly || (body.contains("ConfigFrom") && body["ConfigFrom"].is_object() &&
+                     !stringField(body["ConfigFrom"], "Network").empty())) {
     return absl::InvalidArgumentError("config-only networks are not supported");
   }
-  if (body.value("EnableIPv6", false)) return absl::InvalidArgumentError("IPv6 networks are not supported by Berth yet");
+  if (ipv6) return absl::InvalidArgumentError("IPv6 networks are not supported by Berth yet");
   ojson options = ojson::object();
   if (body.contains("Options") && body["Options"].is_object()) {
     for (auto it = body["Options"].begin(); it != body["Options"].end(); ++it) {
@@ -761,7 +758,7 @@ absl::StatusOr<api::backend::NetworkCreated> NetworkService::createNetwork(const
   }
   // IPAM: one IPv4 config, or a subnet from the pools.
   ojson ipamIn = body.contains("IPAM") && body["IPAM"].is_object() ? ojson(body["IPAM"]) : ojson::object();
-  std::string ipamDriver = ipamIn.value("Driver", "");
+  std::string ipamDriver = stringField(ipamIn, "Driver");
   if (!ipamDriver.empty() && ipamDriver != "default") return absl::NotFoundError(strCat("plugin \"", ipamDriver, "\" not found"));
   ojson config = ojson::object();
   const ojson& cfgs = ipamIn.value("Config", ojson::array());
@@ -769,7 +766,7 @@ absl::StatusOr<api::backend::NetworkCreated> NetworkService::createNetwork(const
   if (cfgs.is_array() && !cfgs.empty()) {
     const ojson& c = cfgs[0];
     if (!c.is_object()) return absl::InvalidArgumentError("invalid IPAM config");
-    std::string subnetText = c.value("Subnet", "");
+    std::string subnetText = stringField(c, "Subnet");
     if (subnetText.empty()) return absl::InvalidArgumentError("an IPAM config needs a subnet");
     BERTH_ASSIGN_OR_RETURN(Ipv4Prefix subnet, network::parsePrefix(subnetText));
     if (subnet.len > 30) return absl::InvalidArgumentError(strCat("subnet ", subnetText, " is too small"));
@@ -779,7 +776,7 @@ absl::StatusOr<api::backend::NetworkCreated> NetworkService::createNetwork(const
       }
     }
     config["Subnet"] = network::formatPrefix(subnet);
-    if (std::string range = c.value("IPRange", ""); !range.empty()) {
+    if (std::string range = stringField(c, "IPRange"); !range.empty()) {
       BERTH_ASSIGN_OR_RETURN(Ipv4Prefix r, network::parsePrefix(range));
       if (!subnet.contains(r.addr) || r.len < subnet.len) {
         return absl::InvalidArgumentError(strCat("IP range ", range, " is not within subnet ", subnetText));
@@ -787,7 +784,7 @@ absl::StatusOr<api::backend::NetworkCreated> NetworkService::createNetwork(const
       config["IPRange"] = network::formatPrefix(r);
     }
     uint32_t gw = subnet.addr + 1;
-    if (std::string g = c.value("Gateway", ""); !g.empty()) {
+    if (std::string g = stringField(c, "Gateway"); !g.empty()) {
       BERTH_ASSIGN_OR_RETURN(gw, network::parseIpv4(g));
       if (!subnet.contains(gw)) {
         return absl::InvalidArgumentError(strCat("gateway ", g, " is not within subnet ", subnetText));
@@ -818,8 +815,8 @@ absl::StatusOr<api::backend::NetworkCreated> NetworkService::createNetwork(const
   doc["IPAM"] = {{"Driver", "default"},
                  {"Options", ipamIn.contains("Options") && ipamIn["Options"].is_object() ? ipamIn["Options"] : ojson::object()},
                  {"Config", ojson::array({config})}};
-  doc["Internal"] = body.value("Internal", false);
-  doc["Attachable"] = body.value("Attachable", false);
+  doc["Internal"] = internal;
+  doc["Attachable"] = attachable;
   doc["Ingress"] = false;
   doc["ConfigFrom"] = {{"Network", ""}};
   doc["ConfigOnly"] = false;
@@ -992,11 +989,11 @@ absl::StatusOr<std::pair<std::string, nlohmann::ordered_json>> NetworkService::e
     return absl::InvalidArgumentError("network-scoped alias is supported only for containers in user defined networks");
   }
   if (!user && cfg.is_object() && cfg.contains("IPAMConfig") && cfg["IPAMConfig"].is_object() &&
-      !cfg["IPAMConfig"].value("IPv4Address", "").empty()) {
+      !stringField(cfg["IPAMConfig"], "IPv4Address").empty()) {
     return absl::InvalidArgumentError("user specified IP address is supported on user defined networks only");
   }
   if (cfg.is_object() && cfg.contains("IPAMConfig") && cfg["IPAMConfig"].is_object()) {
-    std::string ip = cfg["IPAMConfig"].value("IPv4Address", "");
+    std::string ip = stringField(cfg["IPAMConfig"], "IPv4Address");
     if (!ip.empty()) {
       BERTH_ASSIGN_OR_RETURN(uint32_t a, network::parseIpv4(ip));
       if (!n->subnet || !n->subnet->contains(a)) {

@@ -108,14 +108,11 @@ class NetworkService final : public api::backend::NetworkBackend {
   absl::Status detachRunning(const std::string& containerId, const std::string& networkId);
   // NotFound unless a network of that id, name or prefix exists; its ID and name.
   absl::StatusOr<std::pair<std::string, std::string>> resolveNetwork(std::string_view idOrName);
-  std::string netnsPathOf(const std::string& containerId) const;
   // A stopped container's NetworkSettings: what only a running one has is cleared.
   static void clearRunningSettings(nlohmann::ordered_json& networkSettings);
   // A running container's resolv.conf once it joins `networkId`: that
   // network's resolver; empty when it has none (the default bridge).
   std::string resolvConfFor(const nlohmann::ordered_json& hostConfig, const std::string& networkId);
-  // The default bridge's gateway: what --add-host host-gateway means.
-  std::string hostGateway();
 
  private:
   class Impl;

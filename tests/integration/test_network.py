@@ -223,6 +223,9 @@ class Networks(RunBase):
         self.assertEqual(r.returncode, 125)
         self.assertIn("Bind for 127.0.0.1:%d failed: port is already allocated" % port, r.stderr)
         self.assertEqual(self.inspect("clash")["State"]["Status"], "created")
+        # A host range takes its first free port.
+        self.httpd("ranged", "-p", "127.0.0.1:%d-%d:80" % (port, port + 1))
+        self.assertEqual(self.docker("port", "ranged").stdout, "80/tcp -> 127.0.0.1:%d\n" % (port + 1))
         # -P: every exposed port on a random one from the ephemeral range.
         self.httpd("rand", "--expose", "80", "-P")
         binding = self.inspect("rand")["NetworkSettings"]["Ports"]["80/tcp"]
@@ -315,6 +318,10 @@ class Networks(RunBase):
         self.assertEqual(e.exception.status_code, 400)
         self.assertIn("network-scoped alias is supported only for containers in user defined networks",
                       str(e.exception))
+        # A field of the wrong type is the client's error, not the daemon's.
+        r = self.berth.request("POST", "/v1.51/networks/create", headers={"Content-Type": "application/json"},
+                               body=b'{"Name":"typed","Internal":"yes"}')
+        self.assertEqual((r.status, r.json()), (400, {"message": "Internal must be a boolean"}))
         self.docker("rm", "-f", "user")
         self.docker("network", "rm", "busy")
         r = self.docker("network", "inspect", "busy", check=False)
