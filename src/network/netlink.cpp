@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "network/ipam.h"
 #include "util/strings.h"
 
 namespace berth::network {
@@ -223,7 +224,8 @@ absl::Status Netlink::addAddress(const std::string& name, uint32_t ip, int prefi
   uint32_t be = htonl(ip);
   mnl_attr_put_u32(nlh, IFA_LOCAL, be);
   mnl_attr_put_u32(nlh, IFA_ADDRESS, be);
-  if (prefixLen < 31) mnl_attr_put_u32(nlh, IFA_BROADCAST, htonl(ip | (prefixLen == 0 ? ~0u : ~(~0u << (32 - prefixLen)))));
+  uint32_t broadcast = Ipv4Prefix{ip, prefixLen}.broadcast();
+  if (prefixLen < 31) mnl_attr_put_u32(nlh, IFA_BROADCAST, htonl(broadcast));
   absl::Status st = request(nlh, "adding an address to " + name);
   if (st.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
   return st;

@@ -77,8 +77,8 @@ struct ContainerSpec {
   // be "path": join the namespace pinned at netnsPath (set up by the engine).
   std::string netMode = "private", pidMode = "private", ipcMode = "private", utsMode = "private";
   std::string netnsPath;
-  // Networking's part of /etc: the whole resolv.conf (empty: the host's,
-  // minus loopback resolvers), extra "ip\tname" lines for /etc/hosts, and
+  // Networking's part of /etc: the whole resolv.conf (the engine's network
+  // side writes it), extra "ip\tname" lines for /etc/hosts, and
   // the container's own address for its hostname line (empty: 127.0.1.1).
   std::string resolvConf;
   std::vector<std::string> extraHosts;

@@ -14,7 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <sstream>
 
 #include "nlohmann/json.hpp"
 #include "runtime/local/log_reader.h"
@@ -45,25 +44,6 @@ absl::Status makeDir(const std::string& path, mode_t mode) {
     return absl::InternalError(strCat("creating ", path, ": ", strerror(errno)));
   }
   return absl::OkStatus();
-}
-
-// The host's resolvers, minus loopback ones a container cannot reach;
-// dockerd's fallback when none is left.
-std::string resolvConf() {
-  std::istringstream in(readFileOrEmpty("/etc/resolv.conf"));
-  std::string out;
-  bool any = false;
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("nameserver")) {
-      std::string addr = line.substr(10);
-      addr.erase(0, addr.find_first_not_of(" \t"));
-      if (addr.starts_with("127.") || addr == "::1") continue;
-      any = true;
-    }
-    out += line + "\n";
-  }
-  if (!any) out += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
-  return out;
 }
 
 // Sends one frame; false if the peer is gone.
@@ -129,7 +109,7 @@ absl::StatusOr<Started> LocalRuntime::start(const ContainerSpec& specIn, StartOp
   std::string hostHosts = readFileOrEmpty("/etc/hosts");
   for (const std::string& line : spec.extraHosts) hostHosts += line + "\n";
   BERTH_RETURN_IF_ERROR(writeFile(dir + "/hosts", spec.netMode == "host" ? hostHosts : hosts));
-  BERTH_RETURN_IF_ERROR(writeFile(dir + "/resolv.conf", spec.resolvConf.empty() ? resolvConf() : spec.resolvConf));
+  BERTH_RETURN_IF_ERROR(writeFile(dir + "/resolv.conf", spec.resolvConf));
   spec.hostnameFile = dir + "/hostname";
   spec.hostsFile = dir + "/hosts";
   spec.resolvConfFile = dir + "/resolv.conf";
