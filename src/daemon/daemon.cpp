@@ -9,8 +9,6 @@
 
 #include <boost/asio/signal_set.hpp>
 
-#include "util/strings.h"
-#include "util/strings.h"
 #include "api/routes/containers/container_routes.h"
 #include "api/routes/images/image_routes.h"
 #include "api/routes/volumes/volume_routes.h"
@@ -20,9 +18,13 @@
 #include "api/server/server.h"
 #include "daemon/build_info.h"
 #include "daemon/data_root_lock.h"
+#include "daemon/rootless_namespaces.h"
 #include "engine/engine.h"
 #include "store/state_store.h"
+#include "util/host_info.h"
+#include "util/host_sockets.h"
 #include "util/log.h"
+#include "util/strings.h"
 
 namespace berth::daemon {
 namespace {
@@ -70,6 +72,14 @@ int runServe(DaemonConfig cfg, const std::set<std::string>& fromFlags) {
   auto lock = DataRootLock::acquire(cfg.dataRoot);
   if (!lock.ok()) return fail(lock.status());
 
+  // A normal user's daemon goes into namespaces of its own, where it is root
+  // (the process the user started stays outside as its host-side helper).
+  std::string rootlessState = cfg.dataRoot + "/rootless";
+  if (::geteuid() != 0) {
+    if (absl::Status s = enterRootlessNamespaces(rootlessState); !s.ok()) return fail(s);
+  }
+  bool rootless = !inInitialUserNamespace();
+
   auto store = store::StateStore::open(cfg.dataRoot + "/state.db");
   if (!store.ok()) return fail(store.status());
 
@@ -103,7 +113,7 @@ int runServe(DaemonConfig cfg, const std::set<std::string>& fromFlags) {
   engineOptions.warnings = warnings;
   engineOptions.insecureRegistries = cfg.insecureRegistries;
   engineOptions.maxConcurrentDownloads = cfg.maxConcurrentDownloads;
-  engineOptions.rootless = ::geteuid() != 0;
+  engineOptions.rootless = rootless;
   engineOptions.maxLayerBytes = cfg.maxLayerBytes;
   auto engine = engine::Engine::create(engineOptions, **store);
   if (!engine.ok()) return fail(engine.status());
@@ -149,6 +159,7 @@ int runServe(DaemonConfig cfg, const std::set<std::string>& fromFlags) {
     log::error("closing the state database", {{"error", std::string(s.message())}});
     return 1;
   }
+  if (rootless && hostSocketsFromParent()) releaseRootlessNamespacesIfIdle(rootlessState);
   log::info("shutdown complete");
   return 0;
 }

@@ -10,6 +10,7 @@
 #include "daemon/build_info.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "daemon/rootless_namespaces.h"
 #include "runtime/local/container_setup.h"
 
 namespace {
@@ -78,6 +79,9 @@ int main(int argc, char** argv) {
   }
   if (argc == 3 && std::string_view(argv[1]) == "__container-exec") {
     _exit(berth::runtime::local::containerExecMain(argv[2]));
+  }
+  if (argc == 3 && std::string_view(argv[1]) == "__rootless-holder") {
+    _exit(berth::daemon::rootlessHolderMain());
   }
   // glibc gives each thread that allocates its own arena; the daemon's few
   // threads allocate little, so two arenas keep idle memory down.

@@ -264,7 +264,7 @@ absl::Status ContainerService::extractToContainer(std::string_view name, std::st
     layer::UnpackOptions o;
     o.whiteouts = false;
     o.noOverwriteDirNonDir = noOverwriteDirNonDir;
-    o.chown = !specContext_.rootless;
+    o.chown = true;  // ids a rootless daemon does not map keep its own
     if (copyUIDGID) {
       // The container's user owns what is copied in.
       absl::StatusOr<runtime::ExecUser> u = runtime::resolveUser(root, r.doc["Config"].value("User", ""), {});

@@ -152,10 +152,6 @@ absl::StatusOr<runtime::ContainerSpec> buildContainerSpec(const ojson& doc, cons
   s.ipcMode = modeOf(h.value("IpcMode", ""));
   s.utsMode = modeOf(h.value("UTSMode", ""));
   if (s.netMode == "host" && c.value("Hostname", "").size() == 12) s.utsMode = "host";
-  if (ctx.rootless) {
-    s.uidMappings = {{0, ctx.uid, 1}};
-    s.gidMappings = {{0, ctx.gid, 1}};
-  }
   // Mounts.
   for (const auto& m : doc.value("Mounts", ojson::array())) {
     runtime::Mount rm;

@@ -15,7 +15,6 @@ namespace berth::engine {
 struct SpecContext {
   std::vector<std::string> lowerDirs;  // the image's snapshots, top layer first
   bool rootless = false;
-  uint32_t uid = 0, gid = 0;  // the daemon's ids (rootless mapping)
   std::string containersDir;  // where the runtime keeps each container's files (for the *Path fields)
 };
 

@@ -77,8 +77,6 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::create(EngineOptions options, st
   }
   SpecContext sc;
   sc.rootless = engine->options_.rootless;
-  sc.uid = ::geteuid();
-  sc.gid = ::getegid();
   sc.containersDir = ro.containersDir;
   engine->runtime_ = std::make_unique<runtime::local::LocalRuntime>(std::move(ro));
   engine->scheduler_ = std::make_unique<Scheduler>();
@@ -184,7 +182,7 @@ absl::StatusOr<api::types::SystemInfo> Engine::info() {
   i.serverVersion = options_.version;
   i.defaultRuntime = "berth";
   if (host_.seccomp) i.securityOptions.push_back("name=seccomp,profile=builtin");
-  if (geteuid() != 0) i.securityOptions.push_back("name=rootless");
+  if (options_.rootless) i.securityOptions.push_back("name=rootless");
   if (host_.cgroupVersion == "2") i.securityOptions.push_back("name=cgroupns");
   i.memoryLimit = host_.memoryController;
   i.swapLimit = host_.swapAccounting;

@@ -70,7 +70,8 @@ std::string loginDomain(std::string_view server) {
 layer::UnpackOptions unpackOptions(const ImageServiceOptions& o) {
   layer::UnpackOptions u;
   u.xattrs = o.rootless ? layer::OverlayXattrs::User : layer::OverlayXattrs::Trusted;
-  u.chown = !o.rootless;
+  // A rootless daemon is root in its own user namespace: ids it maps take, others fail and stay.
+  u.chown = true;
   u.maxBytes = o.maxLayerBytes;
   return u;
 }

@@ -15,6 +15,7 @@
 #include "network/netlink.h"
 #include "network/netns.h"
 #include "network/port_forwarder.h"
+#include "util/host_sockets.h"
 #include "util/log.h"
 #include "util/random_id.h"
 #include "util/status.h"
@@ -241,7 +242,8 @@ class NetworkService::Impl {
   std::string firewallTable() const {
     return options_.instanceTag.empty() ? "berth" : "berth_" + options_.instanceTag;
   }
-  bool bridgesAvailable() const { return !options_.rootless; }
+  // A rootless daemon has bridges in the network namespace of its own.
+  bool bridgesAvailable() const { return !options_.rootless || hostSocketsFromParent(); }
 
   Network* find(std::string_view idOrName) {
     for (auto& [id, n] : networks_) {

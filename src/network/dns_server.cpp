@@ -23,6 +23,7 @@
 #include <boost/asio/write.hpp>
 
 #include "network/dns_message.h"
+#include "util/host_sockets.h"
 #include "util/log.h"
 #include "util/strings.h"
 
@@ -400,10 +401,14 @@ class DnsServer::Impl : public std::enable_shared_from_this<DnsServer::Impl> {
       }
     } unregister{*this, *x};
 
+    // The host's resolvers are asked from the host's network (a rootless
+    // daemon's own namespace cannot reach a resolver on the host's loopback).
     ErrorCode ec;
-    x->socket.open(udp::v4(), ec);
-    if (ec) {
-      log::warn("dns: cannot open upstream socket", {{"error", ec.message()}});
+    absl::StatusOr<UniqueFd> fd = hostSocket(AF_INET, SOCK_DGRAM);
+    if (fd.ok()) x->socket.assign(udp::v4(), fd->release(), ec);
+    if (!fd.ok() || ec) {
+      log::warn("dns: cannot open upstream socket",
+                {{"error", fd.ok() ? ec.message() : std::string(fd.status().message())}});
       co_return dns::answerRcode(q, dns::kRcodeServFail);
     }
     std::string request = q.raw;

@@ -21,6 +21,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "util/host_sockets.h"
 #include "util/log.h"
 #include "util/status.h"
 #include "util/strings.h"
@@ -121,7 +122,9 @@ struct BindOne {
 
 BindOne bindOne(HostAddr a, uint16_t port, bool isTcp) {
   BindOne r;
-  r.fd.reset(::socket(a.family, (isTcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  // On the host's network even when the daemon has a namespace of its own (rootless).
+  absl::StatusOr<UniqueFd> made = hostSocket(a.family, (isTcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK);
+  if (made.ok()) r.fd = std::move(*made);
   auto fail = [&](const char* step) {
     r.err = errno;
     r.step = step;

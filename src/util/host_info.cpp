@@ -6,11 +6,10 @@
 #include <unistd.h>
 
 #include <sstream>
+#include <vector>
 
 #include "util/strings.h"
 #include "util/unique_fd.h"
-#include "util/strings.h"
-#include "util/strings.h"
 
 namespace berth {
 namespace {
@@ -91,6 +90,13 @@ HostInfo readHostInfo() {
   }
   h.ipv4Forwarding = readFileOrEmpty("/proc/sys/net/ipv4/ip_forward").starts_with("1");
   return h;
+}
+
+bool inInitialUserNamespace() {
+  // The initial namespace maps every id to itself: "0 0 4294967295".
+  std::string map = readFileOrEmpty("/proc/self/uid_map");
+  std::vector<std::string_view> f = splitAny(map, " \n", true);
+  return f.size() == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295";
 }
 
 }  // namespace berth

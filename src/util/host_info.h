@@ -24,6 +24,11 @@ struct HostInfo {
 
 HostInfo readHostInfo();
 
+// False inside a user namespace (a rootless daemon's, a container's): the
+// kernel then refuses mknod, trusted.* xattrs and the host's cgroups even to
+// uid 0.
+bool inInitialUserNamespace();
+
 // Go's GOARCH name for a uname machine ("x86_64" → "amd64", "aarch64" → "arm64").
 std::string goArch(std::string_view machine);
 

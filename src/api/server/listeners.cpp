@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "util/strings.h"
+#include "util/host_sockets.h"
 #include "util/strings.h"
 #include "util/log.h"
 #include "util/status.h"
@@ -98,7 +98,10 @@ absl::StatusOr<BoundListener> bindTcp(net::io_context& ioc, const ServerOptions&
   l.tls = options.tls.enabled;
   l.tcp = std::make_unique<net::ip::tcp::acceptor>(ioc);
   net::ip::tcp::endpoint ep(ip, a.port);
-  l.tcp->open(ep.protocol(), ec);
+  // On the host's network even when the daemon has a namespace of its own (rootless).
+  absl::StatusOr<UniqueFd> fd = hostSocket(ep.protocol().family(), SOCK_STREAM);
+  if (!fd.ok()) return fd.status();
+  l.tcp->assign(ep.protocol(), fd->release(), ec);
   if (!ec) l.tcp->set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) l.tcp->bind(ep, ec);
   if (!ec) l.tcp->listen(net::socket_base::max_listen_connections, ec);

@@ -5,10 +5,16 @@
 #include <cstring>
 
 #include "image/registry/curl_api.h"
+#include "util/host_sockets.h"
 #include "util/strings.h"
 
 namespace berth::registry {
 namespace {
+
+curl_socket_t openHostSocket(void*, curlsocktype, curl_sockaddr* address) {
+  absl::StatusOr<UniqueFd> fd = hostSocket(address->family, address->socktype, address->protocol);
+  return fd.ok() ? fd->release() : CURL_SOCKET_BAD;
+}
 
 constexpr size_t kMaxIdleHandles = 8;
 
@@ -135,6 +141,10 @@ absl::StatusOr<HttpResponse> HttpClient::perform(const HttpRequest& req, const B
   for (const std::string& hdr : req.headers) headers = c->curl_slist_append(headers, hdr.c_str());
 
   c->curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
+  if (hostSocketsFromParent()) {
+    // A rootless daemon's own network namespace cannot reach a registry on the host's loopback.
+    c->curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, openHostSocket);
+  }
   c->curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
   c->curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   c->curl_easy_setopt(h, CURLOPT_USERAGENT, userAgent_.c_str());

@@ -37,6 +37,7 @@
 #include "runtime/monitor_protocol.h"
 #include "runtime/spec.h"
 #include "runtime/user.h"
+#include "util/host_info.h"
 #include "util/rooted_fs.h"
 #include "util/strings.h"
 #include "util/unique_fd.h"
@@ -435,7 +436,8 @@ void runInit(const ContainerSpec& spec) {
     ::setsid();
     if (::ioctl(0, TIOCSCTTY, 0) != 0) report(strCat("warn TIOCSCTTY: ", strerror(errno)));
   }
-  setUpRootfs(spec, userns);
+  // Also in the rootless daemon's own user namespace, which the container shares.
+  setUpRootfs(spec, userns || !inInitialUserNamespace());
   applyProcessSettings(spec);
   if (spec.init) runInit(spec);
   execProcess(spec);

@@ -1,0 +1,107 @@
+#include "util/host_sockets.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <unistd.h>
+
+#include "util/status.h"
+
+namespace berth {
+namespace {
+
+struct Request {
+  int32_t domain, type, protocol;
+};
+
+std::mutex& channelMu() {
+  static std::mutex mu;
+  return mu;
+}
+int gChannel = -1;  // set once before threads, then read-only
+
+// Only the flags a caller may ask for; never SOCK_NONBLOCK games on the parent side.
+constexpr int kTypeMask = ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+}  // namespace
+
+void useHostSocketChannel(UniqueFd channel) {
+  if (gChannel >= 0) ::close(gChannel);
+  gChannel = channel.release();
+}
+
+bool hostSocketsFromParent() { return gChannel >= 0; }
+
+absl::StatusOr<UniqueFd> hostSocket(int domain, int type, int protocol) {
+  if (gChannel < 0) {
+    UniqueFd fd(::socket(domain, type | SOCK_CLOEXEC, protocol));
+    if (!fd.valid()) return errnoStatus(errno, "socket");
+    return fd;
+  }
+  Request req{domain, type, protocol};
+  int32_t err = 0;
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  iovec iov{&err, sizeof err};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  {
+    std::lock_guard lock(channelMu());
+    if (::send(gChannel, &req, sizeof req, MSG_NOSIGNAL) != ssize_t(sizeof req)) {
+      return errnoStatus(errno, "asking the host side for a socket");
+    }
+    ssize_t n;
+    do n = ::recvmsg(gChannel, &msg, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n != ssize_t(sizeof err)) return absl::UnavailableError("the host side of the rootless daemon went away");
+  }
+  if (err != 0) return errnoStatus(err, "socket (host side)");
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return absl::InternalError("the host side sent no socket");
+  int raw;
+  std::memcpy(&raw, CMSG_DATA(c), sizeof raw);
+  UniqueFd fd(raw);
+  if ((type & SOCK_NONBLOCK) != 0 && ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK) != 0) {
+    return errnoStatus(errno, "fcntl");
+  }
+  return fd;
+}
+
+bool serveHostSocketRequest(int channel) {
+  Request req{};
+  ssize_t n;
+  do n = ::recv(channel, &req, sizeof req, 0);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0) return false;
+  int32_t err = 0;
+  UniqueFd fd;
+  if (n != ssize_t(sizeof req)) {
+    err = EINVAL;
+  } else {
+    fd.reset(::socket(req.domain, (req.type & kTypeMask) | SOCK_CLOEXEC, req.protocol));
+    if (!fd.valid()) err = errno;
+  }
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  iovec iov{&err, sizeof err};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (fd.valid()) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    int raw = fd.get();
+    std::memcpy(CMSG_DATA(c), &raw, sizeof raw);
+  }
+  return ::sendmsg(channel, &msg, MSG_NOSIGNAL) >= 0;
+}
+
+}  // namespace berth
