@@ -1,5 +1,7 @@
 #include "daemon/config.h"
 
+#include <arpa/inet.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -80,6 +82,8 @@ absl::Status applyConfigJson(const json& file, const std::set<std::string>& from
       s = readValue(value, key, c.maxConcurrentDownloads);
     } else if (key == "max-layer-bytes") {
       s = readValue(value, key, c.maxLayerBytes);
+    } else if (key == "host-gateway-ip") {
+      s = readValue(value, key, c.hostGatewayIp);
     } else {
       return absl::InvalidArgumentError(strCat("config file: unknown key \"", key, "\""));
     }
@@ -144,6 +148,9 @@ absl::Status validate(const DaemonConfig& cfg) {
     return absl::InvalidArgumentError(strCat("unknown backend \"", cfg.backend, "\" (want local or kube)"));
   }
   if (auto l = log::parseLevel(cfg.logLevel); !l.ok()) return l.status();
+  if (in_addr a{}; !cfg.hostGatewayIp.empty() && ::inet_pton(AF_INET, cfg.hostGatewayIp.c_str(), &a) != 1) {
+    return absl::InvalidArgumentError(strCat("invalid host-gateway-ip \"", cfg.hostGatewayIp, "\": want an IPv4 address"));
+  }
   if (auto f = log::parseFormat(cfg.logFormat); !f.ok()) return f.status();
   for (const std::string& label : cfg.labels) {
     if (label.find('=') == std::string::npos || label.front() == '=') {

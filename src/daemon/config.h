@@ -33,6 +33,7 @@ struct DaemonConfig {
   std::vector<std::string> insecureRegistries;  // host[:port] or CIDR: plain HTTP allowed
   int maxConcurrentDownloads = 3;
   int64_t maxLayerBytes = int64_t(64) << 30;  // unpacked bytes per layer (decompression bombs)
+  std::string hostGatewayIp;  // what --add-host …:host-gateway means; empty: the default (daemon.cpp)
 };
 
 // Environment seam for tests: returns a variable's value or nullopt.

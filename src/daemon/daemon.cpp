@@ -75,7 +75,10 @@ int runServe(DaemonConfig cfg, const std::set<std::string>& fromFlags) {
   // A normal user's daemon goes into namespaces of its own, where it is root
   // (the process the user started stays outside as its host-side helper).
   std::string rootlessState = cfg.dataRoot + "/rootless";
+  std::string hostGatewayIp = cfg.hostGatewayIp;
   if (::geteuid() != 0) {
+    // Read while still in the host's network namespace.
+    if (hostGatewayIp.empty()) hostGatewayIp = defaultRouteIpv4(readFileOrEmpty("/proc/net/route"));
     if (absl::Status s = enterRootlessNamespaces(rootlessState); !s.ok()) return fail(s);
   }
   bool rootless = !inInitialUserNamespace();
@@ -114,6 +117,7 @@ int runServe(DaemonConfig cfg, const std::set<std::string>& fromFlags) {
   engineOptions.insecureRegistries = cfg.insecureRegistries;
   engineOptions.maxConcurrentDownloads = cfg.maxConcurrentDownloads;
   engineOptions.rootless = rootless;
+  engineOptions.hostGatewayIp = hostGatewayIp;
   engineOptions.maxLayerBytes = cfg.maxLayerBytes;
   auto engine = engine::Engine::create(engineOptions, **store);
   if (!engine.ok()) return fail(engine.status());

@@ -52,6 +52,9 @@ void addServeFlags(CLI::App& serve, DaemonConfig& c) {
                    "loopback registries always may");
   serve.add_option("--max-concurrent-downloads", c.maxConcurrentDownloads, "Layers a pull downloads at once")
       ->capture_default_str();
+  serve.add_option("--host-gateway-ip", c.hostGatewayIp,
+                   "IPv4 address that --add-host name:host-gateway stands for [default: the default bridge's "
+                   "gateway as root; as a user, the host's address on its default route, reached through slirp4netns]");
   serve.add_option("--max-layer-bytes", c.maxLayerBytes,
                    "Largest unpacked size of one layer; a larger one fails the pull (decompression bombs)")
       ->capture_default_str();

@@ -383,6 +383,7 @@ void releaseRootlessNamespacesIfIdle(const std::string& stateDir) {
 }
 
 int rootlessHolderMain() {
+  ::prctl(PR_SET_NAME, "berth-holder");  // not "exe", as /proc/self/exe would name it
   sigset_t wait;
   sigemptyset(&wait);
   sigaddset(&wait, SIGTERM);

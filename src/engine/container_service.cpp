@@ -587,7 +587,8 @@ absl::StatusOr<api::backend::ContainerCreated> ContainerService::createContainer
   }
   r.doc = std::move(doc);
   publish("create", r);
-  return api::backend::ContainerCreated{id, {}};
+  absl::StatusOr<runtime::ContainerSpec> spec = buildContainerSpec(r.doc, specContext_);
+  return api::backend::ContainerCreated{id, spec.ok() ? runtime_.limitWarnings(spec->resources) : std::vector<std::string>{}};
 }
 
 absl::StatusOr<nlohmann::ordered_json> ContainerService::inspectContainer(std::string_view name, bool size) {

@@ -82,7 +82,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::create(EngineOptions options, st
   engine->scheduler_ = std::make_unique<Scheduler>();
   // The daemon on the default data root owns berth0; any other (a test's,
   // a second daemon's) gets names of its own.
-  NetworkOptions no{engine->options_.dataRoot, engine->options_.rootless, ""};
+  NetworkOptions no{engine->options_.dataRoot, engine->options_.rootless, "", engine->options_.hostGatewayIp};
   if (no.dataRoot != "/var/lib/berth") no.instanceTag = sha256Digest(no.dataRoot).substr(7, 6);
   engine->networks_ = std::make_unique<NetworkService>(store, engine->events_, std::move(no));
   BERTH_RETURN_IF_ERROR(engine->networks_->load());

@@ -33,6 +33,7 @@ struct EngineOptions {
   std::vector<std::string> insecureRegistries;
   int maxConcurrentDownloads = 3;
   bool rootless = false;
+  std::string hostGatewayIp;  // what host-gateway stands for; empty: the default bridge's gateway
   int64_t maxLayerBytes = int64_t(64) << 30;
 };
 

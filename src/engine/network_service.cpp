@@ -573,7 +573,9 @@ class NetworkService::Impl {
       if (sep == std::string::npos) sep = entry.find(':');
       if (sep == std::string::npos) return absl::InvalidArgumentError(strCat("invalid extra host: ", entry));
       std::string name = entry.substr(0, sep), ip = entry.substr(sep + 1);
-      if (ip == "host-gateway") {
+      if (ip == "host-gateway" && !options_.hostGatewayIp.empty()) {
+        ip = options_.hostGatewayIp;
+      } else if (ip == "host-gateway") {
         Network* def = find("bridge");
         if (!def || !def->subnet) return absl::FailedPreconditionError("no host gateway: the default bridge has no subnet");
         ip = network::formatIpv4(def->gateway);

@@ -38,6 +38,8 @@ struct NetworkOptions {
   // ("berth0" and "berth" when empty, "berth-<tag>" and "berth_<tag>"
   // otherwise), so a test daemon never touches another daemon's.
   std::string instanceTag;
+  // What --add-host name:host-gateway stands for; empty: the default bridge's gateway.
+  std::string hostGatewayIp;
 };
 
 // What a container's start needs from the network side.

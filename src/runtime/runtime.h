@@ -118,6 +118,9 @@ class Runtime {
   virtual absl::Status withRootfs(const std::string& id, const ContainerSpec& spec,
                                   const std::function<absl::Status(int rootFd)>& fn) = 0;
 
+  // What cannot be applied of `resources` here, as warnings (create's
+  // Warnings, start's log); empty when every limit takes.
+  virtual std::vector<std::string> limitWarnings(const Resources& resources) const = 0;
   // New resource limits for a running container (docker update); what
   // cannot be applied is a warning.
   virtual absl::Status updateResources(const std::string& id, const Resources& resources,

@@ -1,5 +1,7 @@
 #include "util/host_info.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <sched.h>
 #include <sys/statfs.h>
 #include <sys/utsname.h>
@@ -97,6 +99,30 @@ bool inInitialUserNamespace() {
   std::string map = readFileOrEmpty("/proc/self/uid_map");
   std::vector<std::string_view> f = splitAny(map, " \n", true);
   return f.size() == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295";
+}
+
+std::string defaultRouteIpv4(std::string_view routeTable) {
+  std::string iface;
+  for (std::string_view line : split(routeTable, '\n', true)) {
+    std::vector<std::string_view> f = splitAny(line, " \t", true);
+    // Iface Destination Gateway Flags …: a default route has destination 0 and mask 0.
+    if (f.size() >= 8 && f[1] == "00000000" && f[7] == "00000000") {
+      iface = std::string(f[0]);
+      break;
+    }
+  }
+  if (iface.empty()) return "";
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return "";
+  std::string out;
+  for (ifaddrs* a = list; a != nullptr && out.empty(); a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET || iface != a->ifa_name) continue;
+    char text[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, text, sizeof text);
+    out = text;
+  }
+  ::freeifaddrs(list);
+  return out;
 }
 
 }  // namespace berth

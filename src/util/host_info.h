@@ -29,6 +29,11 @@ HostInfo readHostInfo();
 // uid 0.
 bool inInitialUserNamespace();
 
+// The IPv4 address of the interface the default route leaves through (the
+// host as other machines and slirp4netns see it); empty when there is none.
+// `routeTable` is /proc/net/route's text.
+std::string defaultRouteIpv4(std::string_view routeTable);
+
 // Go's GOARCH name for a uname machine ("x86_64" → "amd64", "aarch64" → "arm64").
 std::string goArch(std::string_view machine);
 

@@ -3,6 +3,9 @@
 * ``Berth``: starts the real ``berth serve`` binary in a fresh temp dir on a unix
   socket, waits for ``GET /_ping`` and stops it again (SIGTERM, then SIGKILL of
   that one PID only).
+* ``ROOTLESS``: with BERTH_ROOTLESS=1 every ``Berth`` runs as an unprivileged
+  user the harness creates once (with /etc/subuid and /etc/subgid ranges) and
+  removes at exit, so the same tests drive a rootless daemon.
 * ``run_berth``: runs the binary once and waits for it to exit (for start-up
   failures, ``--version``, ``--help``).
 * ``HTTPConn`` / ``http_request``: a tiny raw HTTP/1.1 client over a unix (or
@@ -11,6 +14,7 @@
   headers and bodies (Content-Length, chunked, or until EOF).
 """
 
+import atexit
 import json
 import os
 import shutil
@@ -22,6 +26,80 @@ import time
 
 DEFAULT_BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "release", "src", "daemon", "berth")
 DOCKER_CLI = os.environ.get("DOCKER_CLI", "/usr/local/bin/docker")
+
+
+ROOTLESS = os.environ.get("BERTH_ROOTLESS") == "1"
+TUN = "/dev/net/tun"
+
+
+class RootlessUser:
+    """A throw-away user with 65536 subordinate uids and gids, made on first
+    use and removed (with its /etc/subuid and /etc/subgid lines) at exit."""
+    _instance = None
+
+    def __init__(self):
+        self.name = "berth-rl-%d" % os.getpid()
+        subprocess.run(["useradd", "--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin",
+                        self.name], check=True, capture_output=True)
+        import pwd
+        pw = pwd.getpwnam(self.name)
+        self.uid, self.gid = pw.pw_uid, pw.pw_gid
+        self.start = self._free_start()
+        self.line = "%s:%d:65536\n" % (self.name, self.start)
+        for f in ("/etc/subuid", "/etc/subgid"):
+            with open(f, "a") as fh:
+                fh.write(self.line)
+        # slirp4netns opens /dev/net/tun, which is 0600 on the test machine: open it up
+        # for the run and put the mode back at exit.
+        self.tun_mode = None
+        if os.path.exists(TUN):
+            self.tun_mode = os.stat(TUN).st_mode & 0o7777
+            os.chmod(TUN, 0o666)
+        atexit.register(self.remove)
+
+    @staticmethod
+    def _free_start():
+        end = 100000
+        for f in ("/etc/subuid", "/etc/subgid"):
+            try:
+                with open(f) as fh:
+                    for line in fh:
+                        parts = line.strip().split(":")
+                        if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+                            end = max(end, int(parts[1]) + int(parts[2]))
+            except FileNotFoundError:
+                pass
+        return (end + 65535) // 65536 * 65536
+
+    @classmethod
+    def get(cls):
+        if cls._instance is None:
+            cls._instance = RootlessUser()
+        return cls._instance
+
+    def drop(self):
+        os.setgroups([])
+        os.setgid(self.gid)
+        os.setuid(self.uid)
+
+    def own(self, path):
+        """Hands `path` (a directory the test made) to the user."""
+        os.chown(path, self.uid, self.gid)
+
+    def remove(self):
+        if self.tun_mode is not None:
+            os.chmod(TUN, self.tun_mode)
+        for f in ("/etc/subuid", "/etc/subgid"):
+            with open(f) as fh:
+                lines = fh.readlines()
+            with open(f, "w") as fh:
+                fh.writelines(l for l in lines if l != self.line)
+        # Zombies are dead already (this machine's pid 1 does not reap orphans).
+        ps = subprocess.run(["ps", "-o", "pid=,stat=", "-u", str(self.uid)], capture_output=True, text=True).stdout
+        left = [f[0] for f in (l.split() for l in ps.splitlines()) if len(f) == 2 and not f[1].startswith("Z")]
+        subprocess.run(["userdel", self.name], capture_output=True)
+        if left:
+            raise AssertionError("processes of %s left behind: %s" % (self.name, " ".join(left)))
 
 
 def berth_bin():
@@ -307,9 +385,14 @@ class Berth:
     def __init__(self, *extra_args, data_root=None, sock=None, hosts=(),
                  start_timeout=10.0, env=None, binary=None, data_root_flag=True):
         self.tmp = tempfile.mkdtemp(prefix="berth-it-")
+        self.user = RootlessUser.get() if ROOTLESS else None
         self.sock = sock or os.path.join(self.tmp, "berth.sock")
         self.data_root = data_root or os.path.join(self.tmp, "data")
         self.url = "unix://" + self.sock
+        if self.user:
+            self.user.own(self.tmp)
+            if os.path.isdir(self.data_root):
+                self.user.own(self.data_root)  # a test's own data root
         self.hosts = list(hosts)
         self.binary = binary or berth_bin()
         self.args = [self.binary, "serve", "-H", self.url]
@@ -336,10 +419,12 @@ class Berth:
                                  % self.binary)
         self._err = open(self._stderr_path, "wb")
         self._out = open(self._stdout_path, "wb")
+        if env is None:
+            env = clean_env({"HOME": self.tmp} if self.user else None)
         self.proc = subprocess.Popen(
             self.args, stdin=subprocess.DEVNULL, stdout=self._out,
-            stderr=self._err, env=env if env is not None else clean_env(),
-            cwd=self.tmp)
+            stderr=self._err, env=env, cwd=self.tmp,
+            preexec_fn=self.user.drop if self.user else None)
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:

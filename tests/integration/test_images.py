@@ -24,7 +24,7 @@ import docker  # noqa: E402
 import fakeregistry  # noqa: E402
 import registry  # noqa: E402
 import testimages  # noqa: E402
-from harness import DOCKER_CLI, Berth, run_docker  # noqa: E402
+from harness import DOCKER_CLI, ROOTLESS, Berth, run_docker  # noqa: E402
 
 
 def config_digest(image):
@@ -191,7 +191,7 @@ class Images(unittest.TestCase):
         self.assertTrue(st_mod.S_ISCHR(st.st_mode))
         self.assertEqual(st.st_rdev, 0)
         self.assertFalse(os.path.exists(os.path.join(middle, "data/.wh.delete-me")))
-        attr = "trusted.overlay.opaque" if os.geteuid() == 0 else "user.overlay.opaque"
+        attr = "user.overlay.opaque" if ROOTLESS else "trusted.overlay.opaque"
         self.assertEqual(os.getxattr(os.path.join(top, "data/opaque"), attr), b"y")
         self.assertEqual(walk(os.path.join(top, "data/opaque")), ["new.txt"])
 

@@ -18,7 +18,7 @@ import urllib.request
 
 import docker
 
-from harness import free_tcp_port
+from harness import ROOTLESS, RootlessUser, free_tcp_port
 from test_run import RunBase
 
 HTTPD = "mkdir -p /www && echo {text} > /www/index.html && exec httpd -f -p 80 -h /www"
@@ -46,23 +46,57 @@ int main(int argc, char **argv) {
 """
 
 
-def berth_leftovers():
+def netns_holder(data_root):
+    """The pid whose network namespace a rootless daemon on `data_root` runs
+    its bridges in, or None when there is none (any more)."""
+    try:
+        with open(os.path.join(data_root, "rootless", "holder.pid")) as f:
+            pid = int(f.read())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def alive(pid):
+    """A process that is there and not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def berth_leftovers(holder=None):
     """Interfaces and nft tables of Berth's on this machine (a test daemon
-    names its default bridge berth-<tag> and its table berth_<tag>)."""
-    links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True, check=True).stdout.split("\n")
+    names its default bridge berth-<tag> and its table berth_<tag>), or in
+    the network namespace of a rootless daemon's `holder` pid."""
+    enter = ["nsenter", "-t", str(holder), "-n"] if holder else []
+    links = subprocess.run(enter + ["ip", "-br", "link"], capture_output=True, text=True, check=True).stdout.split("\n")
     names = [l.split()[0].split("@")[0] for l in links if l.strip()]
     ours = [n for n in names if n.startswith("berth") or n.startswith("br-") or n.startswith("veth")]
-    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=True).stdout
+    tables = subprocess.run(enter + ["nft", "list", "tables"], capture_output=True, text=True, check=True).stdout
     ours += [t for t in tables.split("\n") if t.startswith("table ip berth")]
     return ours
 
 
-@unittest.skipUnless(os.geteuid() == 0, "bridges and veths need root")
+def default_route_ipv4():
+    with open("/proc/net/route") as f:
+        iface = next(l.split()[0] for l in f.readlines()[1:] if l.split()[1] == "00000000" and l.split()[7] == "00000000")
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "dev", iface], capture_output=True, text=True,
+                         check=True).stdout
+    return out.split()[3].split("/")[0]
+
+
+@unittest.skipUnless(os.geteuid() == 0, "bridges and veths need root (or, rootless, a user the test makes)")
 class Networks(RunBase):
     def setUp(self):
         # Registered first so that it runs last, after the daemon stopped.
         self.addCleanup(self.assert_nothing_left)
         super().setUp()
+        if ROOTLESS:
+            self.holder = netns_holder(self.berth.data_root)
+            self.assertIsNotNone(self.holder)
 
     def assert_nothing_left(self):
         # The kernel takes a container's veth pair down with its namespace,
@@ -71,6 +105,17 @@ class Networks(RunBase):
         while berth_leftovers() and time.time() < deadline:
             time.sleep(0.05)
         self.assertEqual(berth_leftovers(), [])
+        if ROOTLESS:
+            # The stopped daemon's namespaces (and slirp4netns) went with their last process.
+            self.assertFalse(alive(self.holder), "the namespace holder %d is still there" % self.holder)
+
+    def leftovers(self):
+        """berth_leftovers() where this test's daemon keeps its bridges."""
+        if not ROOTLESS:
+            return berth_leftovers()
+        holder = netns_holder(self.berth.data_root)
+        self.assertIsNotNone(holder)
+        return berth_leftovers(holder)
 
     def sh(self, *args, **kw):
         return self.docker("run", "--rm", *args, **kw)
@@ -108,7 +153,8 @@ class Networks(RunBase):
         self.assertEqual(self.sh("--network", "none", "busybox", "sh", "-c", "ls /sys/class/net").stdout, "lo\n")
         self.assertIn("inet 127.0.0.1", self.sh("--network", "none", "busybox", "ip", "-4", "addr", "show", "lo").stdout)
         host_ifaces = self.sh("--network", "host", "busybox", "ls", "/sys/class/net").stdout.split()
-        self.assertIn("eth0", host_ifaces)
+        # Rootless, the "host" is the daemon's own namespace, with slirp4netns's tap0 for the way out.
+        self.assertIn("tap0" if ROOTLESS else "eth0", host_ifaces)
         bridge_iface = bridge["Options"]["com.docker.network.bridge.name"]
         self.assertRegex(bridge_iface, r"^berth-[0-9a-f]{6}$")  # not berth0: that is the default data root's
         self.assertIn(bridge_iface, host_ifaces)
@@ -244,6 +290,8 @@ class Networks(RunBase):
     def test_published_udp_port(self):
         tmp = tempfile.mkdtemp()
         self.addCleanup(subprocess.run, ["rm", "-rf", tmp])
+        if ROOTLESS:
+            RootlessUser.get().own(tmp)
         with open(os.path.join(tmp, "echo.c"), "w") as f:
             f.write(UDP_ECHO_C)
         subprocess.run(["gcc", "-static", "-O1", "-o", os.path.join(tmp, "udpecho"), os.path.join(tmp, "echo.c")],
@@ -276,7 +324,10 @@ class Networks(RunBase):
         self.addCleanup(server.shutdown)
         out = self.sh("--add-host", "hgw:host-gateway", "--add-host", "static:10.9.8.7", "busybox", "sh", "-c",
                       "grep -E 'hgw|static' /etc/hosts; wget -qO- http://hgw:%d/" % port).stdout
-        gw = json.loads(self.docker("network", "inspect", "bridge").stdout)[0]["IPAM"]["Config"][0]["Gateway"]
+        if ROOTLESS:
+            gw = default_route_ipv4()  # the host's address, reached through slirp4netns
+        else:
+            gw = json.loads(self.docker("network", "inspect", "bridge").stdout)[0]["IPAM"]["Config"][0]["Gateway"]
         self.assertEqual(out, "%s\thgw\n10.9.8.7\tstatic\nfrom the host\n" % gw)
 
     def test_dns_options_and_forwarding(self):
@@ -342,9 +393,9 @@ class Networks(RunBase):
     def test_bridges_a_crashed_daemon_left_are_removed_by_the_next(self):
         nid = self.docker("network", "create", "crashnet").stdout.strip()
         self.sh("--network", "crashnet", "busybox", "true")
-        self.assertIn("br-" + nid[:12], berth_leftovers())  # the network's bridge stays while it exists
+        self.assertIn("br-" + nid[:12], self.leftovers())  # the network's bridge stays while it exists
         self.restart_berth(kill=True)
-        self.assertEqual(berth_leftovers(), [])
+        self.assertEqual(self.leftovers(), [])
         # And it comes back when a container needs it.
         self.assertEqual(self.sh("--network", "crashnet", "busybox", "ls", "/sys/class/net").stdout.split(),
                          ["eth0", "lo"])
@@ -380,6 +431,11 @@ class Networks(RunBase):
                            timeout=600)
         env = dict(os.environ, DOCKER_HOST=self.berth.url, TESTCONTAINERS_RYUK_DISABLED="true",
                    BERTH_TEST_IMAGE="%s/library/busybox:latest" % self.reg.address)
+        if ROOTLESS and os.path.exists("/.dockerenv"):
+            # This machine has /.dockerenv, so testcontainers believes it runs in a container and
+            # reaches mapped ports through the bridge's gateway, which a rootless daemon keeps in
+            # its own namespace (as rootless dockerd does); on a host it uses localhost.
+            env["TESTCONTAINERS_HOST_OVERRIDE"] = "localhost"
         r = subprocess.run(["node", "tc_network.mjs"], cwd=node_dir, env=env, capture_output=True, text=True,
                            timeout=300)
         self.assertEqual(r.returncode, 0, r.stderr)

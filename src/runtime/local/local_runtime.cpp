@@ -28,6 +28,33 @@ extern char** environ;
 namespace berth::runtime::local {
 namespace {
 
+// CPU time and resident memory summed over `procs` from /proc, as far as
+// they are still there; the limit is the machine's memory, as dockerd shows
+// a container without one.
+ResourceStats processStats(const std::vector<pid_t>& procs) {
+  ResourceStats s;
+  const uint64_t nanosPerTick = 1000000000ull / uint64_t(::sysconf(_SC_CLK_TCK));
+  for (pid_t p : procs) {
+    std::string stat = readFileOrEmpty(strCat("/proc/", p, "/stat"));
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    // After "pid (comm)": state is field 3, utime 14 and stime 15.
+    std::vector<std::string_view> f = split(std::string_view(stat).substr(close + 2), ' ', true);
+    if (f.size() < 13) continue;
+    uint64_t user = std::strtoull(std::string(f[11]).c_str(), nullptr, 10) * nanosPerTick;
+    uint64_t system = std::strtoull(std::string(f[12]).c_str(), nullptr, 10) * nanosPerTick;
+    s.cpuUserNanos += user;
+    s.cpuSystemNanos += system;
+    s.cpuUsageNanos += user + system;
+    for (std::string_view line : split(readFileOrEmpty(strCat("/proc/", p, "/status")), '\n', true)) {
+      if (line.starts_with("VmRSS:")) s.memoryUsage += std::strtoull(std::string(line.substr(6)).c_str(), nullptr, 10) * 1024;
+    }
+    ++s.pids;
+  }
+  s.memoryLimit = uint64_t(::sysconf(_SC_PHYS_PAGES)) * uint64_t(::sysconf(_SC_PAGESIZE));
+  return s;
+}
+
 namespace proto = monitor;
 
 absl::Status writeFile(const std::string& path, std::string_view data, mode_t mode = 0644) {
@@ -87,14 +114,7 @@ absl::StatusOr<Started> LocalRuntime::start(const ContainerSpec& specIn, StartOp
   spec.rootfs = dir + "/rootfs";
   if (spec.lowerDirs.empty()) spec.lowerDirs.push_back(dir + "/lower");  // an image without layers
   spec.cgroupPaths = cgroupsOf(spec.id);
-  std::vector<std::string> warnings;
-  if (options_.rootless) {
-    const Resources& r = spec.resources;
-    if (r.memory > 0 || r.cpuShares > 0 || r.cpuQuota > 0 || r.pidsLimit > 0 || !r.cpusetCpus.empty()) {
-      warnings.push_back(
-          "Resource limits are not supported and ignored on cgroups V1 rootless systems");
-    }
-  }
+  std::vector<std::string> warnings = limitWarnings(spec.resources);
   // The files the container sees at /etc/hostname, /etc/hosts, /etc/resolv.conf.
   std::string fqdn = spec.domainname.empty() ? spec.hostname : spec.hostname + "." + spec.domainname;
   BERTH_RETURN_IF_ERROR(writeFile(dir + "/hostname", spec.hostname + "\n"));
@@ -275,7 +295,14 @@ absl::StatusOr<std::vector<pid_t>> LocalRuntime::pids(const std::string& id) {
 }
 
 absl::StatusOr<ResourceStats> LocalRuntime::stats(const std::string& id) {
-  CgroupStats c = readCgroupStats(cgroupsOf(id));
+  std::vector<std::string> cg = cgroupsOf(id);
+  if (cg.empty()) {
+    // No cgroups (rootless on cgroup v1): what the container's processes use.
+    absl::StatusOr<std::vector<pid_t>> procs = pids(id);
+    if (!procs.ok()) return procs.status();
+    return processStats(*procs);
+  }
+  CgroupStats c = readCgroupStats(cg);
   ResourceStats s;
   s.cpuUsageNanos = c.cpuUsageNanos;
   s.cpuUserNanos = c.cpuUserNanos;
@@ -297,10 +324,6 @@ absl::Status LocalRuntime::withRootfs(const std::string& id, const ContainerSpec
     UniqueFd root(::open(strCat("/proc/", init, "/root").c_str(), O_DIRECTORY | O_PATH | O_CLOEXEC));
     if (root.valid()) return fn(root.get());
   }
-  if (options_.rootless) {
-    return absl::FailedPreconditionError(
-        "copying files of a container that is not running needs a daemon running as root");
-  }
   // Not running: mount its overlay in a mount namespace of a thread of our
   // own, which goes away with the thread — nothing shows on the host and
   // nothing is left behind, even if we crash.
@@ -310,6 +333,8 @@ absl::Status LocalRuntime::withRootfs(const std::string& id, const ContainerSpec
   std::vector<std::string> lower = spec.lowerDirs;
   if (lower.empty()) lower.push_back(dir + "/lower");
   std::string opts = strCat("lowerdir=", join(lower, ":"), ",upperdir=", dir, "/upper,workdir=", dir, "/work");
+  // In a rootless daemon's user namespace overlayfs keeps its whiteouts in user.* xattrs.
+  if (options_.rootless) opts += ",userxattr";
   absl::Status result;
   std::thread t([&] {
     if (::unshare(CLONE_NEWNS | CLONE_FS) != 0) {
@@ -328,11 +353,19 @@ absl::Status LocalRuntime::withRootfs(const std::string& id, const ContainerSpec
   return result;
 }
 
+std::vector<std::string> LocalRuntime::limitWarnings(const Resources& r) const {
+  bool limited = r.memory > 0 || r.memorySwap > 0 || r.cpuShares > 0 || r.cpuQuota > 0 || r.pidsLimit > 0 ||
+                 !r.cpusetCpus.empty() || !r.cpusetMems.empty();
+  if (!options_.rootless || !limited) return {};
+  return {"Resource limits are not supported and ignored on cgroups V1 rootless systems"};
+}
+
 absl::Status LocalRuntime::updateResources(const std::string& id, const Resources& resources,
                                            std::vector<std::string>& warnings) {
   std::vector<std::string> cg = cgroupsOf(id);
   if (cg.empty()) {
-    warnings.push_back("Resource limits are not supported and ignored on cgroups V1 rootless systems");
+    std::vector<std::string> w = limitWarnings(resources);
+    warnings.insert(warnings.end(), w.begin(), w.end());
     return absl::OkStatus();
   }
   return createCgroups(cg, resources, warnings);

@@ -45,6 +45,7 @@ class LocalRuntime final : public Runtime {
   absl::StatusOr<ResourceStats> stats(const std::string& id) override;
   absl::Status withRootfs(const std::string& id, const ContainerSpec& spec,
                           const std::function<absl::Status(int rootFd)>& fn) override;
+  std::vector<std::string> limitWarnings(const Resources& resources) const override;
   absl::Status updateResources(const std::string& id, const Resources& resources,
                                std::vector<std::string>& warnings) override;
   std::string writableLayer(const std::string& id) override { return containerDir(id) + "/upper"; }
