@@ -38,6 +38,13 @@ class RootlessUser:
     _instance = None
 
     def __init__(self):
+        binary = os.path.realpath(berth_bin())
+        d = os.path.dirname(binary)
+        while d != "/":
+            if not os.stat(d).st_mode & 0o001:
+                raise AssertionError("BERTH_ROOTLESS=1: %s is not reachable by another user (%s is mode %o)"
+                                     % (binary, d, os.stat(d).st_mode & 0o777))
+            d = os.path.dirname(d)
         self.name = "berth-rl-%d" % os.getpid()
         subprocess.run(["useradd", "--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin",
                         self.name], check=True, capture_output=True)
@@ -86,6 +93,20 @@ class RootlessUser:
         """Hands `path` (a directory the test made) to the user."""
         os.chown(path, self.uid, self.gid)
 
+    def own_temp_dirs(self, args):
+        """Hands the temporary directories `args` name (sockets, data roots, config and TLS
+        files a test made as root) to the user, with what is in them."""
+        tmp = tempfile.gettempdir()
+        for a in args:
+            for part in a.replace("=", " ").replace("unix://", " ").split():
+                if not part.startswith(tmp + "/"):
+                    continue
+                top = os.path.join(tmp, part[len(tmp) + 1:].split("/")[0])
+                if os.path.isdir(top) and os.stat(top).st_uid != self.uid:
+                    for root, dirs, files in os.walk(top):
+                        for n in [root] + [os.path.join(root, x) for x in dirs + files]:
+                            os.lchown(n, self.uid, self.gid)
+
     def remove(self):
         if self.tun_mode is not None:
             os.chmod(TUN, self.tun_mode)
@@ -96,7 +117,14 @@ class RootlessUser:
                 fh.writelines(l for l in lines if l != self.line)
         # Zombies are dead already (this machine's pid 1 does not reap orphans).
         ps = subprocess.run(["ps", "-o", "pid=,stat=", "-u", str(self.uid)], capture_output=True, text=True).stdout
-        left = [f[0] for f in (l.split() for l in ps.splitlines()) if len(f) == 2 and not f[1].startswith("Z")]
+        left = []
+        for f in (l.split() for l in ps.splitlines()):
+            if len(f) == 2 and not f[1].startswith("Z"):
+                try:
+                    with open("/proc/%s/cmdline" % f[0]) as fh:
+                        left.append("%s (%s)" % (f[0], fh.read().replace("\0", " ").strip()))
+                except OSError:
+                    pass
         subprocess.run(["userdel", self.name], capture_output=True)
         if left:
             raise AssertionError("processes of %s left behind: %s" % (self.name, " ".join(left)))
@@ -421,6 +449,8 @@ class Berth:
         self._out = open(self._stdout_path, "wb")
         if env is None:
             env = clean_env({"HOME": self.tmp} if self.user else None)
+        if self.user:
+            self.user.own_temp_dirs(self.args + [self.data_root, self.sock])
         self.proc = subprocess.Popen(
             self.args, stdin=subprocess.DEVNULL, stdout=self._out,
             stderr=self._err, env=env, cwd=self.tmp,
