@@ -60,29 +60,9 @@ void reload(const DaemonConfig& current, const std::set<std::string>& fromFlags,
   log::info("configuration reloaded", {{"labels", join(next.labels, ",")}, {"log-level", next.logLevel}});
 }
 
-}  // namespace
 
-int runServe(DaemonConfig cfg, const std::set<std::string>& fromFlags) {
-  applyLogging(cfg);
-  std::error_code fsErr;
-  std::filesystem::create_directories(cfg.dataRoot, fsErr);
-  if (fsErr) return fail(absl::InternalError(strCat("create data root ", cfg.dataRoot, ": ", fsErr.message())));
-  ::chmod(cfg.dataRoot.c_str(), 0711);
-
-  auto lock = DataRootLock::acquire(cfg.dataRoot);
-  if (!lock.ok()) return fail(lock.status());
-
-  // A normal user's daemon goes into namespaces of its own, where it is root
-  // (the process the user started stays outside as its host-side helper).
-  std::string rootlessState = cfg.dataRoot + "/rootless";
-  std::string hostGatewayIp = cfg.hostGatewayIp;
-  if (::geteuid() != 0) {
-    // Read while still in the host's network namespace.
-    if (hostGatewayIp.empty()) hostGatewayIp = defaultRouteIpv4(readFileOrEmpty("/proc/net/route"));
-    if (absl::Status s = enterRootlessNamespaces(rootlessState); !s.ok()) return fail(s);
-  }
-  bool rootless = !inInitialUserNamespace();
-
+// Everything after the data root is locked (and, rootless, the namespaces entered).
+int serve(DaemonConfig& cfg, const std::set<std::string>& fromFlags, bool rootless, const std::string& hostGatewayIp) {
   auto store = store::StateStore::open(cfg.dataRoot + "/state.db");
   if (!store.ok()) return fail(store.status());
 
@@ -163,9 +143,37 @@ int runServe(DaemonConfig cfg, const std::set<std::string>& fromFlags) {
     log::error("closing the state database", {{"error", std::string(s.message())}});
     return 1;
   }
-  if (rootless && hostSocketsFromParent()) releaseRootlessNamespacesIfIdle(rootlessState);
   log::info("shutdown complete");
   return 0;
 }
+
+}  // namespace
+
+int runServe(DaemonConfig cfg, const std::set<std::string>& fromFlags) {
+  applyLogging(cfg);
+  std::error_code fsErr;
+  std::filesystem::create_directories(cfg.dataRoot, fsErr);
+  if (fsErr) return fail(absl::InternalError(strCat("create data root ", cfg.dataRoot, ": ", fsErr.message())));
+  ::chmod(cfg.dataRoot.c_str(), 0711);
+
+  auto lock = DataRootLock::acquire(cfg.dataRoot);
+  if (!lock.ok()) return fail(lock.status());
+
+  // A normal user's daemon goes into namespaces of its own, where it is root
+  // (the process the user started stays outside as its host-side helper).
+  std::string rootlessState = cfg.dataRoot + "/rootless";
+  std::string hostGatewayIp = cfg.hostGatewayIp;
+  if (::geteuid() != 0) {
+    // Read while still in the host's network namespace.
+    if (hostGatewayIp.empty()) hostGatewayIp = defaultRouteIpv4(readFileOrEmpty("/proc/net/route"));
+    if (absl::Status s = enterRootlessNamespaces(rootlessState); !s.ok()) return fail(s);
+  }
+  bool rootless = !inInitialUserNamespace();
+  int rc = serve(cfg, fromFlags, rootless, hostGatewayIp);
+  // Also after a failed start: no holder or slirp4netns stays for nothing.
+  if (hostSocketsFromParent()) releaseRootlessNamespacesIfIdle(rootlessState);
+  return rc;
+}
+
 
 }  // namespace berth::daemon

@@ -21,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -51,11 +52,17 @@ class RootlessUser:
         import pwd
         pw = pwd.getpwnam(self.name)
         self.uid, self.gid = pw.pw_uid, pw.pw_gid
-        self.start = self._free_start()
-        self.line = "%s:%d:65536\n" % (self.name, self.start)
+        # Debian's useradd gives a new user subordinate ranges itself (login.defs SUB_UID_*);
+        # where it did not, the harness adds them. userdel removes both.
+        self.added = []
         for f in ("/etc/subuid", "/etc/subgid"):
+            with open(f) as fh:
+                if any(l.split(":")[0] == self.name for l in fh):
+                    continue
+            line = "%s:%d:65536\n" % (self.name, self._free_start())
             with open(f, "a") as fh:
-                fh.write(self.line)
+                fh.write(line)
+            self.added.append((f, line))
         # slirp4netns opens /dev/net/tun, which is 0600 on the test machine: open it up
         # for the run and put the mode back at exit.
         self.tun_mode = None
@@ -110,11 +117,11 @@ class RootlessUser:
     def remove(self):
         if self.tun_mode is not None:
             os.chmod(TUN, self.tun_mode)
-        for f in ("/etc/subuid", "/etc/subgid"):
+        for f, line in self.added:
             with open(f) as fh:
                 lines = fh.readlines()
             with open(f, "w") as fh:
-                fh.writelines(l for l in lines if l != self.line)
+                fh.writelines(l for l in lines if l != line)
         # Zombies are dead already (this machine's pid 1 does not reap orphans).
         ps = subprocess.run(["ps", "-o", "pid=,stat=", "-u", str(self.uid)], capture_output=True, text=True).stdout
         left = []
@@ -122,12 +129,22 @@ class RootlessUser:
             if len(f) == 2 and not f[1].startswith("Z"):
                 try:
                     with open("/proc/%s/cmdline" % f[0]) as fh:
-                        left.append("%s (%s)" % (f[0], fh.read().replace("\0", " ").strip()))
+                        left.append((int(f[0]), fh.read().replace("\0", " ").strip()))
                 except OSError:
                     pass
+        for pid, _ in left:  # processes our daemons started, found by pid, so userdel can go on
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.2 if left else 0)
         subprocess.run(["userdel", self.name], capture_output=True)
         if left:
-            raise AssertionError("processes of %s left behind: %s" % (self.name, " ".join(left)))
+            # An exception in an atexit handler would not change the exit status.
+            sys.stderr.write("FAILED: processes of %s left behind: %s\n"
+                             % (self.name, "; ".join("%d (%s)" % p for p in left)))
+            sys.stderr.flush()
+            os._exit(1)
 
 
 def berth_bin():

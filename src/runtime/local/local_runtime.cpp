@@ -46,7 +46,8 @@ ResourceStats processStats(const std::vector<pid_t>& procs) {
     s.cpuUserNanos += user;
     s.cpuSystemNanos += system;
     s.cpuUsageNanos += user + system;
-    for (std::string_view line : split(readFileOrEmpty(strCat("/proc/", p, "/status")), '\n', true)) {
+    std::string status = readFileOrEmpty(strCat("/proc/", p, "/status"));  // outlives the views into it
+    for (std::string_view line : split(status, '\n', true)) {
       if (line.starts_with("VmRSS:")) s.memoryUsage += std::strtoull(std::string(line.substr(6)).c_str(), nullptr, 10) * 1024;
     }
     ++s.pids;
