@@ -22,7 +22,7 @@ import docker  # noqa: E402
 
 import registry  # noqa: E402
 import testimages  # noqa: E402
-from harness import ROOTLESS, Berth, RootlessUser, run_docker  # noqa: E402
+from harness import DOCKER_CLI, ROOTLESS, Berth, RootlessUser, run_docker  # noqa: E402
 
 # What a rootless daemon on this machine's cgroup v1 hierarchy says instead of limiting.
 NO_LIMITS = "Resource limits are not supported and ignored on cgroups V1 rootless systems"
@@ -389,6 +389,17 @@ class Run(RunBase):
         self.assertIn("die ev 137", out.splitlines())
         self.assertIn("exec_die ev 0", out.splitlines())
 
+    def test_the_socket_bound_into_a_container_drives_berth(self):
+        # Docker-outside-of-Docker as ryuk and CI jobs use it: the static docker CLI inside a
+        # container, talking to Berth through the socket bound at /var/run/docker.sock.
+        self.docker("run", "-d", "--name", "outer-peer", "busybox", "sleep", "60")
+        r = self.docker("run", "--rm", "--name", "dood", "-e", "DOCKER_CONFIG=/tmp/dc",
+                        "-v", "%s:/var/run/docker.sock" % self.berth.sock, "-v", "%s:/usr/bin/docker:ro" % DOCKER_CLI,
+                        "busybox", "sh", "-c",
+                        "docker version --format '{{.Server.Os}}' && docker run --rm busybox echo inner && "
+                        "docker ps --format '{{.Names}}' | sort")
+        self.assertEqual(r.stdout, "linux\ninner\ndood\nouter-peer\n")
+
     @unittest.skipIf(ROOTLESS, NO_CGROUPS)
     def test_oom_killed(self):
         r = self.docker("run", "--name", "oom", "-m", "8m", "--memory-swap", "8m", "busybox", "sh", "-c",
@@ -396,6 +407,43 @@ class Run(RunBase):
         self.assertEqual(r.returncode, 137)
         st = self.inspect("oom")["State"]
         self.assertTrue(st["OOMKilled"])
+
+
+class WebSocketAttach(RunBase):
+    """GET /containers/{id}/attach/ws driven by the npm `ws` client."""
+
+    NODE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node")
+
+    def ws(self, path, stdin=""):
+        if not os.path.isdir(os.path.join(self.NODE_DIR, "node_modules", "ws")):
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=self.NODE_DIR,
+                           check=True, timeout=600)
+        env = dict(os.environ, BERTH_SOCKET=self.berth.sock, BERTH_WS_PATH=path, BERTH_WS_STDIN=stdin)
+        r = subprocess.run(["node", "ws_attach.mjs"], cwd=self.NODE_DIR, env=env, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
+    def test_attach_over_websocket(self):
+        self.docker("run", "-d", "-i", "--name", "wsa", "busybox", "sh", "-c", "read l; echo got:$l; sleep 0.2; echo err >&2")
+        out = self.ws("/v1.51/containers/wsa/attach/ws?stream=1&stdin=1&stdout=1&stderr=1", "hello\n")
+        # Unmultiplexed output in binary messages, then the close frame when the container exits.
+        self.assertEqual(out["status"], 101)
+        self.assertEqual([m["text"] for m in out["messages"]], ["got:hello\n", "err\n"])
+        self.assertEqual([m["binary"] for m in out["messages"]], [True, True])
+        self.assertEqual(out["closeCode"], 1000)
+        self.assertEqual(self.docker("wait", "wsa").stdout, "0\n")
+        # Before API 1.42 the messages are text; logs=1 replays what was written.
+        out = self.ws("/v1.41/containers/wsa/attach/ws?logs=1&stdout=1&stderr=1")
+        self.assertEqual("".join(m["text"] for m in out["messages"]), "got:hello\nerr\n")
+        self.assertEqual({m["binary"] for m in out["messages"]}, {False})
+        self.assertEqual(out["closeCode"], 1000)
+        # Errors come before the upgrade, as JSON.
+        self.assertEqual(self.ws("/v1.51/containers/nope/attach/ws?stream=1&stdout=1"),
+                         {"status": 404, "body": '{"message":"No such container: nope"}\n'})
+        r = self.berth.request("GET", "/containers/wsa/attach/ws?stream=1&stdout=1")
+        self.assertEqual((r.status, r.json()["message"]),
+                         (400, "not a websocket handshake: want GET with Upgrade: websocket"))
 
 
 class Exec(RunBase):

@@ -88,6 +88,13 @@ class Exchange {
   // is the raw stream. The connection closes when the handler returns.
   virtual net::awaitable<absl::StatusOr<std::shared_ptr<RawConnection>>> hijack(std::string_view contentType) = 0;
 
+  // Takes the connection over as a WebSocket (attach/ws): answers the
+  // client's handshake with 101 Switching Protocols; then readSome() yields
+  // the payload of the client's messages and write() sends one message each,
+  // binary when `binary`, else text. shutdownWrite() sends the close frame.
+  // InvalidArgument (nothing sent) when the request is no WebSocket handshake.
+  virtual net::awaitable<absl::StatusOr<std::shared_ptr<RawConnection>>> hijackWebSocket(bool binary) = 0;
+
   // True once anything of the response went out: errors after that cannot be
   // reported as a status and end the connection instead.
   virtual bool responded() const = 0;

@@ -14,6 +14,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>  // the close handshake over TLS
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -98,6 +100,9 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     void watchClientGone(std::function<void()> onGone) override { s_.watchClientGone(std::move(onGone)); }
     net::awaitable<absl::StatusOr<std::shared_ptr<httputil::RawConnection>>> hijack(std::string_view contentType) override {
       return s_.hijack(contentType);
+    }
+    net::awaitable<absl::StatusOr<std::shared_ptr<httputil::RawConnection>>> hijackWebSocket(bool binary) override {
+      return s_.hijackWebSocket(binary);
     }
     net::any_io_executor blockingExecutor() const override { return s_.ctx_.blocking; }
     net::any_io_executor executor() const override { return s_.executor(); }
@@ -478,6 +483,76 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     co_await net::async_write(stream_, net::buffer(head), net::redirect_error(kUseAwaitable, ec));
     if (ec) co_return absl::CancelledError("client went away");
     co_return std::shared_ptr<httputil::RawConnection>(std::make_shared<Hijacked>(this->shared_from_this()));
+  }
+
+  // Beast's WebSocket over this session's stream: framing, masking, ping/pong
+  // and the close handshake are the library's.
+  class WebSocket final : public httputil::RawConnection, public std::enable_shared_from_this<WebSocket> {
+   public:
+    WebSocket(std::shared_ptr<HttpSession> s, bool binary) : s_(std::move(s)), ws_(s_->stream_) {
+      ws_.binary(binary);
+      ws_.read_message_max(1 << 20);
+    }
+    net::awaitable<absl::Status> accept(const http::request<http::empty_body>& req) {
+      boost::system::error_code ec;
+      ws_.set_option(beast::websocket::stream_base::decorator([block = std::string(s_->ctx_.commonHeaderBlock)](
+                                                                  beast::websocket::response_type& res) {
+        // The same Server/API-Version headers as every other response.
+        for (std::string_view line : split(block, '\n', true)) {
+          if (line.ends_with('\r')) line.remove_suffix(1);
+          size_t colon = line.find(':');
+          if (colon == std::string_view::npos) continue;
+          std::string_view value = line.substr(colon + 1);
+          if (value.starts_with(' ')) value.remove_prefix(1);
+          res.set(line.substr(0, colon), value);
+        }
+      }));
+      co_await ws_.async_accept(req, net::redirect_error(kUseAwaitable, ec));
+      if (ec) co_return absl::CancelledError("client went away");
+      co_return absl::OkStatus();
+    }
+    net::awaitable<absl::StatusOr<size_t>> readSome(char* data, size_t size) override {
+      boost::system::error_code ec;
+      size_t n = co_await ws_.async_read_some(net::buffer(data, size), net::redirect_error(kUseAwaitable, ec));
+      if (ec == beast::websocket::error::closed || ec == net::error::eof) co_return size_t(0);
+      if (ec) co_return absl::CancelledError("client went away");
+      co_return n;
+    }
+    net::awaitable<absl::Status> write(std::string_view data) override {
+      boost::system::error_code ec;
+      co_await ws_.async_write(net::buffer(data.data(), data.size()), net::redirect_error(kUseAwaitable, ec));
+      if (ec) co_return absl::CancelledError("client went away");
+      co_return absl::OkStatus();
+    }
+    bool shutdownWrite() override {
+      // The close frame; the client answers with its own, which ends readSome().
+      net::co_spawn(
+          s_->executor(),
+          [self = this->shared_from_this()]() -> net::awaitable<void> {
+            boost::system::error_code ec;
+            co_await self->ws_.async_close(beast::websocket::close_code::normal, net::redirect_error(kUseAwaitable, ec));
+          },
+          net::detached);
+      return true;
+    }
+    void close() override { s_->abort(); }
+
+   private:
+    std::shared_ptr<HttpSession> s_;
+    beast::websocket::stream<Stream&> ws_;
+  };
+
+  net::awaitable<absl::StatusOr<std::shared_ptr<httputil::RawConnection>>> hijackWebSocket(bool binary) {
+    if (responded_) co_return absl::FailedPreconditionError("response already sent");
+    if (!beast::websocket::is_upgrade(parser_->get())) {
+      co_return absl::InvalidArgumentError("not a websocket handshake: want GET with Upgrade: websocket");
+    }
+    responded_ = true;
+    keepAlive_ = false;
+    auto ws = std::make_shared<WebSocket>(this->shared_from_this(), binary);
+    absl::Status s = co_await ws->accept(parser_->get());
+    if (!s.ok()) co_return s;
+    co_return std::shared_ptr<httputil::RawConnection>(ws);
   }
 
   void watchClientGone(std::function<void()> onGone) {

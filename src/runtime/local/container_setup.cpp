@@ -88,9 +88,23 @@ UniqueFd openTarget(int rootFd, const std::string& dest, bool directory) {
   }
   absl::StatusOr<ParentEntry> parent = openParentInRoot(rootFd, dest, true);
   if (!parent.ok()) fail(strCat("creating mount point ", dest, ": ", parent.status().message()));
-  int fd = ::openat(parent->dir.get(), parent->name.c_str(), O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0 && errno == EISDIR) fd = ::openat(parent->dir.get(), parent->name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  // O_PATH: the target may already be a socket or FIFO (a bind of one,
+  // reopened), which a real open refuses (ENXIO) or blocks on.
+  int dir = parent->dir.get();
+  const char* name = parent->name.c_str();
+  int fd = ::openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    int created = ::openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (created >= 0 || errno == EEXIST) fd = ::openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (created >= 0) ::close(created);
+  }
   if (fd < 0) failErrno(strCat("creating mount point ", dest));
+  struct stat st {};
+  // O_NOFOLLOW with O_PATH opens a symlink itself: never mount through one the image planted.
+  if (::fstat(fd, &st) != 0 || S_ISLNK(st.st_mode)) {
+    ::close(fd);
+    fail(strCat("creating mount point ", dest, ": it is a symbolic link"));
+  }
   return UniqueFd(fd);
 }
 

@@ -21,6 +21,7 @@
 #include "runtime/monitor_protocol.h"
 #include "util/base64.h"
 #include "util/strings.h"
+#include "util/version_compare.h"
 #include "util/unique_fd.h"
 #include "util/timestamp.h"
 
@@ -77,9 +78,12 @@ absl::StatusOr<std::string> parseDetachKeys(std::string_view spec) {
 
 // Streams a log reader to `write` as Docker frames (or raw bytes for a TTY)
 // until it is finished (follow) or drained.
+// `raw`: stdout and stderr without the 8-byte stream headers, as for a TTY
+// (the WebSocket attach sends them so).
 net::awaitable<absl::Status> pumpLogs(Exchange& ex, backend::LogReader& reader, bool follow, bool timestamps,
-                                      const std::function<net::awaitable<absl::Status>(std::string_view)>& write) {
-  bool tty = reader.tty();
+                                      const std::function<net::awaitable<absl::Status>(std::string_view)>& write,
+                                      bool raw = false) {
+  bool tty = raw || reader.tty();
   auto gone = std::make_shared<bool>(false);
   std::optional<net::posix::stream_descriptor> change;
   if (follow && reader.changeFd() >= 0) {
@@ -204,8 +208,9 @@ net::awaitable<void> relayStdin(std::shared_ptr<httputil::RawConnection> client,
 
 // Relays a hijacked client and a container's (or exec's) monitor
 // connection until the process exits, the client leaves or detaches.
+// Output is multiplexed unless the process has a TTY or `raw` is asked for.
 net::awaitable<void> relay(Exchange& ex, std::shared_ptr<httputil::RawConnection> client, backend::AttachTarget target,
-                           const std::string& streams, const std::string& detachKeys) {
+                           const std::string& streams, const std::string& detachKeys, bool raw = false) {
   auto monitor = std::make_shared<MonitorSocket>(ex.executor(), net::local::stream_protocol(), target.stream.release());
   auto readerDone = std::make_shared<httputil::AsyncSignal>(ex.executor());
   bool forward = streams.find('i') != std::string::npos;
@@ -223,7 +228,7 @@ net::awaitable<void> relay(Exchange& ex, std::shared_ptr<httputil::RawConnection
     co_await net::async_read(*monitor, net::buffer(payload), net::redirect_error(kAwait, ec));
     if (ec || h[0] == proto::kExit) break;
     if (h[0] != proto::kStdout && h[0] != proto::kStderr) continue;
-    absl::Status w = target.tty ? co_await client->write(payload)
+    absl::Status w = target.tty || raw ? co_await client->write(payload)
                          : co_await client->write(std::string(reinterpret_cast<char*>(h), sizeof h) + payload);
     if (!w.ok()) break;
   }
@@ -238,7 +243,10 @@ net::awaitable<void> relay(Exchange& ex, std::shared_ptr<httputil::RawConnection
 }
 
 
-net::awaitable<absl::Status> attach(Exchange& ex, backend::ContainerBackend& backend) {
+// POST /containers/{id}/attach (hijacked, `websocket` false) and
+// GET /containers/{id}/attach/ws (a WebSocket: output unmultiplexed, in binary
+// messages from API 1.42 on and text ones before, as dockerd sends them).
+net::awaitable<absl::Status> attachCommon(Exchange& ex, backend::ContainerBackend& backend, bool websocket) {
   const httputil::Query& q = ex.request().query;
   std::string streams;
   if (q.boolValue("stdin")) streams += "i";
@@ -269,16 +277,39 @@ net::awaitable<absl::Status> attach(Exchange& ex, backend::ContainerBackend& bac
     if (!doc.ok()) co_return doc.status();
   }
   bool tty = target ? target->tty : (reader && reader->tty());
-  auto conn = co_await ex.hijack(tty ? kRawStream : kMuxStream);
+  absl::StatusOr<std::shared_ptr<httputil::RawConnection>> conn;
+  if (websocket) {
+    conn = co_await ex.hijackWebSocket(compareVersions(ex.request().apiVersion, "1.42") >= 0);
+    if (absl::IsInvalidArgument(conn.status())) co_return conn.status();
+  } else {
+    conn = co_await ex.hijack(tty ? kRawStream : kMuxStream);
+  }
   if (!conn.ok()) co_return absl::OkStatus();  // the client left
   std::shared_ptr<httputil::RawConnection> client = *conn;
   if (reader) {
-    (void)co_await pumpLogs(ex, *reader, false, false,
-                            [&client](std::string_view d) { return client->write(d); });
+    (void)co_await pumpLogs(
+        ex, *reader, false, false, [&client](std::string_view d) { return client->write(d); }, websocket);
   }
-  if (!target) co_return absl::OkStatus();
-  co_await relay(ex, client, std::move(*target), streams, *keys);
+  if (!target) {
+    if (websocket && client->shutdownWrite()) {
+      char scratch[256];
+      while (true) {  // until the client answers the close frame
+        absl::StatusOr<size_t> n = co_await client->readSome(scratch, sizeof scratch);
+        if (!n.ok() || *n == 0) break;
+      }
+    }
+    co_return absl::OkStatus();
+  }
+  co_await relay(ex, client, std::move(*target), streams, *keys, websocket);
   co_return absl::OkStatus();
+}
+
+net::awaitable<absl::Status> attach(Exchange& ex, backend::ContainerBackend& backend) {
+  return attachCommon(ex, backend, false);
+}
+
+net::awaitable<absl::Status> attachWebSocket(Exchange& ex, backend::ContainerBackend& backend) {
+  return attachCommon(ex, backend, true);
 }
 
 net::awaitable<absl::Status> wait(Exchange& ex, backend::ContainerBackend& backend) {
@@ -605,6 +636,7 @@ std::vector<httputil::RouteSpec> containerStreamRoutes(backend::ContainerBackend
   return {
       {"GET", "/containers/{id}/logs", bind(logs)},
       {"POST", "/containers/{id}/attach", bind(attach)},
+      {"GET", "/containers/{id}/attach/ws", bind(attachWebSocket)},
       {"POST", "/containers/{id}/wait", bind(wait)},
       {"POST", "/containers/{id}/stop", bind(stop)},
       {"POST", "/containers/{id}/restart", bind(restart)},

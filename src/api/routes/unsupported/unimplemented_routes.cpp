@@ -16,7 +16,6 @@ struct Endpoint {
 
 // Every API 1.51 endpoint not served yet. Remove an entry when its area lands.
 constexpr Endpoint kUnimplemented[] = {
-    {"GET", "/containers/{id}/attach/ws", false},
     {"POST", "/build", false},
     {"POST", "/build/prune", false},
     {"GET", "/images/search", false},
