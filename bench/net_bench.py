@@ -4,7 +4,16 @@ dockerd (docker.io; its own data root and socket, --iptables=false so the
 host's rules stay untouched) and with the floor a plain setup gives: two bare
 network namespaces on a bridge, no container engine. See bench/README.md.
 
-Usage: bench/net_bench.py [--berth PATH] [--runs 9] [--mb 1024] [--only berth,dockerd,floor]
+Rootless (issue #5's other goal: at least podman's throughput), in the same run:
+  berth-rootless   Berth started by a throw-away user with subuid ranges (the
+                   integration harness's RootlessUser): bridges in its own
+                   namespace, slirp4netns out, ports from the host side
+  podman-rootless  Debian's podman as that user, with runc (its crun refuses
+                   this machine's hybrid cgroups), slirp4netns and its default
+                   port handler (rootlessport)
+
+Usage: bench/net_bench.py [--berth PATH] [--runs 9] [--mb 1024]
+                          [--only berth,dockerd,floor,berth-rootless,podman-rootless]
 
 Measures, per engine, with bench/netblast.c (built static here, bind-mounted
 into the busybox containers, run directly in the bare namespaces):
@@ -13,8 +22,8 @@ into the busybox containers, run directly in the bare namespaces):
   ctr_to_ctr    MiB/s between two containers on one user network
   connect_us    median µs of a connect + 1-byte echo from the host through a
                 published port (200 in a row; floor: straight)
-Podman cannot run containers on this machine (its crun refuses the cgroup
-layout), so it has no column. Prints a markdown table of medians and ratios
+Root podman has no column: its networks would write the host's firewall,
+which dockerd is kept from too. Prints a markdown table of medians and ratios
 (progress on stderr) and writes the figures to bench/results/net-<date>.json.
 """
 
@@ -34,6 +43,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 from run_bench import BerthEngine, DockerdEngine, log  # noqa: E402
+import harness  # noqa: E402  (on the path through run_bench)
 import registry  # noqa: E402
 import testimages  # noqa: E402
 
@@ -68,7 +78,8 @@ class EngineNet:
         time.sleep(0.5)
 
     def run(self, *args):
-        return subprocess.run(self.e.cli(*args), check=True, capture_output=True, text=True).stdout
+        return subprocess.run(self.e.cli(*args), check=True, capture_output=True, text=True,
+                              env=getattr(self.e, "env", None), cwd=getattr(self.e, "dir", None)).stdout
 
     def inspect(self, name):
         return json.loads(self.run("inspect", name))[0]
@@ -89,8 +100,43 @@ class EngineNet:
         return int(out) / 1000
 
     def close(self):
-        subprocess.run(self.e.cli("rm", "-f", "sink", "echo", "sender"), capture_output=True)
-        subprocess.run(self.e.cli("network", "rm", "benchnet"), capture_output=True)
+        kw = {"env": getattr(self.e, "env", None), "cwd": getattr(self.e, "dir", None)}
+        subprocess.run(self.e.cli("rm", "-f", "sink", "echo", "sender"), capture_output=True, **kw)
+        subprocess.run(self.e.cli("network", "rm", "benchnet"), capture_output=True, **kw)
+
+
+class PodmanRootlessEngine:
+    """Debian's podman run by `user` (a harness.RootlessUser), storage and
+    runtime dirs in a temp dir of its own."""
+
+    def __init__(self, user, reg):
+        self.user = user
+        self.dir = tempfile.mkdtemp(prefix="bench-podman-rl-")
+        os.makedirs(os.path.join(self.dir, "run"), mode=0o700)
+        for d in (self.dir, os.path.join(self.dir, "run")):
+            user.own(d)
+        self.env = {"PATH": os.environ["PATH"], "HOME": self.dir, "XDG_RUNTIME_DIR": os.path.join(self.dir, "run"),
+                    "XDG_CONFIG_HOME": os.path.join(self.dir, "config")}
+        self.image = "%s/library/busybox:latest" % reg
+        subprocess.run(self.cli("pull", "-q", "--tls-verify=false", self.image), check=True, capture_output=True,
+                       env=self.env, cwd=self.dir)
+
+    def cli(self, *args):
+        return ["setpriv", "--reuid", str(self.user.uid), "--regid", str(self.user.gid), "--clear-groups",
+                "env"] + ["%s=%s" % kv for kv in self.env.items()] + [
+                "podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "file"] + list(args)
+
+    def stop(self):
+        subprocess.run(self.cli("rm", "-af", "-t", "0"), capture_output=True, cwd=self.dir)
+        subprocess.run(self.cli("system", "reset", "-f"), capture_output=True, cwd=self.dir)
+        # The pause process podman keeps its user namespace with, by the pid it recorded.
+        for f in ("libpod/tmp/pause.pid",):
+            try:
+                with open(os.path.join(self.dir, "run", f)) as fh:
+                    os.kill(int(fh.read().strip()), 9)
+            except (OSError, ValueError):
+                pass
+        subprocess.run(["rm", "-rf", self.dir])
 
 
 class Floor:
@@ -153,25 +199,31 @@ def main():
     ap.add_argument("--berth", default=os.path.join(REPO, "build", "release", "src", "daemon", "berth"))
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--mb", type=int, default=1024)
-    ap.add_argument("--only", default="berth,dockerd,floor")
+    ap.add_argument("--only", default="berth,dockerd,floor,berth-rootless,podman-rootless")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("net_bench.py needs root (bridges, namespaces)")
     only = args.only.split(",")
     tmp = tempfile.mkdtemp(prefix="net-bench-")
+    os.chmod(tmp, 0o755)  # netblast is bind-mounted by rootless engines too
     blast = build_netblast(tmp)
     reg = registry.Registry()
     reg.push("library/busybox", "latest", testimages.busybox())
     results = {}
     try:
-        for name in [n for n in ("berth", "dockerd", "floor") if n in only]:
+        for name in [n for n in ("berth", "dockerd", "floor", "berth-rootless", "podman-rootless") if n in only]:
             log("%s:" % name)
             engine = target = None
             try:
+                harness.ROOTLESS = name == "berth-rootless"  # Berth() then runs as the harness's user
                 if name == "floor":
                     target = Floor(blast)
+                elif name == "podman-rootless":
+                    engine = PodmanRootlessEngine(harness.RootlessUser.get(), reg.address)
+                    target = EngineNet(engine, blast)
                 else:
-                    engine = BerthEngine(args.berth, reg.address) if name == "berth" else DockerdEngine(reg.address)
+                    engine = (BerthEngine(args.berth, reg.address) if name.startswith("berth") else
+                              DockerdEngine(reg.address))
                     target = EngineNet(engine, blast)
                 results[name] = measure(target, args.runs, args.mb)
             finally:
@@ -185,17 +237,16 @@ def main():
 
     med = {n: {k: statistics.median(v) for k, v in r.items()} for n, r in results.items()}
     names = list(med)
-    print("| measure | " + " | ".join(names) + (" | Berth / floor | Berth / dockerd |" if "berth" in med else " |"))
-    print("|---|" + "---:|" * (len(names) + (2 if "berth" in med else 0)))
+    pairs = [(a, b) for a, b in (("berth", "floor"), ("berth", "dockerd"), ("berth-rootless", "podman-rootless"))
+             if a in med and b in med]
+    print("| measure | " + " | ".join(names) + " |" + "".join(" %s / %s |" % p for p in pairs))
+    print("|---|" + "---:|" * (len(names) + len(pairs)))
     for key, label in (("host_to_ctr", "host → container via published port (MiB/s)"),
                        ("ctr_to_ctr", "container → container, one network (MiB/s)"),
                        ("connect_us", "connect + 1-byte echo via published port (µs)")):
         row = [("%.0f" % med[n][key]) for n in names]
-        ratios = []
-        if "berth" in med:
-            for peer in ("floor", "dockerd"):
-                ratios.append("%.2f" % (med["berth"][key] / med[peer][key]) if peer in med else "n/a")
-        print("| %s | %s |%s" % (label, " | ".join(row), (" " + " | ".join(ratios) + " |") if ratios else ""))
+        ratios = ["%.2f" % (med[a][key] / med[b][key]) for a, b in pairs]
+        print("| %s | %s |%s" % (label, " | ".join(row), "".join(" %s |" % r for r in ratios)))
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     path = os.path.join(HERE, "results", "net-%s.json" % datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
     with open(path, "w") as f:

@@ -7,13 +7,13 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libboost-system-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libabsl-dev
   libcli11-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev
-  libseccomp-dev libmnl-dev nftables iproute2 procps uidmap
+  libseccomp-dev libmnl-dev nftables iproute2 procps uidmap slirp4netns
 )
 test_pkgs=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev openssl curl python3
   docker-registry busybox-static apache2-utils
 )
-bench_pkgs=(podman skopeo docker.io)
+bench_pkgs=(podman runc skopeo docker.io)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
