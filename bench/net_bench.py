@@ -183,15 +183,14 @@ class Floor:
         subprocess.run(["ip", "link", "del", "nbfloor0"], capture_output=True)
 
 
-def measure(target, runs, mb):
-    res = {"host_to_ctr": [], "ctr_to_ctr": [], "connect_us": []}
-    for i in range(runs):
-        res["host_to_ctr"].append(target.host_to_ctr(mb))
-        res["ctr_to_ctr"].append(target.ctr_to_ctr(mb))
-        res["connect_us"].append(target.connect_us())
-        log("  run %d: %.0f MiB/s host->ctr, %.0f MiB/s ctr->ctr, %.0f us connect" %
-            (i + 1, res["host_to_ctr"][-1], res["ctr_to_ctr"][-1], res["connect_us"][-1]))
-    return res
+def measure_round(name, target, mb, res):
+    """One run of every figure for one target, appended to res[name]."""
+    r = res.setdefault(name, {"host_to_ctr": [], "ctr_to_ctr": [], "connect_us": []})
+    r["host_to_ctr"].append(target.host_to_ctr(mb))
+    r["ctr_to_ctr"].append(target.ctr_to_ctr(mb))
+    r["connect_us"].append(target.connect_us())
+    log("  %s run %d: %.0f MiB/s host->ctr, %.0f MiB/s ctr->ctr, %.0f us connect" %
+        (name, len(r["connect_us"]), r["host_to_ctr"][-1], r["ctr_to_ctr"][-1], r["connect_us"][-1]))
 
 
 def main():
@@ -210,28 +209,32 @@ def main():
     reg = registry.Registry()
     reg.push("library/busybox", "latest", testimages.busybox())
     results = {}
+    engines, targets = [], []  # every target is up for the whole run
     try:
         for name in [n for n in ("berth", "dockerd", "floor", "berth-rootless", "podman-rootless") if n in only]:
-            log("%s:" % name)
-            engine = target = None
-            try:
-                harness.ROOTLESS = name == "berth-rootless"  # Berth() then runs as the harness's user
-                if name == "floor":
-                    target = Floor(blast)
-                elif name == "podman-rootless":
-                    engine = PodmanRootlessEngine(harness.RootlessUser.get(), reg.address)
-                    target = EngineNet(engine, blast)
-                else:
-                    engine = (BerthEngine(args.berth, reg.address) if name.startswith("berth") else
-                              DockerdEngine(reg.address))
-                    target = EngineNet(engine, blast)
-                results[name] = measure(target, args.runs, args.mb)
-            finally:
-                if target:
-                    target.close()
-                if engine:
-                    engine.stop()
+            log("setting up %s" % name)
+            harness.ROOTLESS = name == "berth-rootless"  # Berth() then runs as the harness's user
+            if name == "floor":
+                targets.append((name, Floor(blast)))
+                continue
+            if name == "podman-rootless":
+                engine = PodmanRootlessEngine(harness.RootlessUser.get(), reg.address)
+            elif name.startswith("berth"):
+                engine = BerthEngine(args.berth, reg.address)
+            else:
+                engine = DockerdEngine(reg.address)
+            engines.append(engine)
+            targets.append((name, EngineNet(engine, blast)))
+        # Run by run, every target in turn: a drift of the machine's state
+        # (CPU placement, caches) then falls on all of them alike.
+        for _ in range(args.runs):
+            for name, target in targets:
+                measure_round(name, target, args.mb, results)
     finally:
+        for _, target in targets:
+            target.close()
+        for engine in engines:
+            engine.stop()
         reg.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -191,9 +191,6 @@ class PodmanEngine(Engine):
         self.base = ["podman", "--root", self.dir + "/root", "--runroot", self.dir + "/run", "--tmpdir",
                      self.dir + "/tmp", "--storage-driver", "overlay", "--events-backend", "file",
                      "--cgroup-manager", "cgroupfs"]
-        # Debian's crun 1.8 refuses this machine's v1/v2 hybrid cgroups; Debian's runc runs there.
-        if shutil.which("runc"):
-            self.base += ["--runtime", "runc"]
         self.sock = os.path.join(self.dir, "podman.sock")
         self.log = open(os.path.join(self.dir, "log"), "wb")
         self.proc = subprocess.Popen(self.base + ["system", "service", "--time=0", "unix://" + self.sock],
