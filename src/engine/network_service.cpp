@@ -234,6 +234,7 @@ class NetworkService::Impl {
   std::map<std::string, std::map<uint32_t, std::string>> dnsReverse_;           // network id → address → name
   std::map<std::string, std::map<uint32_t, std::string>> dnsAsker_;             // network id → address → container id
   std::map<std::string, std::vector<std::string>> dnsNetworksOf_;               // container id → its user networks
+  std::map<std::string, std::map<std::string, std::string>> dnsLinks_;  // container id → --link alias → linked name
 
   std::string netnsPath(const std::string& containerId) const { return options_.dataRoot + "/netns/" + containerId; }
   std::string defaultBridgeIface() const {
@@ -345,17 +346,22 @@ class NetworkService::Impl {
       network::LookupResult r;
       std::lock_guard lock(dnsMu_);
       std::vector<std::string> order = {networkId};
+      std::string wanted(name);
       if (auto asker = dnsAsker_.find(networkId); asker != dnsAsker_.end()) {
         if (auto cid = asker->second.find(client); cid != asker->second.end()) {
           for (const std::string& other : dnsNetworksOf_[cid->second]) {
             if (other != networkId) order.push_back(other);
+          }
+          // The asker's own --link aliases stand for the linked container's name.
+          if (auto links = dnsLinks_.find(cid->second); links != dnsLinks_.end()) {
+            if (auto l = links->second.find(wanted); l != links->second.end()) wanted = l->second;
           }
         }
       }
       for (const std::string& id : order) {
         auto net = dnsNames_.find(id);
         if (net == dnsNames_.end()) continue;
-        auto it = net->second.find(std::string(name));
+        auto it = net->second.find(wanted);
         if (it == net->second.end()) continue;
         r.known = true;
         r.ipv4 = it->second;
@@ -405,6 +411,26 @@ class NetworkService::Impl {
     dnsAsker_[e.networkId][e.ip] = e.containerId;
     std::vector<std::string>& nets = dnsNetworksOf_[e.containerId];
     if (std::find(nets.begin(), nets.end(), e.networkId) == nets.end()) nets.push_back(e.networkId);
+  }
+
+  // HostConfig.Links as the CLI sends them ("name:alias", "name") or as
+  // dockerd records them ("/name:/me/alias"): the alias resolves, for this
+  // container only, to the linked container's name.
+  void registerLinks(const std::string& containerId, const ojson& host) {
+    std::map<std::string, std::string> links;
+    for (const std::string& link : stringList(host.value("Links", ojson()))) {
+      auto [target, alias] = splitOnce(link, ':');
+      if (target.starts_with('/')) target.remove_prefix(1);
+      if (alias.empty()) alias = target;
+      if (size_t slash = alias.rfind('/'); slash != std::string_view::npos) alias.remove_prefix(slash + 1);
+      if (!target.empty() && !alias.empty()) links[toLower(std::string(alias))] = toLower(std::string(target));
+    }
+    std::lock_guard lock(dnsMu_);
+    if (links.empty()) {
+      dnsLinks_.erase(containerId);
+    } else {
+      dnsLinks_[containerId] = std::move(links);
+    }
   }
 
   void unregisterDns(const Endpoint& e) {
@@ -1112,6 +1138,7 @@ absl::StatusOr<Sandbox> NetworkService::setUpSandbox(const SandboxRequest& req) 
     const ojson& b = networks["bridge"];
     for (const char* k : {"EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress"}) settings[k] = b[k];
   }
+  impl_->registerLinks(req.containerId, host);
   sb.netnsPath = path;
   sb.ipAddress = primaryIp ? network::formatIpv4(primaryIp) : "";
   sb.resolvConf = impl_->resolvConf(host, firstUser);
@@ -1144,6 +1171,7 @@ void NetworkService::restoreSandbox(const SandboxRequest& req) {
     eps.push_back(std::move(e));
   }
   if (!eps.empty()) impl_->endpoints_[req.containerId] = std::move(eps);
+  impl_->registerLinks(req.containerId, doc.value("HostConfig", ojson::object()));
   if (primaryIp) {
     absl::StatusOr<ojson> ports = impl_->publishLocked(req.containerId, doc, primaryIp);
     if (!ports.ok()) {
@@ -1155,6 +1183,10 @@ void NetworkService::restoreSandbox(const SandboxRequest& req) {
 
 void NetworkService::tearDownSandbox(const std::string& containerId) {
   std::lock_guard lock(impl_->mu_);
+  {
+    std::lock_guard dnsLock(impl_->dnsMu_);
+    impl_->dnsLinks_.erase(containerId);
+  }
   impl_->releasePortsLocked(containerId);
   if (auto it = impl_->endpoints_.find(containerId); it != impl_->endpoints_.end()) {
     for (const auto& e : it->second) {

@@ -181,6 +181,12 @@ class Networks(RunBase):
         # The resolver answers the short id too, and forwards nothing it knows.
         out = self.sh("--network", "appnet", "busybox", "nslookup", sid[:12]).stdout
         self.assertIn("Address: %s" % ep["IPAddress"], out)
+        # --link: the alias resolves for the linking container only.
+        out = self.sh("--network", "appnet", "--link", "srv:db", "busybox", "wget", "-qO-", "http://db/").stdout
+        self.assertEqual(out, "srv\n")
+        r = self.sh("--network", "appnet", "busybox", "nslookup", "db", check=False)
+        self.assertNotEqual(r.returncode, 0, r)
+        self.assertNotIn(ep["IPAddress"], r.stdout)
         # The default bridge has no names (dockerd's rule).
         r = self.sh("busybox", "wget", "-T", "2", "-qO-", "http://srv/", check=False)
         self.assertNotEqual(r.returncode, 0)
