@@ -7,6 +7,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "engine/container_doc.h"
 #include "engine/container_service.h"
 #include "runtime/monitor_protocol.h"
@@ -150,9 +152,72 @@ absl::StatusOr<bool> ContainerService::startLocked(Live& l, Record& r) {
   return true;
 }
 
+absl::Status ContainerService::legacyLinks(const Record& r, std::vector<std::string>& hosts,
+                                           std::vector<std::string>& env) {
+  for (const std::string& link : stringList(r.doc["HostConfig"].value("Links", ojson()))) {
+    auto [target, aliasPath] = splitOnce(link, ':');
+    if (target.starts_with('/')) target.remove_prefix(1);
+    std::string alias(aliasPath.empty() ? target : aliasPath.substr(aliasPath.rfind('/') + 1));
+    absl::StatusOr<Record> child = resolve(target);
+    if (!child.ok()) return absl::InvalidArgumentError(strCat("could not get container for ", target));
+    std::string childName = child->row.name;
+    if (statusOf(child->doc) != "running") {
+      return absl::FailedPreconditionError(
+          strCat("Cannot link to a non running container: /", childName, " AS /", r.row.name, "/", alias));
+    }
+    std::string ip = child->doc["NetworkSettings"]["Networks"].value("bridge", ojson::object()).value("IPAddress", "");
+    if (ip.empty()) {
+      return absl::InvalidArgumentError(strCat("Cannot link to /", childName, ", as it does not belong to the default network"));
+    }
+    // dockerd's /etc/hosts line: the alias, the child's hostname, and its name unless that is the alias.
+    const ojson& childConfig = child->doc["Config"];
+    std::string names = strCat(alias, " ", childConfig.value("Hostname", ""));
+    if (alias != childName) names += " " + childName;
+    hosts.push_back(strCat(ip, "\t", names));
+    // And its variables: <ALIAS>_NAME, _PORT and _PORT_<port>_<PROTO>[_ADDR|_PORT|_PROTO], _ENV_<var>.
+    std::string prefix = absl::AsciiStrToUpper(alias);
+    std::replace(prefix.begin(), prefix.end(), '-', '_');
+    env.push_back(strCat(prefix, "_NAME=/", r.row.name, "/", alias));
+    std::vector<std::pair<int, std::string>> ports;
+    ojson exposed = childConfig.value("ExposedPorts", ojson::object());  // outlives the loop over it
+    if (!exposed.is_object()) exposed = ojson::object();
+    for (const auto& [key, unused] : exposed.items()) {
+      auto [port, proto] = splitOnce(key, '/');
+      int n = 0;
+      if (absl::SimpleAtoi(std::string(port), &n)) ports.emplace_back(n, proto.empty() ? "tcp" : std::string(proto));
+    }
+    std::sort(ports.begin(), ports.end());
+    if (!ports.empty()) env.push_back(strCat(prefix, "_PORT=", ports[0].second, "://", ip, ":", ports[0].first));
+    for (const auto& [port, proto] : ports) {
+      std::string p = strCat(prefix, "_PORT_", port, "_", absl::AsciiStrToUpper(proto));
+      env.push_back(strCat(p, "=", proto, "://", ip, ":", port));
+      env.push_back(strCat(p, "_ADDR=", ip));
+      env.push_back(strCat(p, "_PORT=", port));
+      env.push_back(strCat(p, "_PROTO=", proto));
+    }
+    for (const std::string& var : stringList(childConfig.value("Env", ojson()))) {
+      auto [key, value] = splitOnce(var, '=');
+      if (key == "HOME" || key == "PATH" || var.find('=') == std::string::npos) continue;
+      env.push_back(strCat(prefix, "_ENV_", key, "=", value));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ContainerService::setUpNetworking(Record& r, runtime::ContainerSpec& spec) {
   SandboxRequest req{r.row.id, r.row.name, r.doc["Config"].value("Hostname", ""), &r.doc, ""};
   std::string mode = r.doc["HostConfig"].value("NetworkMode", "bridge");
+  // Links on the default bridge are dockerd's legacy kind: /etc/hosts lines
+  // and variables (on user networks the resolver answers them).
+  std::vector<std::string> linkHosts, linkEnv;
+  if (mode == "bridge" || mode == "default") BERTH_RETURN_IF_ERROR(legacyLinks(r, linkHosts, linkEnv));
+  for (const std::string& var : linkEnv) {
+    std::string_view key = splitOnce(var, '=').first;
+    bool set = std::any_of(spec.env.begin(), spec.env.end(), [&](const std::string& e) {
+      return e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=';
+    });
+    if (!set) spec.env.push_back(var);  // the container's own variables win
+  }
   if (mode.starts_with("container:")) {
     // Its namespace, while it runs (dockerd's rule), and its hostname.
     BERTH_ASSIGN_OR_RETURN(Record other, resolve(mode.substr(10)));
@@ -174,6 +239,7 @@ absl::Status ContainerService::setUpNetworking(Record& r, runtime::ContainerSpec
   }
   spec.resolvConf = sb.resolvConf;
   spec.extraHosts = sb.extraHosts;
+  spec.extraHosts.insert(spec.extraHosts.end(), linkHosts.begin(), linkHosts.end());
   spec.ipAddress = sb.ipAddress;
   r.doc["NetworkSettings"] = sb.networkSettings;
   return absl::OkStatus();

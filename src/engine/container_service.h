@@ -135,6 +135,8 @@ class ContainerService final : public api::backend::ContainerBackend, public Con
   absl::StatusOr<bool> startLocked(Live& l, Record& r);
   // The network side of a start: the sandbox, recorded in the spec and the document.
   absl::Status setUpNetworking(Record& r, runtime::ContainerSpec& spec);
+  // HostConfig.Links on the default bridge: /etc/hosts lines and dockerd's link variables.
+  absl::Status legacyLinks(const Record& r, std::vector<std::string>& hosts, std::vector<std::string>& env);
   void onExit(const std::string& id, runtime::ExitStatus status);
   void scheduleRestart(const std::string& id, int delayMs);
   // Healthchecks (container_health.cpp): sets State.Health to starting and

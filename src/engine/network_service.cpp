@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <sstream>
@@ -699,6 +700,14 @@ void NetworkService::removeUnusedBridges() {
   impl_->firewallApplied_ = true;  // rewritten whatever this daemon applied: no table is left over
   absl::Status fw = impl_->applyFirewallLocked();
   if (!fw.ok()) log::warn("could not apply the firewall rules", {{"error", std::string(fw.message())}});
+  // Pinned namespaces no running container owns (their records lost with a
+  // crash): each would keep its veth, and the bridge's address, alive.
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(impl_->options_.dataRoot + "/netns", ec)) {
+    if (impl_->endpoints_.contains(entry.path().filename().string())) continue;
+    absl::Status st = network::removeNetns(entry.path().string());
+    if (!st.ok()) log::warn("could not remove a network namespace", {{"error", std::string(st.message())}});
+  }
 }
 
 void NetworkService::shutdown() {

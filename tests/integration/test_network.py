@@ -164,6 +164,20 @@ class Networks(RunBase):
         self.assertEqual((s["Networks"]["bridge"]["IPAddress"], s["Networks"]["bridge"]["EndpointID"]), ("", ""))
         self.assertEqual(s["Ports"], {})
 
+    def test_legacy_links_on_the_default_bridge(self):
+        self.docker("run", "-d", "--name", "srv", "-e", "FOO=bar", "--expose", "80", "busybox", "sh", "-c",
+                    HTTPD.format(text="linked"))
+        srv = self.inspect("srv")
+        ip = srv["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+        out = self.sh("--name", "linker", "--link", "srv:db", "busybox", "sh", "-c",
+                      "grep -w db /etc/hosts; echo $DB_NAME $DB_PORT $DB_PORT_80_TCP_ADDR $DB_ENV_FOO; "
+                      "wget -qO- http://db/").stdout
+        self.assertEqual(out, "%s\tdb %s srv\n/linker/db tcp://%s:80 %s bar\nlinked\n"
+                         % (ip, srv["Config"]["Hostname"], ip, ip))
+        self.docker("stop", "-t", "0", "srv")
+        r = self.sh("--name", "linker2", "--link", "srv:db", "busybox", "true", check=False)
+        self.assertIn("Cannot link to a non running container: /srv AS /linker2/db", r.stderr)
+
     def test_names_and_aliases_on_a_user_network(self):
         net_id = self.docker("network", "create", "--label", "team=qa", "appnet").stdout.strip()
         self.httpd("srv", "--network", "appnet", "--network-alias", "web")
