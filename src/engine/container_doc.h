@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "nlohmann/json.hpp"
@@ -25,6 +26,19 @@ std::vector<std::string> stringList(const Json& j) {
     out.push_back(j.template get<std::string>());
   }
   return out;
+}
+
+// One HostConfig.Links entry as the CLI sends it ("name:alias", "name") or
+// as dockerd records it ("/name:/me/alias"): the linked container's name and
+// the alias (the name when none is given). Views into `link`.
+inline std::pair<std::string_view, std::string_view> parseLink(std::string_view link) {
+  size_t colon = link.find(':');
+  std::string_view target = link.substr(0, colon);
+  std::string_view alias = colon == std::string_view::npos ? target : link.substr(colon + 1);
+  if (target.starts_with('/')) target.remove_prefix(1);
+  if (alias.empty()) alias = target;
+  if (size_t slash = alias.rfind('/'); slash != std::string_view::npos) alias.remove_prefix(slash + 1);
+  return {target, alias};
 }
 
 // runc's exit codes for a process that could not start: 127 when the

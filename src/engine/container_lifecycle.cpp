@@ -155,9 +155,8 @@ absl::StatusOr<bool> ContainerService::startLocked(Live& l, Record& r) {
 absl::Status ContainerService::legacyLinks(const Record& r, std::vector<std::string>& hosts,
                                            std::vector<std::string>& env) {
   for (const std::string& link : stringList(r.doc["HostConfig"].value("Links", ojson()))) {
-    auto [target, aliasPath] = splitOnce(link, ':');
-    if (target.starts_with('/')) target.remove_prefix(1);
-    std::string alias(aliasPath.empty() ? target : aliasPath.substr(aliasPath.rfind('/') + 1));
+    auto [target, aliasView] = parseLink(link);
+    std::string alias(aliasView);
     absl::StatusOr<Record> child = resolve(target);
     if (!child.ok()) return absl::InvalidArgumentError(strCat("could not get container for ", target));
     std::string childName = child->row.name;

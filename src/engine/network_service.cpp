@@ -414,16 +414,12 @@ class NetworkService::Impl {
     if (std::find(nets.begin(), nets.end(), e.networkId) == nets.end()) nets.push_back(e.networkId);
   }
 
-  // HostConfig.Links as the CLI sends them ("name:alias", "name") or as
-  // dockerd records them ("/name:/me/alias"): the alias resolves, for this
-  // container only, to the linked container's name.
+  // HostConfig.Links: the alias resolves, for this container only, to the
+  // linked container's name.
   void registerLinks(const std::string& containerId, const ojson& host) {
     std::map<std::string, std::string> links;
     for (const std::string& link : stringList(host.value("Links", ojson()))) {
-      auto [target, alias] = splitOnce(link, ':');
-      if (target.starts_with('/')) target.remove_prefix(1);
-      if (alias.empty()) alias = target;
-      if (size_t slash = alias.rfind('/'); slash != std::string_view::npos) alias.remove_prefix(slash + 1);
+      auto [target, alias] = parseLink(link);
       if (!target.empty() && !alias.empty()) links[toLower(std::string(alias))] = toLower(std::string(target));
     }
     std::lock_guard lock(dnsMu_);
