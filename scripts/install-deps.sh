@@ -1,26 +1,34 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Berth needs, only those missing, so a second
-# run is quick and works offline. Usage: scripts/install-deps.sh build|test|bench
+# run is quick and works offline. Usage: scripts/install-deps.sh build|test|bench|kube
 set -euo pipefail
 
 build_pkgs=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libboost-system-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libabsl-dev
   libcli11-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev
-  libseccomp-dev libmnl-dev nftables iproute2 procps uidmap slirp4netns
+  libseccomp-dev libmnl-dev libyaml-cpp-dev nftables iproute2 procps uidmap slirp4netns
 )
 test_pkgs=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev openssl curl python3
   docker-registry busybox-static apache2-utils
 )
 bench_pkgs=(podman runc skopeo docker.io)
+# tests/kube/cluster-up: Kubernetes built from Debian's kubernetes source
+# package with Debian's Go, etcd from Debian, containerd + runc + CNI plugins
+# for the node, socat/conntrack/iptables for port-forward and kube-proxy.
+kube_pkgs=(
+  golang-go golang-github-modern-go-reflect2-dev dpkg-dev xz-utils
+  etcd-server containerd runc containernetworking-plugins socat conntrack iptables
+)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
   test) want+=("${test_pkgs[@]}") ;;
   bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+  kube) want+=("${test_pkgs[@]}" "${kube_pkgs[@]}") ;;
+  *) echo "usage: $0 build|test|bench|kube" >&2; exit 2 ;;
 esac
 
 missing=()

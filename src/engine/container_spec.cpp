@@ -87,6 +87,23 @@ absl::StatusOr<runtime::ContainerSpec> buildContainerSpec(const ojson& doc, cons
   const ojson& h = doc["HostConfig"];
   runtime::ContainerSpec s;
   s.id = doc.value("Id", "");
+  s.name = doc.value("Name", "");
+  if (s.name.starts_with('/')) s.name.erase(0, 1);
+  s.image = c.value("Image", "");
+  if (c.contains("Labels") && c["Labels"].is_object()) {
+    for (const auto& [k, v] : c["Labels"].items()) {
+      if (v.is_string()) s.labels[k] = v.get<std::string>();
+    }
+  }
+  if (c.contains("ExposedPorts") && c["ExposedPorts"].is_object()) {
+    for (const auto& [key, unused] : c["ExposedPorts"].items()) {
+      auto [port, proto] = splitOnce(key, '/');
+      runtime::Port p;
+      if (!parseInt(port, p.containerPort) || p.containerPort <= 0 || p.containerPort > 65535) continue;
+      if (!proto.empty()) p.protocol = std::string(proto);
+      s.ports.push_back(std::move(p));
+    }
+  }
   s.lowerDirs = ctx.lowerDirs;
   s.args.push_back(doc.value("Path", ""));
   for (const std::string& a : stringList(doc.value("Args", ojson::array()))) s.args.push_back(a);

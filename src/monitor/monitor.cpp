@@ -33,12 +33,16 @@
 #include <vector>
 
 #include "runtime/log_record.h"
+#include "runtime/log_writer.h"
 #include "runtime/monitor_protocol.h"
 
 namespace {
 
 namespace proto = berth::runtime::monitor;
 namespace logfmt = berth::runtime::logfmt;
+using logfmt::LogWriter;
+using logfmt::nowNanos;
+using logfmt::writeAll;
 
 struct Options {
   const char* dir = nullptr;
@@ -53,18 +57,6 @@ struct Options {
   int logMaxFiles = 1;
 };
 
-bool writeAll(int fd, const void* data, size_t n) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= size_t(w);
-  }
-  return true;
-}
-
 bool readExact(int fd, void* data, size_t n) {
   char* p = static_cast<char*>(data);
   while (n > 0) {
@@ -77,12 +69,6 @@ bool readExact(int fd, void* data, size_t n) {
   return true;
 }
 
-uint64_t nowNanos() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-
 std::string rfc3339Nano(uint64_t nanos) {
   time_t secs = time_t(nanos / 1000000000ull);
   tm t{};
@@ -93,60 +79,6 @@ std::string rfc3339Nano(uint64_t nanos) {
   return buf;
 }
 
-// The log: records appended in batches, rotated by size when asked.
-class LogWriter {
- public:
-  LogWriter(long long maxSize, int maxFiles) : maxSize_(maxSize), maxFiles_(maxFiles < 1 ? 1 : maxFiles) {}
-  bool open() {
-    fd_ = ::open(logfmt::kLogFile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (fd_ < 0) return false;
-    struct stat st {};
-    size_ = fstat(fd_, &st) == 0 ? st.st_size : 0;
-    return true;
-  }
-  void add(uint8_t stream, const char* data, size_t n, bool partial, uint64_t t) {
-    long long recordSize = (long long)(sizeof(logfmt::RecordHeader) + n);
-    if (maxSize_ > 0 && size_ + (long long)pending_.size() > 0 &&
-        size_ + (long long)pending_.size() + recordSize > maxSize_) {
-      // This record would pass max-size: what is pending fills the file, then rotate.
-      writePending();
-      rotate();
-    }
-    logfmt::RecordHeader h{t, uint32_t(n), stream, uint8_t(partial ? 1 : 0), logfmt::kMagic};
-    pending_.append(reinterpret_cast<const char*>(&h), sizeof h);
-    pending_.append(data, n);
-  }
-  void flush() { writePending(); }
-
- private:
-  void writePending() {
-    if (pending_.empty()) return;
-    if (fd_ >= 0 && writeAll(fd_, pending_.data(), pending_.size())) size_ += (long long)pending_.size();
-    pending_.clear();
-  }
-
-  void rotate() {
-    ::close(fd_);
-    std::string base = logfmt::kLogFile;
-    if (maxFiles_ <= 1) {
-      ::unlink(base.c_str());
-    } else {
-      for (int i = maxFiles_ - 1; i >= 1; --i) {
-        std::string from = i == 1 ? base : base + "." + std::to_string(i - 1);
-        std::string to = base + "." + std::to_string(i);
-        ::rename(from.c_str(), to.c_str());
-      }
-    }
-    fd_ = ::open(logfmt::kLogFile, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    size_ = 0;
-  }
-  long long maxSize_;
-  int maxFiles_;
-  int fd_ = -1;
-  long long size_ = 0;
-  std::string pending_;
-};
-
 struct Client {
   int fd = -1;
   bool wantsStdin = false, wantsStdout = false, wantsStderr = false;
@@ -156,8 +88,8 @@ struct Client {
 // One output stream of the container (stdout, stderr, or the pty master).
 struct Output {
   int fd = -1;
-  uint8_t stream = logfmt::kStdout;
-  std::string partial;  // the current line's bytes so far
+  logfmt::LineSplitter lines;
+  uint8_t stream() const { return lines.stream(); }
 };
 
 class Monitor {
@@ -171,7 +103,6 @@ class Monitor {
   bool startContainer(std::string& report);
   void loop();
   void onOutput(Output& out);
-  void flushPartial(Output& out, uint64_t t);
   void broadcast(uint8_t stream, const char* data, size_t n);
   void acceptClient();
   bool readHello(Client& c);
@@ -218,7 +149,7 @@ bool Monitor::setUpStdio(std::string& err) {
     childStdio_[1] = dup(slave);
     childStdio_[2] = dup(slave);
     stdinFd_ = o_.stdinOpen ? ptyMaster_ : -1;
-    outputs_[0] = {ptyMaster_, logfmt::kStdout, {}};
+    outputs_[0] = {ptyMaster_, logfmt::LineSplitter(logfmt::kStdout)};
     outputCount_ = 1;
     return true;
   }
@@ -233,8 +164,8 @@ bool Monitor::setUpStdio(std::string& err) {
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) return err = "pipe failed", false;
   childStdio_[1] = out[1];
   childStdio_[2] = errp[1];
-  outputs_[0] = {out[0], logfmt::kStdout, {}};
-  outputs_[1] = {errp[0], logfmt::kStderr, {}};
+  outputs_[0] = {out[0], logfmt::LineSplitter(logfmt::kStdout)};
+  outputs_[1] = {errp[0], logfmt::LineSplitter(logfmt::kStderr)};
   outputCount_ = 2;
   // Larger pipes: fewer wake-ups when the container writes a lot.
   fcntl(out[0], F_SETPIPE_SZ, 1 << 20);
@@ -307,19 +238,13 @@ void Monitor::broadcast(uint8_t stream, const char* data, size_t n) {
   }
 }
 
-void Monitor::flushPartial(Output& out, uint64_t t) {
-  if (out.partial.empty()) return;
-  log_.add(out.stream, out.partial.data(), out.partial.size(), true, t);
-  out.partial.clear();
-}
-
 void Monitor::onOutput(Output& out) {
   static char buf[64 * 1024];
   ssize_t n = read(out.fd, buf, sizeof buf);
   if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
   uint64_t t = nowNanos();
   if (n <= 0) {  // EOF (or EIO from a pty whose last slave closed)
-    flushPartial(out, t);
+    out.lines.flush(log_, t);
     log_.flush();
     close(out.fd);
     if (out.fd == stdinFd_) stdinFd_ = -1;
@@ -327,27 +252,8 @@ void Monitor::onOutput(Output& out) {
     out.fd = -1;
     return;
   }
-  broadcast(out.stream, buf, size_t(n));
-  // Whole lines become records; the rest waits for its newline, up to kMaxLine.
-  const char* p = buf;
-  const char* end = buf + n;
-  while (p < end) {
-    const char* nl = static_cast<const char*>(memchr(p, '\n', size_t(end - p)));
-    if (nl == nullptr) {
-      out.partial.append(p, size_t(end - p));
-      if (out.partial.size() >= logfmt::kMaxLine) flushPartial(out, t);
-      break;
-    }
-    size_t len = size_t(nl + 1 - p);
-    if (out.partial.empty()) {
-      log_.add(out.stream, p, len, false, t);
-    } else {
-      out.partial.append(p, len);
-      log_.add(out.stream, out.partial.data(), out.partial.size(), false, t);
-      out.partial.clear();
-    }
-    p = nl + 1;
-  }
+  broadcast(out.stream(), buf, size_t(n));
+  out.lines.feed(log_, buf, size_t(n), t);
   log_.flush();
 }
 
@@ -496,7 +402,7 @@ void Monitor::loop() {
 void Monitor::finish() {
   uint64_t t = nowNanos();
   for (int i = 0; i < outputCount_; ++i) {
-    flushPartial(outputs_[i], t);
+    outputs_[i].lines.flush(log_, t);
     if (outputs_[i].fd >= 0) close(outputs_[i].fd);
   }
   log_.flush();

@@ -9,7 +9,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Rlimit, name, soft, hard)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(IdMapping, containerId, hostId, size)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Resources, memory, memorySwap, memoryReservation, cpuShares,
                                                 cpuPeriod, cpuQuota, cpusetCpus, cpusetMems, pidsLimit)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerSpec, id, lowerDirs, upperDir, workDir, rootfs,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Port, containerPort, protocol)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ContainerSpec, id, name, image, labels, ports, lowerDirs, upperDir, workDir, rootfs,
                                                 readonlyRootfs, args, env, cwd, user, groupAdd, terminal,
                                                 capabilities, noNewPrivileges, seccomp, rlimits, oomScoreAdj, init,
                                                 hostname, domainname, mounts, hostsFile, resolvConfFile,

@@ -42,8 +42,19 @@ struct Resources {
   int64_t pidsLimit = 0;    // 0 or -1 = unlimited
 };
 
+// A port the container serves (its image's EXPOSE or -p/-P), for runtimes
+// that declare them (the kube backend's Pod and Services).
+struct Port {
+  int containerPort = 0;
+  std::string protocol = "tcp";
+};
+
 struct ContainerSpec {
   std::string id;
+  std::string name;   // Docker's name, without the leading '/'
+  std::string image;  // the reference as the user gave it (kube: what the node pulls)
+  std::map<std::string, std::string> labels;
+  std::vector<Port> ports;
   // Root filesystem: overlay of the image's snapshots (top layer first) and
   // the container's own upper and work dirs, mounted on `rootfs`.
   std::vector<std::string> lowerDirs;

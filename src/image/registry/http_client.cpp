@@ -155,8 +155,29 @@ absl::StatusOr<HttpResponse> HttpClient::perform(const HttpRequest& req, const B
   c->curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   c->curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
   // A transfer that moves nothing for a minute is dead (retried by callers).
-  c->curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  c->curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+  if (req.idleSeconds > 0) {
+    c->curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    c->curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, req.idleSeconds);
+  }
+  // Blobs are copied by curl, so the strings need not outlive this call.
+  auto blob = [](const std::string& pem) {
+    return curl_blob{const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_COPY};
+  };
+  if (!req.caPem.empty()) {
+    curl_blob b = blob(req.caPem);
+    c->curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
+  }
+  if (!req.clientCertPem.empty()) {
+    curl_blob cert = blob(req.clientCertPem), key = blob(req.clientKeyPem);
+    c->curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cert);
+    c->curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+    c->curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &key);
+    c->curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+  }
+  if (req.insecureSkipVerify) {
+    c->curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    c->curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
   c->curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, onHeader);
   c->curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
   c->curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, onBody);
@@ -178,7 +199,7 @@ absl::StatusOr<HttpResponse> HttpClient::perform(const HttpRequest& req, const B
     c->curl_easy_setopt(h, CURLOPT_READDATA, &t);
     c->curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, curl_off_t(req.uploadSize));
     c->curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-  } else if (req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
+  } else if (req.method == "POST" || req.method == "PUT" || req.method == "PATCH" || !req.body.empty()) {
     c->curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
     c->curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(req.body.size()));
     c->curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());

@@ -25,6 +25,13 @@ struct HttpRequest {
   int64_t uploadSize = 0;
   bool followRedirects = true;
   std::string basicUser, basicPassword;  // Basic auth when basicUser is set
+  // TLS material in PEM (empty: the system's CAs, no client certificate);
+  // for the Kubernetes API, whose kubeconfig carries them inline.
+  std::string caPem, clientCertPem, clientKeyPem;
+  bool insecureSkipVerify = false;
+  // A transfer that moves nothing for this long is dead; 0: never (a watch
+  // that waits for events, which bounds itself with timeoutSeconds).
+  long idleSeconds = 60;
 };
 
 struct HttpResponse {

@@ -1,0 +1,270 @@
+// berth-kubehelper: the kube backend's helper inside each pod. Static and
+// libc-only, so it runs in any image (distroless and scratch included).
+//
+//   install DIR            copy this binary to DIR (the init container does this)
+//   run [--gate] [--tty] -- ARGS...
+//                          run ARGS as the container's process: stdout and
+//                          stderr pass through and are kept apart in DIR's
+//                          log; signals are forwarded; orphans reaped; the
+//                          exit code is the process's (128+N for signal N).
+//                          --gate: first wait until `release`.
+//   release                let a gated `run` go on (archives have landed)
+//   signal N               deliver signal N to the process `run` started
+//   logs [--follow]        the log's records; --follow: until the process exited
+//
+// DIR is /.berth: an emptyDir shared by the init and main containers.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "runtime/log_writer.h"
+
+namespace {
+
+namespace logfmt = berth::runtime::logfmt;
+
+// /.berth in a pod; tests point it elsewhere.
+const char* kDir = getenv("BERTH_KUBEHELPER_DIR") != nullptr ? getenv("BERTH_KUBEHELPER_DIR") : "/.berth";
+
+std::string path(const char* name) { return std::string(kDir) + "/" + name; }
+
+bool exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
+
+// Writes a small file whole, visible only when complete.
+bool writeFileAtomic(const std::string& p, const std::string& content, mode_t mode = 0644) {
+  std::string tmp = p + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return false;
+  bool ok = logfmt::writeAll(fd, content.data(), content.size());
+  ok = ::close(fd) == 0 && ok;
+  return ok && ::rename(tmp.c_str(), p.c_str()) == 0;
+}
+
+int fail(const std::string& message, int code = 1) {
+  std::string line = "berth-kubehelper: " + message + "\n";
+  logfmt::writeAll(2, line.data(), line.size());
+  return code;
+}
+
+int install(const char* dir) {
+  int in = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (in < 0) return fail(std::string("open /proc/self/exe: ") + strerror(errno));
+  std::string target = std::string(dir) + "/berth-kubehelper";
+  std::string tmp = target + ".tmp";
+  int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+  if (out < 0) return fail("create " + tmp + ": " + strerror(errno));
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(in, buf, sizeof buf)) > 0) {
+    if (!logfmt::writeAll(out, buf, size_t(n))) return fail("write " + tmp + ": " + strerror(errno));
+  }
+  if (n < 0 || ::fchmod(out, 0755) != 0 || ::close(out) != 0) return fail("copy to " + tmp + ": " + strerror(errno));
+  ::close(in);
+  if (::rename(tmp.c_str(), target.c_str()) != 0) return fail("rename " + target + ": " + strerror(errno));
+  return 0;
+}
+
+// Blocks until `file` exists in kDir (inotify; a read timeout re-checks).
+void waitForFile(const char* name) {
+  std::string p = path(name);
+  int in = inotify_init1(IN_CLOEXEC);
+  if (in >= 0) inotify_add_watch(in, kDir, IN_CREATE | IN_MOVED_TO);
+  while (!exists(p)) {
+    if (in < 0) {
+      usleep(20000);
+      continue;
+    }
+    pollfd pfd{in, POLLIN, 0};
+    if (poll(&pfd, 1, 1000) > 0) {
+      char buf[4096];
+      (void)!::read(in, buf, sizeof buf);
+    }
+  }
+  if (in >= 0) ::close(in);
+}
+
+// What runc says when a process cannot start, so clients see dockerd's text.
+std::string execError(const char* file, int err) {
+  std::string f = file;
+  if (err == ENOENT && f.find('/') == std::string::npos) {
+    return "exec: \"" + f + "\": executable file not found in $PATH";
+  }
+  if (err == ENOENT) return "exec: \"" + f + "\": stat " + f + ": no such file or directory";
+  if (err == EACCES) return "exec: \"" + f + "\": permission denied";
+  return "exec: \"" + f + "\": " + strerror(err);
+}
+
+int run(bool gate, bool tty, char** args) {
+  if (gate) waitForFile("released");
+  logfmt::LogWriter log(0, 1, path(logfmt::kLogFile));
+  if (!log.open()) return fail("cannot open the log in " + std::string(kDir) + ": " + strerror(errno));
+
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, nullptr);
+  int sigFd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2];
+  if (!tty && (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)) return fail("pipe failed");
+  if (pipe2(status, O_CLOEXEC) != 0) return fail("pipe failed");
+  pid_t child = fork();
+  if (child < 0) return fail(std::string("fork: ") + strerror(errno));
+  if (child == 0) {
+    sigprocmask(SIG_UNBLOCK, &all, nullptr);
+    if (tty) {
+      setsid();
+      ioctl(0, TIOCSCTTY, 0);
+    } else {
+      dup2(out[1], 1);
+      dup2(err[1], 2);
+    }
+    execvp(args[0], args);
+    int e = errno;
+    (void)!::write(status[1], &e, sizeof e);
+    _exit(127);
+  }
+  ::close(status[1]);
+  if (!tty) {
+    ::close(out[1]);
+    ::close(err[1]);
+  }
+  int execErrno = 0;
+  if (::read(status[0], &execErrno, sizeof execErrno) == sizeof execErrno) {
+    std::string msg = execError(args[0], execErrno);
+    writeFileAtomic("/dev/termination-log", msg);
+    writeFileAtomic(path("exited"), "127\n");
+    fail(msg);
+    return execErrno == EACCES ? 126 : 127;
+  }
+  ::close(status[0]);
+  writeFileAtomic(path("child.pid"), std::to_string(child) + "\n");
+
+  logfmt::LineSplitter lines[2] = {logfmt::LineSplitter(logfmt::kStdout), logfmt::LineSplitter(logfmt::kStderr)};
+  int fds[2] = {tty ? -1 : out[0], tty ? -1 : err[0]};
+  bool exited = false;
+  int code = 0;
+  uint64_t drainDeadline = 0;
+  while (true) {
+    bool open = fds[0] >= 0 || fds[1] >= 0;
+    // Grandchildren may keep the pipes open: two seconds after the exit, stop waiting for them.
+    if (exited && (!open || logfmt::nowNanos() > drainDeadline)) break;
+    pollfd pfds[3] = {{sigFd, POLLIN, 0}, {fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
+    int r = poll(pfds, 3, exited ? 100 : -1);
+    if (r < 0 && errno != EINTR) break;
+    if (pfds[0].revents & POLLIN) {
+      signalfd_siginfo si;
+      while (::read(sigFd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo != SIGCHLD) {
+          kill(child, int(si.ssi_signo));
+          continue;
+        }
+        int st;
+        pid_t p;
+        while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+          if (p != child) continue;  // an orphan reaped: we are pid 1
+          exited = true;
+          code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+          drainDeadline = logfmt::nowNanos() + 2000000000ull;
+        }
+      }
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i] < 0 || !(pfds[i + 1].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[65536];
+      ssize_t n = ::read(fds[i], buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      uint64_t t = logfmt::nowNanos();
+      if (n <= 0) {
+        lines[i].flush(log, t);
+        ::close(fds[i]);
+        fds[i] = -1;
+        continue;
+      }
+      logfmt::writeAll(i + 1, buf, size_t(n));
+      lines[i].feed(log, buf, size_t(n), t);
+    }
+    log.flush();
+  }
+  uint64_t t = logfmt::nowNanos();
+  for (auto& l : lines) l.flush(log, t);
+  log.flush();
+  writeFileAtomic(path("exited"), std::to_string(code) + "\n");
+  return code;
+}
+
+int signalProcess(const char* arg) {
+  char* end = nullptr;
+  long sig = strtol(arg, &end, 10);
+  if (*arg == 0 || *end != 0 || sig <= 0 || sig >= 65) return fail(std::string("not a signal number: ") + arg, 2);
+  int fd = ::open(path("child.pid").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail("the container's process has not started", 3);
+  char buf[32] = {0};
+  (void)!::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  long pid = strtol(buf, nullptr, 10);
+  if (pid <= 0) return fail("no process id recorded", 3);
+  if (exists(path("exited"))) return fail("the container's process has exited", 3);
+  if (kill(pid_t(pid), int(sig)) != 0) return fail(std::string("kill: ") + strerror(errno), 3);
+  return 0;
+}
+
+// Streams the log file; with `follow`, until the process exited and the
+// file is read to its end.
+int logs(bool follow) {
+  std::string p = path(logfmt::kLogFile);
+  int fd = -1;
+  char buf[65536];
+  while (true) {
+    if (fd < 0) fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    bool done = exists(path("exited"));  // read before draining: what it covers is in the file
+    if (fd >= 0) {
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+        if (!logfmt::writeAll(1, buf, size_t(n))) return 1;
+      }
+    }
+    if (!follow || done) return 0;
+    usleep(50000);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return fail("usage: berth-kubehelper install|run|release|signal|logs ...", 2);
+  std::string cmd = argv[1];
+  if (cmd == "install" && argc == 3) return install(argv[2]);
+  if (cmd == "release" && argc == 2) return writeFileAtomic(path("released"), "") ? 0 : fail("cannot write the release mark");
+  if (cmd == "signal" && argc == 3) return signalProcess(argv[2]);
+  if (cmd == "logs") return logs(argc == 3 && std::string(argv[2]) == "--follow");
+  if (cmd == "run") {
+    bool gate = false, tty = false;
+    int i = 2;
+    for (; i < argc && std::string(argv[i]) != "--"; ++i) {
+      std::string a = argv[i];
+      if (a == "--gate") {
+        gate = true;
+      } else if (a == "--tty") {
+        tty = true;
+      } else {
+        return fail("unknown option " + a, 2);
+      }
+    }
+    if (i + 1 >= argc) return fail("run: no command after --", 2);
+    return run(gate, tty, argv + i + 1);
+  }
+  return fail("unknown command " + cmd, 2);
+}

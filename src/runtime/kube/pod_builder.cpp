@@ -1,0 +1,192 @@
+#include "runtime/kube/pod_builder.h"
+
+#include <cctype>
+
+#include "absl/strings/ascii.h"
+#include "util/status.h"
+#include "util/strings.h"
+
+namespace berth::runtime::kube {
+namespace {
+
+using json = nlohmann::json;
+
+bool alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+
+// An RFC 1123 label for the pod's hostname: Docker's hostname when it fits, else none.
+bool validHostname(std::string_view h) {
+  if (h.empty() || h.size() > 63 || !alnum(h.front()) || !alnum(h.back())) return false;
+  for (char c : h) {
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// "1000", "1000:1000" → runAsUser/runAsGroup; names cannot be resolved
+// without the image's /etc/passwd, which only the node has.
+absl::Status applyUser(const std::string& user, json& securityContext) {
+  if (user.empty()) return absl::OkStatus();
+  auto [u, g] = splitOnce(user, ':');
+  int64_t uid = 0, gid = 0;
+  if (!parseInt(u, uid) || uid < 0) {
+    return absl::InvalidArgumentError(strCat("the kube backend runs containers with numeric users only (User \"", user,
+                                             "\"): use --user UID[:GID]"));
+  }
+  securityContext["runAsUser"] = uid;
+  if (!g.empty()) {
+    if (!parseInt(g, gid) || gid < 0) {
+      return absl::InvalidArgumentError(strCat("the kube backend runs containers with numeric groups only (User \"", user, "\")"));
+    }
+    securityContext["runAsGroup"] = gid;
+  }
+  return absl::OkStatus();
+}
+
+// Millicores from a CFS quota and period (µs).
+std::string cpuQuantity(int64_t quota, int64_t period) {
+  if (period <= 0) period = 100000;
+  int64_t milli = (quota * 1000 + period - 1) / period;
+  return strCat(std::max<int64_t>(milli, 1), "m");
+}
+
+}  // namespace
+
+bool validLabelValue(std::string_view v) {
+  if (v.empty()) return true;
+  if (v.size() > 63 || !alnum(v.front()) || !alnum(v.back())) return false;
+  for (char c : v) {
+    if (!(alnum(c) || c == '-' || c == '_' || c == '.')) return false;
+  }
+  return true;
+}
+
+bool validLabelKey(std::string_view k) {
+  auto slash = k.rfind('/');
+  std::string_view name = slash == std::string_view::npos ? k : k.substr(slash + 1);
+  if (slash != std::string_view::npos) {
+    std::string_view prefix = k.substr(0, slash);
+    if (prefix.empty() || prefix.size() > 253) return false;
+    for (std::string_view part : split(prefix, '.')) {
+      if (part.empty() || !alnum(part.front()) || !alnum(part.back())) return false;
+      for (char c : part) {
+        if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-')) {
+          return false;
+        }
+      }
+    }
+  }
+  return !name.empty() && validLabelValue(name);
+}
+
+std::string podName(const PodOptions& options, const std::string& containerId) {
+  return strCat(options.namePrefix, "-", containerId.substr(0, 12));
+}
+
+absl::StatusOr<json> buildPod(const ContainerSpec& spec, const PodOptions& options, const PodRun& run) {
+  if (spec.image.empty()) return absl::InvalidArgumentError("the container has no image to run");
+  if (options.helperImage.empty()) return absl::FailedPreconditionError("no helper image configured (--helper-image)");
+  std::string id12 = spec.id.substr(0, 12);
+
+  json labels = json::object();
+  for (const auto& [k, v] : spec.labels) {
+    if (validLabelKey(k) && validLabelValue(v)) labels[k] = v;  // the others are in the annotation below
+  }
+  for (const auto& [k, v] : options.labels) labels[k] = v;
+  labels[kInstanceLabel] = options.instance;
+  labels[kContainerLabel] = id12;
+  json annotations = json::object();
+  for (const auto& [k, v] : options.annotations) annotations[k] = v;
+  annotations[kIdAnnotation] = spec.id;
+  annotations[kNameAnnotation] = spec.name;
+  if (!spec.labels.empty()) annotations["berth.dev/labels"] = json(spec.labels).dump();
+
+  json helperMount = {{"name", "berth"}, {"mountPath", kHelperDir}};
+  std::string helperPath = strCat(kHelperDir, "/", kHelperBinary);
+
+  json main = json::object();
+  main["name"] = kMainContainer;
+  main["image"] = spec.image;
+  if (!options.pullPolicy.empty()) main["imagePullPolicy"] = options.pullPolicy;
+  json command = json::array({helperPath, "run"});
+  if (run.gate) command.push_back("--gate");
+  if (spec.terminal) command.push_back("--tty");
+  command.push_back("--");
+  for (const std::string& a : spec.args) command.push_back(a);
+  main["command"] = std::move(command);
+  json env = json::array();
+  for (const std::string& e : spec.env) {
+    auto [k, v] = splitOnce(e, '=');
+    if (k.empty()) continue;
+    env.push_back({{"name", std::string(k)}, {"value", std::string(v)}});
+  }
+  main["env"] = std::move(env);
+  if (!spec.cwd.empty()) main["workingDir"] = spec.cwd;
+  main["tty"] = spec.terminal;
+  main["stdin"] = run.openStdin;
+  main["stdinOnce"] = run.stdinOnce;
+  json securityContext = json::object();
+  BERTH_RETURN_IF_ERROR(applyUser(spec.user, securityContext));
+  if (options.runAsUser >= 0) securityContext["runAsUser"] = options.runAsUser;
+  if (spec.readonlyRootfs) securityContext["readOnlyRootFilesystem"] = true;
+  if (!securityContext.empty()) main["securityContext"] = std::move(securityContext);
+
+  json requests = json::object(), limits = json::object();
+  auto addRequest = [&](const char* name, const ResourceRequest& r) {
+    if (!r.request.empty()) requests[name] = r.request;
+    if (!r.limit.empty()) limits[name] = r.limit;
+  };
+  addRequest("cpu", options.cpu);
+  addRequest("memory", options.memory);
+  addRequest("ephemeral-storage", options.ephemeralStorage);
+  if (spec.resources.memory > 0 && !options.ignoreContainerMemory) limits["memory"] = strCat(spec.resources.memory);
+  if (spec.resources.cpuQuota > 0) limits["cpu"] = cpuQuantity(spec.resources.cpuQuota, spec.resources.cpuPeriod);
+  json resources = json::object();
+  if (!requests.empty()) resources["requests"] = std::move(requests);
+  if (!limits.empty()) resources["limits"] = std::move(limits);
+  if (!resources.empty()) main["resources"] = std::move(resources);
+
+  json ports = json::array();
+  for (const Port& p : spec.ports) {
+    std::string proto = toLower(p.protocol);
+    if (proto != "tcp" && proto != "udp" && proto != "sctp") continue;
+    ports.push_back({{"containerPort", p.containerPort}, {"protocol", absl::AsciiStrToUpper(proto)}});
+  }
+  if (!ports.empty()) main["ports"] = std::move(ports);
+  main["volumeMounts"] = json::array({helperMount});
+
+  json init = {
+      {"name", "berth-init"},
+      {"image", options.helperImage},
+      {"command", json::array({strCat("/", kHelperBinary), "install", kHelperDir})},
+      {"volumeMounts", json::array({helperMount})},
+  };
+  if (!options.pullPolicy.empty()) init["imagePullPolicy"] = options.pullPolicy;
+
+  json podSpec = json::object();
+  podSpec["restartPolicy"] = "Never";
+  podSpec["automountServiceAccountToken"] = false;
+  podSpec["terminationGracePeriodSeconds"] = std::max<int64_t>(run.stopTimeoutSeconds, 0) + 5;
+  if (validHostname(spec.hostname)) podSpec["hostname"] = spec.hostname;
+  podSpec["volumes"] = json::array({{{"name", "berth"}, {"emptyDir", json::object()}}});
+  podSpec["initContainers"] = json::array({std::move(init)});
+  podSpec["containers"] = json::array({std::move(main)});
+  if (!options.serviceAccount.empty()) podSpec["serviceAccountName"] = options.serviceAccount;
+  if (!options.imagePullSecrets.empty()) {
+    json secrets = json::array();
+    for (const std::string& s : options.imagePullSecrets) secrets.push_back({{"name", s}});
+    podSpec["imagePullSecrets"] = std::move(secrets);
+  }
+  if (!options.nodeSelector.empty()) podSpec["nodeSelector"] = options.nodeSelector;
+  if (options.activeDeadlineSeconds > 0) podSpec["activeDeadlineSeconds"] = options.activeDeadlineSeconds;
+
+  return json{
+      {"apiVersion", "v1"},
+      {"kind", "Pod"},
+      {"metadata", {{"name", podName(options, spec.id)}, {"labels", std::move(labels)}, {"annotations", std::move(annotations)}}},
+      {"spec", std::move(podSpec)},
+  };
+}
+
+}  // namespace berth::runtime::kube

@@ -1,0 +1,64 @@
+#pragma once
+// From a container's runtime spec to the Pod that runs it: a pure function,
+// so every mapping rule is unit-tested without a cluster.
+//
+// The pod: an emptyDir at /.berth; an init container from Berth's helper
+// image copies the static helper there; the main container runs the
+// image's process under the helper (`/.berth/berth-kubehelper run -- …`),
+// which keeps stdout and stderr apart in a log file, delivers signals, and
+// can hold the process until archives copied before start have landed.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+#include "runtime/spec.h"
+
+namespace berth::runtime::kube {
+
+// Label and annotation keys on everything Berth makes.
+inline constexpr const char* kInstanceLabel = "berth.dev/instance";
+inline constexpr const char* kContainerLabel = "berth.dev/container";  // the id's first 12 characters
+inline constexpr const char* kIdAnnotation = "berth.dev/id";
+inline constexpr const char* kNameAnnotation = "berth.dev/name";
+inline constexpr const char* kMainContainer = "main";
+inline constexpr const char* kHelperDir = "/.berth";
+inline constexpr const char* kHelperBinary = "berth-kubehelper";
+
+struct ResourceRequest {
+  std::string request, limit;  // Kubernetes quantities; empty: none
+};
+
+struct PodOptions {
+  std::string instance;  // this daemon's id (label value)
+  std::string namePrefix = "berth";
+  std::string helperImage;
+  std::string pullPolicy;  // Always, IfNotPresent, Never; empty: the cluster's default
+  std::vector<std::string> imagePullSecrets;
+  std::string serviceAccount;
+  std::map<std::string, std::string> nodeSelector, labels, annotations;
+  int64_t activeDeadlineSeconds = 0;  // 0: none
+  int64_t runAsUser = -1;             // -1: the image's user (or the container's User)
+  ResourceRequest cpu, memory, ephemeralStorage;
+  bool ignoreContainerMemory = false;  // --ignore-container-memory: no memory limit from -m
+};
+
+struct PodRun {
+  bool openStdin = false, stdinOnce = false;
+  bool gate = false;  // the helper waits for `release` (archives to copy before the process runs)
+  int64_t stopTimeoutSeconds = 10;
+};
+
+// The pod's name for a container id.
+std::string podName(const PodOptions& options, const std::string& containerId);
+
+// InvalidArgument for what a pod cannot be (a user name rather than a number).
+absl::StatusOr<nlohmann::json> buildPod(const ContainerSpec& spec, const PodOptions& options, const PodRun& run);
+
+// Kubernetes label values: at most 63 of [A-Za-z0-9._-], alphanumeric at both ends.
+bool validLabelValue(std::string_view v);
+// A label key: optional DNS-subdomain prefix and '/', then a name as a value (non-empty).
+bool validLabelKey(std::string_view k);
+
+}  // namespace berth::runtime::kube

@@ -1,0 +1,144 @@
+#include "runtime/kube/pod_builder.h"
+
+#include <gtest/gtest.h>
+
+namespace berth::runtime::kube {
+namespace {
+
+using json = nlohmann::json;
+
+ContainerSpec busybox() {
+  ContainerSpec s;
+  s.id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  s.name = "web";
+  s.image = "127.0.0.1:5000/busybox:latest";
+  s.args = {"httpd", "-f", "-p", "8080"};
+  s.env = {"PATH=/bin", "GREETING=a=b"};
+  s.cwd = "/srv";
+  s.hostname = "0123456789ab";
+  s.labels = {{"app", "web"}, {"com.example/Bad Key", "x"}, {"long", std::string(70, 'v')}};
+  s.ports = {{8080, "tcp"}, {53, "udp"}};
+  return s;
+}
+
+PodOptions options() {
+  PodOptions o;
+  o.instance = "d41d8cd98f00";
+  o.helperImage = "127.0.0.1:5000/berth-helper:1";
+  return o;
+}
+
+TEST(PodBuilder, MainContainerRunsTheProcessUnderTheHelper) {
+  absl::StatusOr<json> pod = buildPod(busybox(), options(), PodRun{});
+  ASSERT_TRUE(pod.ok()) << pod.status();
+  EXPECT_EQ((*pod)["metadata"]["name"], "berth-0123456789ab");
+  const json& spec = (*pod)["spec"];
+  EXPECT_EQ(spec["restartPolicy"], "Never");
+  EXPECT_EQ(spec["automountServiceAccountToken"], false);
+  EXPECT_EQ(spec["hostname"], "0123456789ab");
+  EXPECT_EQ(spec["terminationGracePeriodSeconds"], 15);
+  const json& main = spec["containers"][0];
+  EXPECT_EQ(main["name"], "main");
+  EXPECT_EQ(main["image"], "127.0.0.1:5000/busybox:latest");
+  EXPECT_EQ(main["command"], json({"/.berth/berth-kubehelper", "run", "--", "httpd", "-f", "-p", "8080"}));
+  EXPECT_FALSE(main.contains("args"));
+  EXPECT_EQ(main["env"], json::parse(R"([{"name":"PATH","value":"/bin"},{"name":"GREETING","value":"a=b"}])"));
+  EXPECT_EQ(main["workingDir"], "/srv");
+  EXPECT_EQ(main["ports"], json::parse(R"([{"containerPort":8080,"protocol":"TCP"},{"containerPort":53,"protocol":"UDP"}])"));
+  EXPECT_EQ(main["volumeMounts"], json::parse(R"([{"name":"berth","mountPath":"/.berth"}])"));
+  const json& init = spec["initContainers"][0];
+  EXPECT_EQ(init["image"], "127.0.0.1:5000/berth-helper:1");
+  EXPECT_EQ(init["command"], json({"/berth-kubehelper", "install", "/.berth"}));
+  EXPECT_EQ(spec["volumes"], json::parse(R"([{"name":"berth","emptyDir":{}}])"));
+}
+
+TEST(PodBuilder, LabelsAndAnnotationsFindTheContainerAgain) {
+  absl::StatusOr<json> pod = buildPod(busybox(), options(), PodRun{});
+  ASSERT_TRUE(pod.ok());
+  const json& meta = (*pod)["metadata"];
+  EXPECT_EQ(meta["labels"], json::parse(R"({"app":"web","berth.dev/instance":"d41d8cd98f00","berth.dev/container":"0123456789ab"})"));
+  EXPECT_EQ(meta["annotations"]["berth.dev/id"], busybox().id);
+  EXPECT_EQ(meta["annotations"]["berth.dev/name"], "web");
+  // Docker labels that cannot be Kubernetes labels are kept whole in an annotation.
+  EXPECT_EQ(json::parse(meta["annotations"]["berth.dev/labels"].get<std::string>())["com.example/Bad Key"], "x");
+}
+
+TEST(PodBuilder, GateTtyStdinAndStopTimeout) {
+  ContainerSpec s = busybox();
+  s.terminal = true;
+  PodRun run;
+  run.gate = true;
+  run.openStdin = run.stdinOnce = true;
+  run.stopTimeoutSeconds = 30;
+  absl::StatusOr<json> pod = buildPod(s, options(), run);
+  ASSERT_TRUE(pod.ok());
+  const json& main = (*pod)["spec"]["containers"][0];
+  EXPECT_EQ(main["command"], json({"/.berth/berth-kubehelper", "run", "--gate", "--tty", "--", "httpd", "-f", "-p", "8080"}));
+  EXPECT_EQ(main["tty"], true);
+  EXPECT_EQ(main["stdin"], true);
+  EXPECT_EQ(main["stdinOnce"], true);
+  EXPECT_EQ((*pod)["spec"]["terminationGracePeriodSeconds"], 35);
+}
+
+TEST(PodBuilder, UsersResourcesAndSchedulingOptions) {
+  ContainerSpec s = busybox();
+  s.user = "1000:2000";
+  s.resources.memory = 64 << 20;
+  s.resources.cpuQuota = 150000;
+  s.resources.cpuPeriod = 100000;
+  PodOptions o = options();
+  o.cpu = {"100m", ""};
+  o.memory = {"32Mi", "1Gi"};
+  o.pullPolicy = "IfNotPresent";
+  o.imagePullSecrets = {"regcred"};
+  o.serviceAccount = "runner";
+  o.nodeSelector = {{"pool", "ci"}};
+  o.activeDeadlineSeconds = 3600;
+  o.namePrefix = "kd";
+  absl::StatusOr<json> pod = buildPod(s, o, PodRun{});
+  ASSERT_TRUE(pod.ok()) << pod.status();
+  const json& spec = (*pod)["spec"];
+  const json& main = spec["containers"][0];
+  EXPECT_EQ((*pod)["metadata"]["name"], "kd-0123456789ab");
+  EXPECT_EQ(main["securityContext"], json::parse(R"({"runAsUser":1000,"runAsGroup":2000})"));
+  // -m and --cpus win over the daemon's default limit; requests stay.
+  EXPECT_EQ(main["resources"], json::parse(R"({"requests":{"cpu":"100m","memory":"32Mi"},"limits":{"memory":"67108864","cpu":"1500m"}})"));
+  EXPECT_EQ(main["imagePullPolicy"], "IfNotPresent");
+  EXPECT_EQ(spec["initContainers"][0]["imagePullPolicy"], "IfNotPresent");
+  EXPECT_EQ(spec["imagePullSecrets"], json::parse(R"([{"name":"regcred"}])"));
+  EXPECT_EQ(spec["serviceAccountName"], "runner");
+  EXPECT_EQ(spec["nodeSelector"], json::parse(R"({"pool":"ci"})"));
+  EXPECT_EQ(spec["activeDeadlineSeconds"], 3600);
+
+  o.ignoreContainerMemory = true;
+  pod = buildPod(s, o, PodRun{});
+  EXPECT_EQ((*pod)["spec"]["containers"][0]["resources"]["limits"], json::parse(R"({"memory":"1Gi","cpu":"1500m"})"));
+}
+
+TEST(PodBuilder, RefusesWhatAPodCannotBe) {
+  ContainerSpec s = busybox();
+  s.user = "nobody";
+  EXPECT_EQ(buildPod(s, options(), PodRun{}).status().message(),
+            "the kube backend runs containers with numeric users only (User \"nobody\"): use --user UID[:GID]");
+  s = busybox();
+  s.hostname = "Not_A_Label";
+  EXPECT_FALSE(buildPod(s, options(), PodRun{})->at("spec").contains("hostname"));
+  PodOptions o = options();
+  o.helperImage.clear();
+  EXPECT_EQ(buildPod(busybox(), o, PodRun{}).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(PodBuilder, LabelSyntax) {
+  EXPECT_TRUE(validLabelKey("app"));
+  EXPECT_TRUE(validLabelKey("berth.dev/instance"));
+  EXPECT_FALSE(validLabelKey("Bad.Prefix/x"));
+  EXPECT_FALSE(validLabelKey("a/"));
+  EXPECT_FALSE(validLabelKey("has space"));
+  EXPECT_TRUE(validLabelValue(""));
+  EXPECT_TRUE(validLabelValue("v1.2_x-y"));
+  EXPECT_FALSE(validLabelValue("-lead"));
+  EXPECT_FALSE(validLabelValue(std::string(64, 'a')));
+}
+
+}  // namespace
+}  // namespace berth::runtime::kube
