@@ -162,7 +162,17 @@ absl::StatusOr<json> buildPod(const ContainerSpec& spec, const PodOptions& optio
       {"command", json::array({strCat("/", kHelperBinary), "install", kHelperDir})},
       {"volumeMounts", json::array({helperMount})},
   };
-  if (!options.pullPolicy.empty()) init["imagePullPolicy"] = options.pullPolicy;
+  json sidecar = {
+      {"name", kSidecarContainer},
+      {"image", options.helperImage},
+      {"command", json::array({strCat("/", kHelperBinary), "serve"})},
+      {"volumeMounts", json::array({helperMount})},
+      {"resources", {{"requests", {{"cpu", "10m"}, {"memory", "8Mi"}}}, {"limits", {{"memory", "32Mi"}}}}},
+  };
+  if (!options.pullPolicy.empty()) {
+    init["imagePullPolicy"] = options.pullPolicy;
+    sidecar["imagePullPolicy"] = options.pullPolicy;
+  }
 
   json podSpec = json::object();
   podSpec["restartPolicy"] = "Never";
@@ -171,7 +181,7 @@ absl::StatusOr<json> buildPod(const ContainerSpec& spec, const PodOptions& optio
   if (validHostname(spec.hostname)) podSpec["hostname"] = spec.hostname;
   podSpec["volumes"] = json::array({{{"name", "berth"}, {"emptyDir", json::object()}}});
   podSpec["initContainers"] = json::array({std::move(init)});
-  podSpec["containers"] = json::array({std::move(main)});
+  podSpec["containers"] = json::array({std::move(main), std::move(sidecar)});
   if (!options.serviceAccount.empty()) podSpec["serviceAccountName"] = options.serviceAccount;
   if (!options.imagePullSecrets.empty()) {
     json secrets = json::array();

@@ -6,7 +6,9 @@
 // image copies the static helper there; the main container runs the
 // image's process under the helper (`/.berth/berth-kubehelper run -- …`),
 // which keeps stdout and stderr apart in a log file, delivers signals, and
-// can hold the process until archives copied before start have landed.
+// can hold the process until archives copied before start have landed. A
+// sidecar from the helper image ("berth") stays up after the process exits,
+// so its log (and later its files) can still be read through exec.
 #include <map>
 #include <string>
 #include <vector>
@@ -23,6 +25,7 @@ inline constexpr const char* kContainerLabel = "berth.dev/container";  // the id
 inline constexpr const char* kIdAnnotation = "berth.dev/id";
 inline constexpr const char* kNameAnnotation = "berth.dev/name";
 inline constexpr const char* kMainContainer = "main";
+inline constexpr const char* kSidecarContainer = "berth";
 inline constexpr const char* kHelperDir = "/.berth";
 inline constexpr const char* kHelperBinary = "berth-kubehelper";
 

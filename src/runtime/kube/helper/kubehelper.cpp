@@ -10,7 +10,11 @@
 //                          --gate: first wait until `release`.
 //   release                let a gated `run` go on (archives have landed)
 //   signal N               deliver signal N to the process `run` started
-//   logs [--follow]        the log's records; --follow: until the process exited
+//   logs [--follow] [--tail N]
+//                          the log's records (from the last N lines);
+//                          --follow: until the process exited
+//   serve                  the sidecar: waits until the pod goes (SIGTERM), so
+//                          the log stays readable after the process exited
 //
 // DIR is /.berth: an emptyDir shared by the init and main containers.
 #include <fcntl.h>
@@ -221,14 +225,36 @@ int signalProcess(const char* arg) {
   return 0;
 }
 
-// Streams the log file; with `follow`, until the process exited and the
-// file is read to its end.
-int logs(bool follow) {
+// Where the last `tail` lines of the log start (0: all of it, tail < 0).
+off_t tailOffset(int fd, long tail) {
+  if (tail < 0) return 0;
+  std::vector<off_t> lineStarts;  // a record that begins a line: the first, or one after a whole line
+  off_t off = 0;
+  bool atLineStart = true;
+  logfmt::RecordHeader h;
+  while (pread(fd, &h, sizeof h, off) == ssize_t(sizeof h) && h.magic == logfmt::kMagic) {
+    if (atLineStart) lineStarts.push_back(off);
+    atLineStart = h.partial == 0;
+    off += off_t(sizeof h + h.length);
+  }
+  if (tail == 0) return off;
+  if (size_t(tail) >= lineStarts.size()) return 0;
+  return lineStarts[lineStarts.size() - size_t(tail)];
+}
+
+// Streams the log file's records (from the last `tail` lines; -1: all);
+// "caught-up" on stderr once what was there is out; with `follow`, then
+// what comes until the process exited and the file is read to its end.
+int logs(bool follow, long tail) {
   std::string p = path(logfmt::kLogFile);
   int fd = -1;
+  bool caughtUp = false;
   char buf[65536];
   while (true) {
-    if (fd < 0) fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) lseek(fd, tailOffset(fd, tail), SEEK_SET);
+    }
     bool done = exists(path("exited"));  // read before draining: what it covers is in the file
     if (fd >= 0) {
       ssize_t n;
@@ -236,8 +262,31 @@ int logs(bool follow) {
         if (!logfmt::writeAll(1, buf, size_t(n))) return 1;
       }
     }
+    if (!caughtUp) {
+      logfmt::writeAll(2, "caught-up\n", 10);
+      caughtUp = true;
+    }
     if (!follow || done) return 0;
     usleep(50000);
+  }
+}
+
+int serve() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  while (true) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) return 1;
+    if (sig == SIGCHLD) {
+      while (waitpid(-1, nullptr, WNOHANG) > 0) {
+      }
+      continue;
+    }
+    return 0;
   }
 }
 
@@ -249,7 +298,22 @@ int main(int argc, char** argv) {
   if (cmd == "install" && argc == 3) return install(argv[2]);
   if (cmd == "release" && argc == 2) return writeFileAtomic(path("released"), "") ? 0 : fail("cannot write the release mark");
   if (cmd == "signal" && argc == 3) return signalProcess(argv[2]);
-  if (cmd == "logs") return logs(argc == 3 && std::string(argv[2]) == "--follow");
+  if (cmd == "serve" && argc == 2) return serve();
+  if (cmd == "logs") {
+    bool follow = false;
+    long tail = -1;
+    for (int i = 2; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--follow") {
+        follow = true;
+      } else if (a == "--tail" && i + 1 < argc) {
+        tail = strtol(argv[++i], nullptr, 10);
+      } else {
+        return fail("logs: unknown option " + a, 2);
+      }
+    }
+    return logs(follow, tail);
+  }
   if (cmd == "run") {
     bool gate = false, tty = false;
     int i = 2;

@@ -105,6 +105,14 @@ TEST_F(KubeHelper, RunPassesOutputThroughKeepsStreamsApartAndExitsWithTheCode) {
   Result l = run({"logs"});
   EXPECT_EQ(l.code, 0);
   EXPECT_EQ(l.out, log);
+  EXPECT_EQ(l.err, "caught-up\n");
+  // --tail counts lines: the last is "err\n" then the unterminated "tail".
+  l = run({"logs", "--tail", "2"});
+  auto tail2 = records(l.out);
+  ASSERT_EQ(tail2.size(), 2u);
+  EXPECT_EQ(tail2[0].second, "err\n");
+  EXPECT_EQ(run({"logs", "--tail", "0"}).out, "");
+  EXPECT_EQ(run({"logs", "--follow", "--tail", "9"}).out, log);  // exited: follow ends at once
 }
 
 TEST_F(KubeHelper, ExecFailureIsRuncsText) {

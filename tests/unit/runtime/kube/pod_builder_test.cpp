@@ -50,6 +50,12 @@ TEST(PodBuilder, MainContainerRunsTheProcessUnderTheHelper) {
   EXPECT_EQ(init["image"], "127.0.0.1:5000/berth-helper:1");
   EXPECT_EQ(init["command"], json({"/berth-kubehelper", "install", "/.berth"}));
   EXPECT_EQ(spec["volumes"], json::parse(R"([{"name":"berth","emptyDir":{}}])"));
+  // The sidecar outlives the process, so its log can be read after it exited.
+  const json& sidecar = spec["containers"][1];
+  EXPECT_EQ(sidecar["name"], "berth");
+  EXPECT_EQ(sidecar["image"], "127.0.0.1:5000/berth-helper:1");
+  EXPECT_EQ(sidecar["command"], json({"/berth-kubehelper", "serve"}));
+  EXPECT_EQ(sidecar["volumeMounts"], json::parse(R"([{"name":"berth","mountPath":"/.berth"}])"));
 }
 
 TEST(PodBuilder, LabelsAndAnnotationsFindTheContainerAgain) {
@@ -105,6 +111,7 @@ TEST(PodBuilder, UsersResourcesAndSchedulingOptions) {
   EXPECT_EQ(main["resources"], json::parse(R"({"requests":{"cpu":"100m","memory":"32Mi"},"limits":{"memory":"67108864","cpu":"1500m"}})"));
   EXPECT_EQ(main["imagePullPolicy"], "IfNotPresent");
   EXPECT_EQ(spec["initContainers"][0]["imagePullPolicy"], "IfNotPresent");
+  EXPECT_EQ(spec["containers"][1]["imagePullPolicy"], "IfNotPresent");
   EXPECT_EQ(spec["imagePullSecrets"], json::parse(R"([{"name":"regcred"}])"));
   EXPECT_EQ(spec["serviceAccountName"], "runner");
   EXPECT_EQ(spec["nodeSelector"], json::parse(R"({"pool":"ci"})"));

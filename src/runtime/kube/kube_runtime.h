@@ -1,0 +1,71 @@
+#pragma once
+// The kube backend's runtime: each container is a Pod (pod_builder.h),
+// started and watched through one informer (no polling), signalled and
+// read through the in-pod helper over exec.
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "runtime/kube/kube_client.h"
+#include "runtime/kube/pod_builder.h"
+#include "runtime/kube/pod_informer.h"
+#include "runtime/runtime.h"
+
+namespace berth::runtime::kube {
+
+struct KubeRuntimeOptions {
+  PodOptions pod;
+  int64_t startTimeoutSeconds = 60;  // kubedock's --timeout: scheduling, pulling and starting
+};
+
+class KubeRuntime final : public Runtime {
+ public:
+  // Lists this instance's pods and starts watching them.
+  static absl::StatusOr<std::unique_ptr<KubeRuntime>> create(std::unique_ptr<KubeClient> client,
+                                                             KubeRuntimeOptions options);
+  ~KubeRuntime() override;
+
+  absl::StatusOr<Started> start(const ContainerSpec& spec, StartOptions options) override;
+  absl::StatusOr<Started> exec(const std::string& containerId, const std::string& execId, const ContainerSpec& process,
+                               StartOptions options) override;
+  std::optional<ExitStatus> exited(const std::string& id) override;
+  void watch(const std::string& id, std::function<void(ExitStatus)> onExit) override;
+  absl::Status kill(const std::string& id, int signal) override;
+  absl::StatusOr<UniqueFd> attach(const std::string& id, std::string_view streams) override;
+  absl::Status resize(const std::string& id, unsigned rows, unsigned cols) override;
+  absl::Status pause(const std::string& id, bool paused) override;
+  absl::StatusOr<std::vector<pid_t>> pids(const std::string& id) override;
+  absl::StatusOr<ResourceStats> stats(const std::string& id) override;
+  absl::Status withRootfs(const std::string& id, const ContainerSpec& spec,
+                          const std::function<absl::Status(int rootFd)>& fn) override;
+  std::vector<std::string> limitWarnings(const Resources& resources) const override;
+  absl::Status updateResources(const std::string& id, const Resources& resources,
+                               std::vector<std::string>& warnings) override;
+  std::string writableLayer(const std::string& id) override;
+  absl::StatusOr<std::unique_ptr<LogCursor>> openLogs(const std::string& id, int64_t tail) override;
+  void cleanup(const std::string& id) override;
+  absl::Status remove(const std::string& id) override;
+
+ private:
+  KubeRuntime(std::unique_ptr<KubeClient> client, KubeRuntimeOptions options);
+  std::string podOf(const std::string& id) const { return podName(options_.pod, id); }
+  // Deletes the pod (now) and waits until it is gone.
+  absl::Status deletePod(const std::string& pod);
+  // Runs the helper in `container` of the pod; its exit code.
+  absl::StatusOr<int> helper(const std::string& pod, const char* container, std::vector<std::string> args,
+                             std::string* output = nullptr);
+
+  std::unique_ptr<KubeClient> client_;
+  const KubeRuntimeOptions options_;
+  PodInformer informer_;
+};
+
+// What a pod's state says about its main container (exposed for tests).
+struct MainState {
+  enum Kind { kPending, kRunning, kExited, kFailed } kind = kPending;
+  ExitStatus exit;      // kExited
+  std::string message;  // kFailed: why it cannot start; kPending: what it waits for
+};
+MainState mainState(const nlohmann::json* pod);
+
+}  // namespace berth::runtime::kube
