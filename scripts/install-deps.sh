@@ -16,10 +16,11 @@ test_pkgs=(
 bench_pkgs=(podman runc skopeo docker.io)
 # tests/kube/cluster-up: Kubernetes built from Debian's kubernetes source
 # package with Debian's Go, etcd from Debian, containerd + runc + CNI plugins
-# for the node, socat/conntrack/iptables for port-forward and kube-proxy.
+# for the node, conntrack/iptables for kube-proxy (containerd 1.6 port-forwards
+# without socat).
 kube_pkgs=(
   golang-go golang-github-modern-go-reflect2-dev dpkg-dev xz-utils
-  etcd-server containerd runc containernetworking-plugins socat conntrack iptables
+  etcd-server containerd runc containernetworking-plugins conntrack iptables
 )
 
 want=("${build_pkgs[@]}")
