@@ -5,8 +5,10 @@
 // one line (with its '\n'), or of a line's piece when the line was longer
 // than kMaxLine or was the last, unterminated output of the stream.
 // Header-only and libc-only: the monitor links nothing else.
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 namespace berth::runtime::logfmt {
 
@@ -28,5 +30,41 @@ constexpr uint32_t kMaxLine = 16 * 1024;
 // Base name of the live file in the container directory; rotated files get
 // ".1" (newest) … ".N" (oldest) appended.
 constexpr const char* kLogFile = "container.log";
+
+// Walks the whole records of the bytes [from, size), where at(off) gives a
+// pointer to the byte at offset `off`: onRecord(header, offset of the
+// header) for each. Returns where the first incomplete record starts. A
+// record with a wrong magic (a torn or foreign file) ends the walk there
+// and sets *torn.
+template <class At, class OnRecord>
+size_t walkRecords(size_t size, size_t from, At&& at, OnRecord&& onRecord, bool* torn = nullptr) {
+  size_t off = from;
+  while (size > off && size - off >= sizeof(RecordHeader)) {
+    RecordHeader h;
+    std::memcpy(&h, at(off), sizeof h);
+    if (h.magic != kMagic) {
+      if (torn != nullptr) *torn = true;
+      return off;
+    }
+    if (size - off - sizeof h < h.length) break;
+    onRecord(h, off);
+    off += sizeof h + h.length;
+  }
+  return off;
+}
+
+// The offsets where the lines of [0, size) begin: a line is the records up
+// to and including one that is not partial. Also where the walk ended.
+template <class At>
+std::vector<size_t> lineStarts(size_t size, At&& at, size_t* end = nullptr) {
+  std::vector<size_t> starts;
+  bool atLineStart = true;
+  size_t e = walkRecords(size, 0, at, [&](const RecordHeader& h, size_t off) {
+    if (atLineStart) starts.push_back(off);
+    atLineStart = h.partial == 0;
+  });
+  if (end != nullptr) *end = e;
+  return starts;
+}
 
 }  // namespace berth::runtime::logfmt

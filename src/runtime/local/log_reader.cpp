@@ -49,20 +49,13 @@ class Mapping {
   size_t size_ = 0;
 };
 
-// Walks whole records in [from, size); returns where the first incomplete
-// one starts. A record with a wrong magic ends the walk (a torn file).
+// Walks whole records in [from, size) of a mapping; returns where the first
+// incomplete one starts. A record with a wrong magic ends the walk (a torn file).
 template <class F>
 size_t walk(const Mapping& m, size_t from, F&& onRecord) {
-  size_t off = from;
-  while (m.size() > off && m.size() - off >= sizeof(RecordHeader)) {
-    RecordHeader h;
-    std::memcpy(&h, m.at(off), sizeof h);
-    if (h.magic != logfmt::kMagic) return m.size();
-    if (m.size() - off - sizeof h < h.length) break;
-    onRecord(h, off);
-    off += sizeof h + h.length;
-  }
-  return off;
+  bool torn = false;
+  size_t end = logfmt::walkRecords(m.size(), from, [&](size_t off) { return m.at(off); }, onRecord, &torn);
+  return torn ? m.size() : end;
 }
 
 class FileLogCursor final : public LogCursor {
@@ -158,12 +151,7 @@ class FileLogCursor final : public LogCursor {
         continue;
       }
       Mapping m(fd.get(), 0, size_t(st.st_size));
-      std::vector<size_t> lineStarts;  // offsets where a line begins
-      bool atLineStart = true;
-      walk(m, 0, [&](const RecordHeader& h, size_t off) {
-        if (atLineStart) lineStarts.push_back(off);
-        atLineStart = h.partial == 0;
-      });
+      std::vector<size_t> lineStarts = logfmt::lineStarts(m.size(), [&](size_t off) { return m.at(off); });
       if (int64_t(lineStarts.size()) >= need) {
         // Start in this file, at that line.
         startOffset_ = need == 0 ? size_t(st.st_size) : lineStarts[lineStarts.size() - size_t(need)];

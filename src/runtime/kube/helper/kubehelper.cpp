@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -225,21 +226,19 @@ int signalProcess(const char* arg) {
   return 0;
 }
 
-// Where the last `tail` lines of the log start (0: all of it, tail < 0).
+// Where the last `tail` lines of the log start (tail < 0: all of it; 0: its end).
 off_t tailOffset(int fd, long tail) {
-  if (tail < 0) return 0;
-  std::vector<off_t> lineStarts;  // a record that begins a line: the first, or one after a whole line
-  off_t off = 0;
-  bool atLineStart = true;
-  logfmt::RecordHeader h;
-  while (pread(fd, &h, sizeof h, off) == ssize_t(sizeof h) && h.magic == logfmt::kMagic) {
-    if (atLineStart) lineStarts.push_back(off);
-    atLineStart = h.partial == 0;
-    off += off_t(sizeof h + h.length);
-  }
-  if (tail == 0) return off;
-  if (size_t(tail) >= lineStarts.size()) return 0;
-  return lineStarts[lineStarts.size() - size_t(tail)];
+  struct stat st {};
+  if (tail < 0 || fstat(fd, &st) != 0 || st.st_size == 0) return 0;
+  void* p = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) return 0;
+  const char* data = static_cast<const char*>(p);
+  size_t end = 0;
+  std::vector<size_t> starts = logfmt::lineStarts(size_t(st.st_size), [data](size_t off) { return data + off; }, &end);
+  munmap(p, size_t(st.st_size));
+  if (tail == 0) return off_t(end);
+  if (size_t(tail) >= starts.size()) return 0;
+  return off_t(starts[starts.size() - size_t(tail)]);
 }
 
 // Streams the log file's records (from the last `tail` lines; -1: all);
