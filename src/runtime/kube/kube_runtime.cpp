@@ -81,21 +81,18 @@ class KubeLogCursor final : public LogCursor {
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, std::chrono::seconds(60), [&] { return caughtUp_ || ended_; });
     if (!status_.ok() && buffer_.empty()) return status_;
-    size_t off = 0;
-    while (buffer_.size() - off >= sizeof(logfmt::RecordHeader)) {
-      logfmt::RecordHeader h;
-      memcpy(&h, buffer_.data() + off, sizeof h);
-      if (h.magic != logfmt::kMagic) return absl::DataLossError("the container's log is damaged");
-      if (buffer_.size() - off - sizeof h < h.length) break;
+    bool torn = false;
+    auto at = [this](size_t off) { return buffer_.data() + off; };
+    size_t end = logfmt::walkRecords(buffer_.size(), 0, at, [&](const logfmt::RecordHeader& h, size_t off) {
       LogEntry e;
       e.stream = h.stream;
       e.timeNanos = h.timeNanos;
       e.partial = h.partial != 0;
       e.data = std::string_view(buffer_).substr(off + sizeof h, h.length);
       sink(e);
-      off += sizeof h + h.length;
-    }
-    buffer_.erase(0, off);
+    }, &torn);
+    if (torn) return absl::DataLossError("the container's log is damaged");
+    buffer_.erase(0, end);
     return absl::OkStatus();
   }
   int changeFd() const override { return event_; }
@@ -256,21 +253,25 @@ absl::StatusOr<Started> KubeRuntime::exec(const std::string&, const std::string&
   return absl::UnimplementedError("docker exec is not available on the kube backend yet");
 }
 
+std::optional<ExitStatus> exitOf(const json* pod) {
+  MainState m = mainState(pod);
+  if (m.kind == MainState::kExited) return m.exit;
+  // Deleted or failed behind our back (evicted, say): gone as if killed.
+  if (m.kind == MainState::kFailed) return ExitStatus{137, formatRfc3339Nano(nowSystem()), false};
+  return std::nullopt;
+}
+
 std::optional<ExitStatus> KubeRuntime::exited(const std::string& id) {
   std::optional<json> pod = informer_.get(podOf(id));
-  MainState m = mainState(pod ? &*pod : nullptr);
-  if (m.kind == MainState::kExited) return m.exit;
-  if (!pod) return ExitStatus{137, formatRfc3339Nano(nowSystem()), false};  // deleted behind our back
-  return std::nullopt;
+  return exitOf(pod ? &*pod : nullptr);
 }
 
 void KubeRuntime::watch(const std::string& id, std::function<void(ExitStatus)> onExit) {
   auto once = std::make_shared<std::atomic<bool>>(false);
   informer_.subscribe(podOf(id), [onExit = std::move(onExit), once](const json* pod) {
-    MainState m = mainState(pod);
-    if (m.kind == MainState::kPending || m.kind == MainState::kRunning) return false;
-    ExitStatus e = m.kind == MainState::kExited ? m.exit : ExitStatus{137, formatRfc3339Nano(nowSystem()), false};
-    if (!once->exchange(true)) onExit(e);
+    std::optional<ExitStatus> e = exitOf(pod);
+    if (!e) return false;
+    if (!once->exchange(true)) onExit(*e);
     return true;
   });
 }

@@ -67,5 +67,8 @@ struct MainState {
   std::string message;  // kFailed: why it cannot start; kPending: what it waits for
 };
 MainState mainState(const nlohmann::json* pod);
+// The exit the pod's state stands for, once it has ended: the main
+// container's, or 137 for a pod deleted or failed without one.
+std::optional<ExitStatus> exitOf(const nlohmann::json* pod);
 
 }  // namespace berth::runtime::kube

@@ -52,5 +52,22 @@ TEST(MainState, FailuresThatDoNotFixThemselves) {
   EXPECT_EQ(mainState(&evicted).message, "the pod failed: Evicted low on memory");
 }
 
+TEST(ExitOf, TheExitOnceThePodEnded) {
+  json exited = podWith(R"({"terminated":{"exitCode":3,"finishedAt":"2026-11-23T10:00:05Z"}})");
+  ASSERT_TRUE(exitOf(&exited));
+  EXPECT_EQ(exitOf(&exited)->exitCode, 3);
+  EXPECT_EQ(exitOf(&exited)->finishedAt, "2026-11-23T10:00:05Z");
+  json running = podWith(R"({"running":{}})");
+  EXPECT_FALSE(exitOf(&running));
+  json creating = podWith(R"({"waiting":{"reason":"ContainerCreating"}})");
+  EXPECT_FALSE(exitOf(&creating));
+  // Deleted or evicted behind Berth's back: as if killed.
+  ASSERT_TRUE(exitOf(nullptr));
+  EXPECT_EQ(exitOf(nullptr)->exitCode, 137);
+  json evicted = json::parse(R"({"status":{"phase":"Failed","reason":"Evicted"}})");
+  ASSERT_TRUE(exitOf(&evicted));
+  EXPECT_EQ(exitOf(&evicted)->exitCode, 137);
+}
+
 }  // namespace
 }  // namespace berth::runtime::kube
