@@ -96,7 +96,6 @@ class LineSplitter {
  public:
   explicit LineSplitter(uint8_t stream = kStdout) : stream_(stream) {}
   uint8_t stream() const { return stream_; }
-  void setStream(uint8_t stream) { stream_ = stream; }
 
   // Whole lines become records; the rest waits for its newline, up to kMaxLine.
   void feed(LogWriter& log, const char* data, size_t n, uint64_t t) {

@@ -114,17 +114,13 @@ std::vector<std::string> PodInformer::names() {
 std::pair<std::optional<nlohmann::json>, bool> PodInformer::waitUntil(const std::string& name, const Predicate& done,
                                                                       std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mu_);
+  bool timedOut = false;
   while (true) {
     auto it = pods_.find(name);
     const nlohmann::json* pod = it == pods_.end() ? nullptr : &it->second;
-    std::optional<nlohmann::json> last = pod ? std::optional(*pod) : std::nullopt;
-    if (done(pod)) return {std::move(last), true};
-    if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
-      it = pods_.find(name);
-      pod = it == pods_.end() ? nullptr : &it->second;
-      bool held = done(pod);
-      return {pod ? std::optional(*pod) : std::nullopt, held};
-    }
+    bool held = done(pod);
+    if (held || timedOut) return {pod ? std::optional(*pod) : std::nullopt, held};
+    timedOut = changed_.wait_until(lock, deadline) == std::cv_status::timeout;
   }
 }
 
