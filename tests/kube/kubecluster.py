@@ -863,8 +863,13 @@ def kill_pods(st):
             argv = proc_cmdline(int(d))
             if b"-address" in argv and sock in argv:
                 shims.add(int(d))
+    sigkill_until_gone(lambda: cgroup_pids() | shims)
+
+
+def sigkill_until_gone(pids):
+    """SIGKILLs the running ones of pids() until none is left (5 s at most)."""
     for _ in range(50):
-        victims = {p for p in cgroup_pids() | shims if running(p)}
+        victims = {p for p in pids() if running(p)}
         if not victims:
             break
         for pid in victims:
@@ -1131,16 +1136,7 @@ def down(state_dir):
             raise RuntimeError("still running: %s" % ", ".join(leftover))
     else:
         # No record: still remove what the cluster's fixed names mark as ours.
-        for _ in range(50):
-            victims = {p for p in cgroup_pids() if running(p)}
-            if not victims:
-                break
-            for pid in victims:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.1)
+        sigkill_until_gone(cgroup_pids)
     for sock in sockets:  # shims killed with SIGKILL leave theirs
         if os.path.exists(sock):
             os.unlink(sock)
