@@ -2,12 +2,18 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
-#include "util/strings.h"
+#include "runtime/kube/pod_builder.h"
 #include "util/log.h"
+#include "util/status.h"
+#include "util/strings.h"
+
+extern char** environ;
 
 namespace berth::daemon {
 namespace {
@@ -34,60 +40,75 @@ GetEnv processEnv() {
   };
 }
 
+namespace {
+
+// One config-file key: the long flag that overrides it and how it is read.
+struct Key {
+  const char* name;
+  const char* flag;
+  std::function<absl::Status(const json&, std::string_view, DaemonConfig&)> read;
+};
+
+template <class T>
+Key key(const char* name, T DaemonConfig::*member, const char* flag = nullptr) {
+  return {name, flag ? flag : name,
+          [member](const json& v, std::string_view k, DaemonConfig& c) { return readValue(v, k, c.*member); }};
+}
+
+const std::vector<Key>& keys() {
+  static const std::vector<Key> k = {
+      key("hosts", &DaemonConfig::hosts, "host"),
+      key("data-root", &DaemonConfig::dataRoot),
+      key("backend", &DaemonConfig::backend),
+      key("log-level", &DaemonConfig::logLevel),
+      key("log-format", &DaemonConfig::logFormat),
+      key("labels", &DaemonConfig::labels, "label"),
+      key("group", &DaemonConfig::group),
+      key("tls", &DaemonConfig::tls),
+      key("tlsverify", &DaemonConfig::tlsVerify),
+      key("tlscacert", &DaemonConfig::tlsCaCert),
+      key("tlscert", &DaemonConfig::tlsCert),
+      key("tlskey", &DaemonConfig::tlsKey),
+      key("insecure-tcp", &DaemonConfig::insecureTcp),
+      key("request-read-timeout", &DaemonConfig::requestReadTimeout),
+      key("shutdown-timeout", &DaemonConfig::shutdownTimeout),
+      key("debug", &DaemonConfig::debug),
+      key("insecure-registries", &DaemonConfig::insecureRegistries, "insecure-registry"),
+      key("max-concurrent-downloads", &DaemonConfig::maxConcurrentDownloads),
+      key("max-layer-bytes", &DaemonConfig::maxLayerBytes),
+      key("host-gateway-ip", &DaemonConfig::hostGatewayIp),
+      key("kubeconfig", &DaemonConfig::kubeconfig),
+      key("context", &DaemonConfig::kubeContext),
+      key("namespace", &DaemonConfig::kubeNamespace),
+      key("timeout", &DaemonConfig::kubeTimeout),
+      key("helper-image", &DaemonConfig::helperImage),
+      key("pod-name-prefix", &DaemonConfig::podNamePrefix),
+      key("pull-policy", &DaemonConfig::pullPolicy),
+      key("image-pull-secrets", &DaemonConfig::imagePullSecrets),
+      key("node-selector", &DaemonConfig::nodeSelector),
+      key("service-account", &DaemonConfig::serviceAccount),
+      key("active-deadline-seconds", &DaemonConfig::activeDeadlineSeconds),
+      key("runas-user", &DaemonConfig::runasUser),
+      key("ignore-container-memory", &DaemonConfig::ignoreContainerMemory),
+      key("request-cpu", &DaemonConfig::requestCpu),
+      key("request-memory", &DaemonConfig::requestMemory),
+      key("request-ephemeral-storage", &DaemonConfig::requestEphemeralStorage),
+      key("pod-labels", &DaemonConfig::podLabels, "pod-label"),
+      key("annotations", &DaemonConfig::podAnnotations, "annotation"),
+  };
+  return k;
+}
+
+}  // namespace
+
 absl::Status applyConfigJson(const json& file, const std::set<std::string>& fromFlags, DaemonConfig& cfg) {
   if (!file.is_object()) return absl::InvalidArgumentError("config file: want a JSON object");
-  for (const auto& [key, value] : file.items()) {
-    absl::Status s;
-    // Command-line flags win over the file.
-    bool skip = fromFlags.contains(key) || (key == "hosts" && fromFlags.contains("host")) ||
-                (key == "labels" && fromFlags.contains("label")) ||
-                (key == "insecure-registries" && fromFlags.contains("insecure-registry"));
+  for (const auto& [name, value] : file.items()) {
+    auto k = std::find_if(keys().begin(), keys().end(), [&](const Key& x) { return name == x.name; });
+    if (k == keys().end()) return absl::InvalidArgumentError(strCat("config file: unknown key \"", name, "\""));
+    // Command-line flags win over the file; skipped keys are still type-checked.
     DaemonConfig scratch;
-    DaemonConfig& c = skip ? scratch : cfg;  // still type-check skipped keys
-    if (key == "hosts") {
-      s = readValue(value, key, c.hosts);
-    } else if (key == "data-root") {
-      s = readValue(value, key, c.dataRoot);
-    } else if (key == "backend") {
-      s = readValue(value, key, c.backend);
-    } else if (key == "log-level") {
-      s = readValue(value, key, c.logLevel);
-    } else if (key == "log-format") {
-      s = readValue(value, key, c.logFormat);
-    } else if (key == "labels") {
-      s = readValue(value, key, c.labels);
-    } else if (key == "group") {
-      s = readValue(value, key, c.group);
-    } else if (key == "tls") {
-      s = readValue(value, key, c.tls);
-    } else if (key == "tlsverify") {
-      s = readValue(value, key, c.tlsVerify);
-    } else if (key == "tlscacert") {
-      s = readValue(value, key, c.tlsCaCert);
-    } else if (key == "tlscert") {
-      s = readValue(value, key, c.tlsCert);
-    } else if (key == "tlskey") {
-      s = readValue(value, key, c.tlsKey);
-    } else if (key == "insecure-tcp") {
-      s = readValue(value, key, c.insecureTcp);
-    } else if (key == "request-read-timeout") {
-      s = readValue(value, key, c.requestReadTimeout);
-    } else if (key == "shutdown-timeout") {
-      s = readValue(value, key, c.shutdownTimeout);
-    } else if (key == "debug") {
-      s = readValue(value, key, c.debug);
-    } else if (key == "insecure-registries") {
-      s = readValue(value, key, c.insecureRegistries);
-    } else if (key == "max-concurrent-downloads") {
-      s = readValue(value, key, c.maxConcurrentDownloads);
-    } else if (key == "max-layer-bytes") {
-      s = readValue(value, key, c.maxLayerBytes);
-    } else if (key == "host-gateway-ip") {
-      s = readValue(value, key, c.hostGatewayIp);
-    } else {
-      return absl::InvalidArgumentError(strCat("config file: unknown key \"", key, "\""));
-    }
-    if (!s.ok()) return s;
+    if (absl::Status s = k->read(value, name, fromFlags.contains(k->flag) ? scratch : cfg); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -141,10 +162,8 @@ absl::Status resolveDefaults(DaemonConfig& cfg, bool root, const GetEnv& env) {
 
 absl::Status validate(const DaemonConfig& cfg) {
   if (cfg.backend == "kube") {
-    return absl::UnimplementedError(
-        "the kube backend is not available yet: it arrives with Berth's Kubernetes backend; use --backend local");
-  }
-  if (cfg.backend != "local") {
+    if (auto k = kubeSettings(cfg, {}); !k.ok()) return k.status();
+  } else if (cfg.backend != "local") {
     return absl::InvalidArgumentError(strCat("unknown backend \"", cfg.backend, "\" (want local or kube)"));
   }
   if (auto l = log::parseLevel(cfg.logLevel); !l.ok()) return l.status();
@@ -173,6 +192,146 @@ absl::Status validate(const DaemonConfig& cfg) {
     return absl::InvalidArgumentError(strCat("--data-root must be an absolute path, not \"", cfg.dataRoot, "\""));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> parseDurationSeconds(std::string_view text) {
+  int64_t n = 0;
+  if (parseInt(text, n)) return n;  // bare seconds
+  int64_t total = 0;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    size_t digits = 0;
+    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
+    int64_t scale = digits < rest.size() ? (rest[digits] == 'h' ? 3600 : rest[digits] == 'm' ? 60 : rest[digits] == 's' ? 1 : 0) : 0;
+    if (digits == 0 || scale == 0 || !parseInt(rest.substr(0, digits), n) || n > (int64_t(1) << 40)) {
+      return absl::InvalidArgumentError(strCat("invalid duration \"", text, "\": want e.g. 90s, 2m or 1m30s"));
+    }
+    total += n * scale;
+    rest.remove_prefix(digits + 1);
+  }
+  if (text.empty()) return absl::InvalidArgumentError("invalid duration \"\": want e.g. 90s, 2m or 1m30s");
+  return total;
+}
+
+std::vector<std::string> processEnvironment() {
+  std::vector<std::string> out;
+  for (char** e = environ; e && *e; ++e) out.emplace_back(*e);
+  return out;
+}
+
+namespace {
+
+// A Kubernetes quantity: "100m", "0.5", "128Mi", "1G", "2e3".
+bool validQuantity(std::string_view q) {
+  size_t i = 0;
+  size_t digits = 0;
+  while (i < q.size() && ((q[i] >= '0' && q[i] <= '9') || q[i] == '.')) digits += q[i++] != '.';
+  if (digits == 0 || std::count(q.begin(), q.begin() + i, '.') > 1) return false;
+  std::string_view suffix = q.substr(i);
+  static constexpr std::string_view kSuffixes[] = {"", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+  if (std::find(std::begin(kSuffixes), std::end(kSuffixes), suffix) != std::end(kSuffixes)) return true;
+  int64_t exp = 0;
+  return (suffix[0] == 'e' || suffix[0] == 'E') && parseInt(suffix.substr(1), exp);
+}
+
+absl::Status requestPair(std::string_view flag, const std::string& text, runtime::kube::ResourceRequest& out) {
+  if (text.empty()) return absl::OkStatus();
+  auto [request, limit] = splitOnce(text, ',');
+  for (std::string_view q : {request, limit}) {
+    if (!q.empty() && !validQuantity(q)) {
+      return absl::InvalidArgumentError(strCat("--", flag, ": \"", q, "\" is not a Kubernetes quantity (want request[,limit], e.g. 100m,1 or 128Mi)"));
+    }
+  }
+  out = {std::string(request), std::string(limit)};
+  return absl::OkStatus();
+}
+
+// key=value entries (each may hold several, comma-separated) into `out`.
+absl::Status keyValues(std::string_view flag, const std::vector<std::string>& entries, bool labelValues,
+                       std::map<std::string, std::string>& out) {
+  for (const std::string& entry : entries) {
+    for (std::string_view kv : split(entry, ',')) {
+      auto [k, v] = splitOnce(kv, '=');
+      if (kv.find('=') == std::string_view::npos || !runtime::kube::validLabelKey(k) ||
+          (labelValues && !v.empty() && !runtime::kube::validLabelValue(v))) {
+        return absl::InvalidArgumentError(strCat("--", flag, ": invalid entry \"", kv, "\" (want key=value with a Kubernetes label key)"));
+      }
+      out[std::string(k)] = std::string(v);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<runtime::kube::KubeBackendOptions> kubeSettings(const DaemonConfig& cfg, const std::vector<std::string>& environment) {
+  runtime::kube::KubeBackendOptions options;
+  options.kubeconfig = cfg.kubeconfig;
+  options.context = cfg.kubeContext;
+  options.nameSpace = cfg.kubeNamespace;
+  runtime::kube::PodOptions& k = options.runtime.pod;
+  absl::StatusOr<int64_t> timeout = parseDurationSeconds(cfg.kubeTimeout);
+  if (!timeout.ok() || *timeout <= 0) {
+    return absl::InvalidArgumentError(strCat("--timeout: invalid duration \"", cfg.kubeTimeout, "\": want e.g. 90s, 2m or 1m30s"));
+  }
+  options.runtime.startTimeoutSeconds = *timeout;
+  if (cfg.helperImage.empty()) {
+    return absl::InvalidArgumentError(
+        "the kube backend needs --helper-image: a repository:tag in a registry the cluster pulls from, where Berth "
+        "publishes its in-pod helper (e.g. registry.example:5000/berth/helper:latest)");
+  }
+  k.helperImage = cfg.helperImage;
+  // The pod's name is the prefix, '-' and 12 hex digits: a DNS label of at most 63.
+  const std::string& prefix = cfg.podNamePrefix;
+  bool prefixOk = !prefix.empty() && prefix.size() <= 50 && std::isalnum(static_cast<unsigned char>(prefix[0])) &&
+                  std::all_of(prefix.begin(), prefix.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                  });
+  if (!prefixOk) {
+    return absl::InvalidArgumentError(strCat("--pod-name-prefix \"", prefix, "\": want at most 50 lower-case letters, digits and '-', starting with a letter or digit"));
+  }
+  k.namePrefix = prefix;
+  std::string policy = toLower(cfg.pullPolicy);
+  if (policy == "always") {
+    k.pullPolicy = "Always";
+  } else if (policy == "ifnotpresent") {
+    k.pullPolicy = "IfNotPresent";
+  } else if (policy == "never") {
+    k.pullPolicy = "Never";
+  } else if (!policy.empty()) {
+    return absl::InvalidArgumentError(strCat("--pull-policy \"", cfg.pullPolicy, "\": want always, ifnotpresent or never"));
+  }
+  for (const std::string& entry : cfg.imagePullSecrets) {
+    for (std::string_view name : split(entry, ',')) {
+      if (!name.empty()) k.imagePullSecrets.emplace_back(name);
+    }
+  }
+  k.serviceAccount = cfg.serviceAccount;
+  BERTH_RETURN_IF_ERROR(keyValues("node-selector", cfg.nodeSelector, true, k.nodeSelector));
+  // kubedock's variables first, so the flags win.
+  for (const std::string& var : environment) {
+    auto [name, value] = splitOnce(var, '=');
+    for (auto [prefixVar, target] : {std::pair{std::string_view("K8S_LABEL_"), &k.labels},
+                                     std::pair{std::string_view("K8S_ANNOTATION_"), &k.annotations}}) {
+      if (!name.starts_with(prefixVar) || name.size() == prefixVar.size()) continue;
+      std::string key = toLower(name.substr(prefixVar.size()));
+      if (!runtime::kube::validLabelKey(key) || (target == &k.labels && !runtime::kube::validLabelValue(value))) {
+        return absl::InvalidArgumentError(strCat(name, ": not a valid Kubernetes ",
+                                                 target == &k.labels ? "label" : "annotation"));
+      }
+      (*target)[key] = std::string(value);
+    }
+  }
+  BERTH_RETURN_IF_ERROR(keyValues("pod-label", cfg.podLabels, true, k.labels));
+  BERTH_RETURN_IF_ERROR(keyValues("annotation", cfg.podAnnotations, false, k.annotations));
+  k.activeDeadlineSeconds = std::max<int64_t>(cfg.activeDeadlineSeconds, 0);
+  if (cfg.runasUser < -1) return absl::InvalidArgumentError("--runas-user must be a user id (or -1: the image's)");
+  k.runAsUser = cfg.runasUser;
+  k.ignoreContainerMemory = cfg.ignoreContainerMemory;
+  BERTH_RETURN_IF_ERROR(requestPair("request-cpu", cfg.requestCpu, k.cpu));
+  BERTH_RETURN_IF_ERROR(requestPair("request-memory", cfg.requestMemory, k.memory));
+  BERTH_RETURN_IF_ERROR(requestPair("request-ephemeral-storage", cfg.requestEphemeralStorage, k.ephemeralStorage));
+  return options;
 }
 
 }  // namespace berth::daemon

@@ -3,6 +3,7 @@
 // same keys as the long flags. Flags given on the command line win over the
 // file; an unknown key in the file is an error (as dockerd's daemon.json).
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
+#include "runtime/kube/kube_runtime.h"
 
 namespace berth::daemon {
 
@@ -34,7 +36,24 @@ struct DaemonConfig {
   int maxConcurrentDownloads = 3;
   int64_t maxLayerBytes = int64_t(64) << 30;  // unpacked bytes per layer (decompression bombs)
   std::string hostGatewayIp;  // what --add-host …:host-gateway means; empty: the default (daemon.cpp)
+
+  // The kube backend, with kubedock's flag names and meanings (docs/daemon.md).
+  std::string kubeconfig;    // empty: $KUBECONFIG, ~/.kube/config, then the in-cluster service account
+  std::string kubeContext;   // empty: the kubeconfig's current context
+  std::string kubeNamespace;  // empty: the context's (or the service account's) namespace
+  std::string kubeTimeout = "60s";  // scheduling, pulling and starting a pod
+  std::string helperImage;   // where Berth publishes its in-pod helper (the cluster pulls it)
+  std::string podNamePrefix = "berth";
+  std::string pullPolicy;  // always, ifnotpresent, never; empty: the cluster's default
+  std::vector<std::string> imagePullSecrets, nodeSelector;  // names; key=value (commas split both)
+  std::string serviceAccount;
+  int64_t activeDeadlineSeconds = -1;  // -1: none
+  int64_t runasUser = -1;              // -1: the image's user
+  bool ignoreContainerMemory = false;
+  std::string requestCpu, requestMemory, requestEphemeralStorage;  // request[,limit]
+  std::vector<std::string> podLabels, podAnnotations;  // key=value on every pod
 };
+
 
 // Environment seam for tests: returns a variable's value or nullopt.
 using GetEnv = std::function<std::optional<std::string>(std::string_view)>;
@@ -56,7 +75,18 @@ std::string defaultConfigFile(bool root, const GetEnv& env);
 // and $XDG_DATA_HOME/berth (~/.local/share/berth).
 absl::Status resolveDefaults(DaemonConfig& cfg, bool root, const GetEnv& env);
 
-// Checks values: backend, log level and format, labels, TLS files, timeouts.
+// Checks values: backend, log level and format, labels, TLS files, timeouts,
+// and the kube backend's settings when it is chosen.
 absl::Status validate(const DaemonConfig& cfg);
+
+// The kube settings of `cfg`, with kubedock's K8S_LABEL_<NAME> and
+// K8S_ANNOTATION_<NAME> variables (label or annotation <name>, lower case)
+// under the flags' own. InvalidArgument naming the flag for a bad value.
+// `environment` holds "NAME=value" entries (processEnvironment()).
+absl::StatusOr<runtime::kube::KubeBackendOptions> kubeSettings(const DaemonConfig& cfg, const std::vector<std::string>& environment);
+std::vector<std::string> processEnvironment();
+
+// kubedock's durations: "90", "90s", "2m", "1m30s", "1h". Seconds.
+absl::StatusOr<int64_t> parseDurationSeconds(std::string_view text);
 
 }  // namespace berth::daemon

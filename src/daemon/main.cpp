@@ -17,6 +17,39 @@ namespace {
 
 using berth::daemon::DaemonConfig;
 
+// The kube backend's: kubedock's names and meanings, so its users can switch.
+void addKubeFlags(CLI::App& serve, DaemonConfig& c) {
+  const char* group = "Kube backend (--backend kube)";
+  auto opt = [&](const char* name, auto& target, const char* help) {
+    return serve.add_option(name, target, help)->group(group);
+  };
+  opt("--kubeconfig", c.kubeconfig,
+      "kubeconfig file [default: the first of $KUBECONFIG, ~/.kube/config, else the pod's service account]");
+  opt("--context", c.kubeContext, "kubeconfig context [default: its current context]");
+  opt("--namespace", c.kubeNamespace, "Namespace of the pods [default: the context's, or the service account's]");
+  opt("--timeout", c.kubeTimeout, "How long a start may wait for its pod to run (scheduling, pulling): 90s, 2m")
+      ->capture_default_str();
+  opt("--helper-image,--initimage", c.helperImage,
+      "repository:tag in a registry the cluster pulls from; Berth publishes its in-pod helper there at start "
+      "(required with --backend kube)");
+  opt("--pod-name-prefix", c.podNamePrefix, "Pods are named <prefix>-<container id, 12 digits>")->capture_default_str();
+  opt("--pull-policy", c.pullPolicy, "Image pull policy of the pods: always, ifnotpresent or never "
+      "[default: the cluster's]");
+  opt("--image-pull-secrets", c.imagePullSecrets, "Secrets the pods pull images with (repeatable or comma-separated)");
+  opt("--service-account", c.serviceAccount, "Service account the pods run as [default: the namespace's default]");
+  opt("--node-selector", c.nodeSelector, "key=value the pods' nodes must carry (repeatable or comma-separated)");
+  opt("--active-deadline-seconds", c.activeDeadlineSeconds, "Seconds a pod may run before Kubernetes stops it; -1: no limit")
+      ->capture_default_str();
+  opt("--runas-user", c.runasUser, "User id every pod's process runs as; -1: the container's")->capture_default_str();
+  serve.add_flag("--ignore-container-memory", c.ignoreContainerMemory, "Do not turn -m/--memory into a pod memory limit")
+      ->group(group);
+  opt("--request-cpu", c.requestCpu, "CPU request[,limit] of every pod, e.g. 100m,1");
+  opt("--request-memory", c.requestMemory, "Memory request[,limit] of every pod, e.g. 128Mi,1Gi");
+  opt("--request-ephemeral-storage", c.requestEphemeralStorage, "Ephemeral storage request[,limit] of every pod");
+  opt("--pod-label", c.podLabels, "key=value label on every pod (repeatable; also K8S_LABEL_<NAME>=value)");
+  opt("--annotation", c.podAnnotations, "key=value annotation on every pod (repeatable; also K8S_ANNOTATION_<NAME>=value)");
+}
+
 void addServeFlags(CLI::App& serve, DaemonConfig& c) {
   serve.add_option("-H,--host", c.hosts,
                    "Where to listen (repeatable): unix:///path, tcp://host[:port] or fd:// "
@@ -58,6 +91,7 @@ void addServeFlags(CLI::App& serve, DaemonConfig& c) {
   serve.add_option("--max-layer-bytes", c.maxLayerBytes,
                    "Largest unpacked size of one layer; a larger one fails the pull (decompression bombs)")
       ->capture_default_str();
+  addKubeFlags(serve, c);
 }
 
 // Long names of the options given on the command line ("host", "data-root").

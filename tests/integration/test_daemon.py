@@ -226,12 +226,17 @@ class DaemonTest(unittest.TestCase):
         self.assertFalse(os.path.exists(b.sock))
 
     # ------------------------------------------------------------ misc flags
-    def test_backend_kube_not_available(self):
+    def test_backend_kube_needs_a_helper_image_and_a_cluster(self):
         d = self.tmpdir()
         res = self.serve_expect_fail(["-H", "unix://" + os.path.join(d, "s.sock"),
                                       "--data-root", os.path.join(d, "data"),
                                       "--backend", "kube"])
-        self.assertIn("not available yet", res.stderr, res)
+        self.assertIn("berth: the kube backend needs --helper-image", res.stderr, res)
+        res = self.serve_expect_fail(["-H", "unix://" + os.path.join(d, "s.sock"),
+                                      "--data-root", os.path.join(d, "data"), "--backend", "kube",
+                                      "--helper-image", "127.0.0.1:1/berth/helper:x",
+                                      "--kubeconfig", os.path.join(d, "missing-kubeconfig")])
+        self.assertIn("missing-kubeconfig", res.stderr, res)
 
     def test_backend_unknown(self):
         d = self.tmpdir()

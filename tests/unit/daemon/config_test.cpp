@@ -87,8 +87,12 @@ TEST(Config, Validate) {
   EXPECT_TRUE(validate(ok).ok());
   DaemonConfig kube = ok;
   kube.backend = "kube";
-  EXPECT_EQ(validate(kube).code(), absl::StatusCode::kUnimplemented);
-  EXPECT_NE(std::string(validate(kube).message()).find("not available yet"), std::string::npos);
+  EXPECT_EQ(validate(kube).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(std::string(validate(kube).message()).starts_with("the kube backend needs --helper-image"));
+  kube.helperImage = "reg:5000/berth/helper:1";
+  EXPECT_TRUE(validate(kube).ok());
+  kube.kubeTimeout = "soon";
+  EXPECT_EQ(validate(kube).message(), "--timeout: invalid duration \"soon\": want e.g. 90s, 2m or 1m30s");
   DaemonConfig other = ok;
   other.backend = "lxc";
   EXPECT_FALSE(validate(other).ok());
@@ -105,6 +109,78 @@ TEST(Config, Validate) {
   DaemonConfig level = ok;
   level.logLevel = "chatty";
   EXPECT_FALSE(validate(level).ok());
+}
+
+TEST(Config, KubeKeysInTheFile) {
+  DaemonConfig c;
+  auto file = nlohmann::json::parse(R"({"backend":"kube","kubeconfig":"/k","context":"ci","namespace":"tests",
+    "timeout":"2m","helper-image":"reg/h:1","pod-name-prefix":"ci","pull-policy":"always",
+    "image-pull-secrets":["a","b"],"node-selector":["disk=ssd"],"service-account":"runner",
+    "active-deadline-seconds":600,"runas-user":1000,"ignore-container-memory":true,"request-cpu":"100m,1",
+    "request-memory":"128Mi","request-ephemeral-storage":"1Gi,2Gi","pod-labels":["team=qa"],
+    "annotations":["note=x y"]})");
+  ASSERT_TRUE(applyConfigJson(file, {"namespace"}, c).ok());
+  EXPECT_EQ(c.kubeconfig, "/k");
+  EXPECT_EQ(c.kubeContext, "ci");
+  EXPECT_EQ(c.kubeNamespace, "");  // the flag wins
+  EXPECT_EQ(c.kubeTimeout, "2m");
+  EXPECT_EQ(c.runasUser, 1000);
+  EXPECT_EQ(c.podAnnotations, (std::vector<std::string>{"note=x y"}));
+  EXPECT_EQ(applyConfigJson(nlohmann::json::parse(R"({"runas-user":"root"})"), {}, c).message(),
+            "config file: key \"runas-user\" has a value of the wrong type");
+}
+
+TEST(Config, KubeSettingsInKubernetesTerms) {
+  DaemonConfig c;
+  c.backend = "kube";
+  c.helperImage = "reg/h:1";
+  c.kubeTimeout = "1m30s";
+  c.pullPolicy = "IfNotPresent";
+  c.imagePullSecrets = {"a,b", "c"};
+  c.nodeSelector = {"disk=ssd,zone=a"};
+  c.requestCpu = "100m,1";
+  c.requestMemory = "128Mi";
+  c.podLabels = {"team=qa"};
+  c.podAnnotations = {"note=x y"};
+  c.activeDeadlineSeconds = -1;
+  auto k = kubeSettings(c, {"K8S_LABEL_TEAM=env", "K8S_LABEL_TIER=ci", "K8S_ANNOTATION_OWNER=Jane Doe", "PATH=/bin"});
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ(k->runtime.startTimeoutSeconds, 90);
+  const runtime::kube::PodOptions& p = k->runtime.pod;
+  EXPECT_EQ(p.pullPolicy, "IfNotPresent");
+  EXPECT_EQ(p.imagePullSecrets, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(p.nodeSelector, (std::map<std::string, std::string>{{"disk", "ssd"}, {"zone", "a"}}));
+  EXPECT_EQ(p.cpu.request, "100m");
+  EXPECT_EQ(p.cpu.limit, "1");
+  EXPECT_EQ(p.memory.request, "128Mi");
+  EXPECT_EQ(p.memory.limit, "");
+  // The flags win over kubedock's variables.
+  EXPECT_EQ(p.labels, (std::map<std::string, std::string>{{"team", "qa"}, {"tier", "ci"}}));
+  EXPECT_EQ(p.annotations, (std::map<std::string, std::string>{{"note", "x y"}, {"owner", "Jane Doe"}}));
+  EXPECT_EQ(p.activeDeadlineSeconds, 0);
+
+  DaemonConfig bad = c;
+  bad.requestMemory = "lots";
+  EXPECT_EQ(kubeSettings(bad, {}).status().message(),
+            "--request-memory: \"lots\" is not a Kubernetes quantity (want request[,limit], e.g. 100m,1 or 128Mi)");
+  bad = c;
+  bad.pullPolicy = "sometimes";
+  EXPECT_EQ(kubeSettings(bad, {}).status().message(), "--pull-policy \"sometimes\": want always, ifnotpresent or never");
+  bad = c;
+  bad.nodeSelector = {"disk"};
+  EXPECT_FALSE(kubeSettings(bad, {}).ok());
+  bad = c;
+  bad.podNamePrefix = "Berth_CI";
+  EXPECT_FALSE(kubeSettings(bad, {}).ok());
+  EXPECT_EQ(kubeSettings(c, {"K8S_LABEL_BAD=not ok"}).status().message(), "K8S_LABEL_BAD: not a valid Kubernetes label");
+}
+
+TEST(Config, Durations) {
+  EXPECT_EQ(*parseDurationSeconds("90"), 90);
+  EXPECT_EQ(*parseDurationSeconds("90s"), 90);
+  EXPECT_EQ(*parseDurationSeconds("2m"), 120);
+  EXPECT_EQ(*parseDurationSeconds("1h1m1s"), 3661);
+  for (const char* bad : {"", "m", "5d", "1.5m", "-3s", "3s4"}) EXPECT_FALSE(parseDurationSeconds(bad).ok()) << bad;
 }
 
 }  // namespace
