@@ -26,9 +26,9 @@ kube_pkgs=(
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
-  test) want+=("${test_pkgs[@]}") ;;
+  test) want+=("${test_pkgs[@]}" "${kube_pkgs[@]}") ;;  # make test runs the kube suite too
   bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  kube) want+=("${test_pkgs[@]}" "${kube_pkgs[@]}") ;;
+  kube) want+=("${test_pkgs[@]}" "${kube_pkgs[@]}") ;;  # the same as test
   *) echo "usage: $0 build|test|bench|kube" >&2; exit 2 ;;
 esac
 

@@ -99,6 +99,11 @@ int serve(DaemonConfig& cfg, const std::set<std::string>& fromFlags, bool rootle
   engineOptions.rootless = rootless;
   engineOptions.hostGatewayIp = hostGatewayIp;
   engineOptions.maxLayerBytes = cfg.maxLayerBytes;
+  if (cfg.backend == "kube") {
+    auto kube = kubeSettings(cfg, processEnvironment());
+    if (!kube.ok()) return fail(kube.status());
+    engineOptions.kube = std::move(*kube);
+  }
   auto engine = engine::Engine::create(engineOptions, **store);
   if (!engine.ok()) return fail(engine.status());
 

@@ -97,7 +97,8 @@ absl::StatusOr<bool> ContainerService::startLocked(Live& l, Record& r) {
     return absl::FailedPreconditionError(strCat("container ", r.row.id, " is marked for removal and cannot be started"));
   }
   BERTH_ASSIGN_OR_RETURN(runtime::ContainerSpec spec, specFor(r));
-  BERTH_RETURN_IF_ERROR(setUpNetworking(r, spec));
+  const bool here = runtime_.onThisMachine();
+  if (here) BERTH_RETURN_IF_ERROR(setUpNetworking(r, spec));
   runtime::StartOptions options;
   const ojson& config = r.doc["Config"];
   options.openStdin = config.value("OpenStdin", false);
@@ -136,11 +137,20 @@ absl::StatusOr<bool> ContainerService::startLocked(Live& l, Record& r) {
   state["Pid"] = started->pid;
   state["ExitCode"] = 0;
   state["Error"] = "";
-  state["StartedAt"] = formatRfc3339Nano(nowSystem());
-  r.doc["ResolvConfPath"] = dir + "/resolv.conf";
-  r.doc["HostnamePath"] = dir + "/hostname";
-  r.doc["HostsPath"] = dir + "/hosts";
-  r.doc["LogPath"] = dir + "/container.log";
+  state["StartedAt"] = started->startedAt.empty() ? formatRfc3339Nano(nowSystem()) : started->startedAt;
+  if (here) {
+    r.doc["ResolvConfPath"] = dir + "/resolv.conf";
+    r.doc["HostnamePath"] = dir + "/hostname";
+    r.doc["HostsPath"] = dir + "/hosts";
+    r.doc["LogPath"] = dir + "/container.log";
+  } else {
+    // The cluster's address for it: on every network it is on, as a pod has one.
+    ojson& settings = r.doc["NetworkSettings"];
+    settings["IPAddress"] = started->ipAddress;
+    if (settings.contains("Networks") && settings["Networks"].is_object()) {
+      for (auto& e : settings["Networks"]) e["IPAddress"] = started->ipAddress;
+    }
+  }
   r.row.state = "running";
   ++l.generation;
   l.running = true;

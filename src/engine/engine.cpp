@@ -10,7 +10,12 @@
 
 #include "engine/event_filter.h"
 #include "nlohmann/json.hpp"
+#include "image/reference.h"
+#include "image/registry/registry_client.h"
+#include "runtime/kube/helper_image.h"
+#include "runtime/kube/kube_config.h"
 #include "runtime/local/local_runtime.h"
+#include "util/unique_fd.h"
 #include "util/digest.h"
 #include "util/log.h"
 #include "util/random_id.h"
@@ -46,6 +51,38 @@ int64_t countThreads() {
   return 0;
 }
 
+// Publishes the in-pod helper (the binary beside this one) under
+// options.helperImage and returns the reference pods pull it by: its digest,
+// so every pod runs exactly this helper whatever the tag later names.
+absl::StatusOr<std::string> publishHelper(const std::string& helperImage, const std::string& helperBinary,
+                                          const EngineOptions& options, const std::string& arch) {
+  BERTH_ASSIGN_OR_RETURN(image::Reference ref, image::parseNormalized(helperImage));
+  if (!ref.digest.empty()) return ref.canonical();  // pinned by the user: theirs to publish
+  ref = image::withDefaultTag(std::move(ref));
+  std::string binary = readFileOrEmpty(helperBinary);
+  if (binary.empty()) {
+    return absl::FailedPreconditionError(strCat("the kube backend's helper ", helperBinary, " is missing or empty"));
+  }
+  runtime::kube::HelperImage img = runtime::kube::buildHelperImage(binary, arch, options.version);
+  BERTH_ASSIGN_OR_RETURN(auto client, registry::RegistryClient::create(
+                                          {options.insecureRegistries, strCat("berth/", options.version)}));
+  auto repo = client->repository(ref.domain, ref.path, {}, /*push=*/true);
+  std::string digest = img.manifestDigest;
+  if (absl::Status s = runtime::kube::publishHelperImage(*repo, ref.tag, img); !s.ok()) {
+    // A registry Berth may only read: use what an administrator published there.
+    absl::StatusOr<registry::FetchedManifest> there = repo->getManifest(ref.tag);
+    if (!there.ok()) {
+      return absl::Status(s.code(), strCat("publishing the kube helper image to ", ref.canonical(), ": ", s.message()));
+    }
+    log::warn("could not publish the kube helper image; using the one in the registry",
+              {{"image", ref.canonical()}, {"error", std::string(s.message())}});
+    digest = there->digest;
+  }
+  ref.tag.clear();
+  ref.digest = digest;
+  return ref.canonical();
+}
+
 }  // namespace
 
 Engine::Engine(EngineOptions options, store::StateStore& store, std::string id)
@@ -68,17 +105,21 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::create(EngineOptions options, st
   std::string binDir = self.substr(0, self.rfind('/'));
   runtime::local::LocalRuntimeOptions ro;
   ro.containersDir = engine->options_.dataRoot + "/containers";
-  ro.berthBinary = self;
-  ro.monitorBinary = binDir + "/berth-monitor";
-  ro.rootless = engine->options_.rootless;
-  if (::access(ro.monitorBinary.c_str(), X_OK) != 0) {
-    // Images and records still work; starting a container will say why not.
-    log::warn("berth-monitor not found next to berth: containers cannot start", {{"path", ro.monitorBinary}});
-  }
   SpecContext sc;
   sc.rootless = engine->options_.rootless;
   sc.containersDir = ro.containersDir;
-  engine->runtime_ = std::make_unique<runtime::local::LocalRuntime>(std::move(ro));
+  if (engine->options_.kube) {
+    BERTH_ASSIGN_OR_RETURN(engine->runtime_, engine->kubeRuntime(binDir + "/berth-kubehelper"));
+  } else {
+    ro.berthBinary = self;
+    ro.monitorBinary = binDir + "/berth-monitor";
+    ro.rootless = engine->options_.rootless;
+    if (::access(ro.monitorBinary.c_str(), X_OK) != 0) {
+      // Images and records still work; starting a container will say why not.
+      log::warn("berth-monitor not found next to berth: containers cannot start", {{"path", ro.monitorBinary}});
+    }
+    engine->runtime_ = std::make_unique<runtime::local::LocalRuntime>(std::move(ro));
+  }
   engine->scheduler_ = std::make_unique<Scheduler>();
   // The daemon on the default data root owns berth0; any other (a test's,
   // a second daemon's) gets names of its own.
@@ -96,6 +137,20 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::create(EngineOptions options, st
   containers->reconcile();
   engine->networks_->removeUnusedBridges();
   return engine;
+}
+
+absl::StatusOr<std::unique_ptr<runtime::Runtime>> Engine::kubeRuntime(const std::string& helperBinary) {
+  runtime::kube::KubeBackendOptions k = *options_.kube;
+  BERTH_ASSIGN_OR_RETURN(runtime::kube::KubeConfig config, runtime::kube::loadKubeConfig(k.kubeconfig, k.context));
+  if (!k.nameSpace.empty()) config.nameSpace = k.nameSpace;
+  std::string server = config.server, nameSpace = config.nameSpace;
+  BERTH_ASSIGN_OR_RETURN(auto client, runtime::kube::KubeClient::create(std::move(config), strCat("berth/", options_.version)));
+  BERTH_ASSIGN_OR_RETURN(k.runtime.pod.helperImage,
+                         publishHelper(k.runtime.pod.helperImage, helperBinary, options_, goArch(host_.machine)));
+  k.runtime.pod.instance = id_;
+  BERTH_ASSIGN_OR_RETURN(auto rt, runtime::kube::KubeRuntime::create(std::move(client), std::move(k.runtime)));
+  log::info("kube backend ready", {{"server", server}, {"namespace", nameSpace}, {"helper", rt->helperImage()}});
+  return std::unique_ptr<runtime::Runtime>(std::move(rt));
 }
 
 Engine::~Engine() {

@@ -4,6 +4,7 @@
 // nothing about HTTP.
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "engine/image_service.h"
 #include "engine/network_service.h"
 #include "engine/scheduler.h"
+#include "runtime/kube/kube_runtime.h"
 #include "runtime/runtime.h"
 #include "engine/volume_service.h"
 #include "store/state_store.h"
@@ -35,6 +37,8 @@ struct EngineOptions {
   bool rootless = false;
   std::string hostGatewayIp;  // what host-gateway stands for; empty: the default bridge's gateway
   int64_t maxLayerBytes = int64_t(64) << 30;
+  // Set: containers run as pods on a cluster (runtime/kube); unset: on this machine.
+  std::optional<runtime::kube::KubeBackendOptions> kube;
 };
 
 // Settings that SIGHUP may change.
@@ -69,6 +73,8 @@ class Engine final : public api::backend::SystemBackend {
 
  private:
   Engine(EngineOptions options, store::StateStore& store, std::string id);
+  // The cluster's runtime, with the helper image published.
+  absl::StatusOr<std::unique_ptr<runtime::Runtime>> kubeRuntime(const std::string& helperBinary);
 
   EngineOptions options_;  // labels and debug guarded by mu_
   store::StateStore& store_;

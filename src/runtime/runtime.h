@@ -31,6 +31,8 @@ struct StartOptions {
 struct Started {
   pid_t pid = 0;
   std::vector<std::string> warnings;
+  std::string ipAddress;  // where the runtime networks the container itself (a pod's IP); else empty
+  std::string startedAt;  // RFC 3339 when the runtime knows better than "now" (the cluster's clock)
 };
 
 struct ExitStatus {
@@ -79,6 +81,11 @@ inline std::string execKey(const std::string& containerId, const std::string& ex
 class Runtime {
  public:
   virtual ~Runtime() = default;
+
+  // True when containers run on this machine, so the engine sets up their
+  // network namespaces, published ports and /etc files here; false for
+  // pods, which the cluster networks.
+  virtual bool onThisMachine() const { return true; }
 
   // Starts the container; returns once its process runs (or with the
   // reason it could not: runc's texts, e.g. `exec: "x": executable file

@@ -150,10 +150,12 @@ MainState mainState(const json* pod) {
       std::string finished = t.value("finishedAt", "");
       m.exit.finishedAt = finished.empty() ? formatRfc3339Nano(nowSystem()) : finished;
       m.message = t.value("message", "");
+      m.startedAt = t.value("startedAt", "");
       return m;
     }
     if (st.contains("running")) {
       m.kind = MainState::kRunning;
+      m.startedAt = st["running"].value("startedAt", "");
       return m;
     }
     if (st.contains("waiting")) {
@@ -225,9 +227,12 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
   BERTH_ASSIGN_OR_RETURN(json pod, buildPod(spec, options_.pod, run));
   BERTH_RETURN_IF_ERROR(client_->post(client_->corePath("pods"), pod).status());
   auto deadline = Clock::now() + std::chrono::seconds(options_.startTimeoutSeconds);
-  auto [last, decided] = informer_.waitUntil(name, [](const json* p) {
-    MainState m = mainState(p);
-    return m.kind != MainState::kPending;
+  // The watch may not have delivered the new pod yet: absent means deleted
+  // only once it has been seen.
+  bool seen = false;
+  auto [last, decided] = informer_.waitUntil(name, [&seen](const json* p) {
+    seen = seen || p != nullptr;
+    return seen && mainState(p).kind != MainState::kPending;
   }, deadline);
   const json* lastPod = last ? &*last : nullptr;
   MainState m = mainState(lastPod);
@@ -240,12 +245,25 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
     return absl::FailedPreconditionError(m.message);
   }
   // The helper could not run the process: runc's text, as a failed start.
+  // "Running" only says the helper runs, so ask it whether its exec worked.
+  bool execFailure = m.kind == MainState::kExited && (m.exit.exitCode == 126 || m.exit.exitCode == 127);
+  if (m.kind == MainState::kRunning || (execFailure && !m.message.starts_with("exec: "))) {
+    std::string out;
+    absl::StatusOr<int> rc = helper(name, kSidecarContainer, {"started"}, &out);
+    if (rc.ok() && (*rc == 126 || *rc == 127) && out.starts_with("exec: ")) {
+      m.kind = MainState::kExited;
+      m.exit.exitCode = *rc;
+      m.message = out;
+    }
+  }
   if (m.kind == MainState::kExited && (m.exit.exitCode == 126 || m.exit.exitCode == 127) &&
       m.message.starts_with("exec: ")) {
     return absl::FailedPreconditionError(m.message);
   }
   Started s;
   s.pid = 1;  // the helper, pid 1 of the container's namespace (no host pid to show)
+  if (lastPod != nullptr && lastPod->contains("status")) s.ipAddress = (*lastPod)["status"].value("podIP", "");
+  s.startedAt = m.startedAt;
   return s;
 }
 

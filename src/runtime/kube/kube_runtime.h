@@ -18,6 +18,14 @@ struct KubeRuntimeOptions {
   int64_t startTimeoutSeconds = 60;  // kubedock's --timeout: scheduling, pulling and starting
 };
 
+// Everything the daemon's flags say about the backend: which cluster, and the runtime's options.
+struct KubeBackendOptions {
+  std::string kubeconfig;  // empty: loadKubeConfig's search
+  std::string context;     // empty: the current context
+  std::string nameSpace;   // empty: the context's
+  KubeRuntimeOptions runtime;
+};
+
 class KubeRuntime final : public Runtime {
  public:
   // Lists this instance's pods and starts watching them.
@@ -25,6 +33,8 @@ class KubeRuntime final : public Runtime {
                                                              KubeRuntimeOptions options);
   ~KubeRuntime() override;
 
+  const std::string& helperImage() const { return options_.pod.helperImage; }
+  bool onThisMachine() const override { return false; }
   absl::StatusOr<Started> start(const ContainerSpec& spec, StartOptions options) override;
   absl::StatusOr<Started> exec(const std::string& containerId, const std::string& execId, const ContainerSpec& process,
                                StartOptions options) override;
@@ -65,6 +75,7 @@ struct MainState {
   enum Kind { kPending, kRunning, kExited, kFailed } kind = kPending;
   ExitStatus exit;      // kExited
   std::string message;  // kFailed: why it cannot start; kPending: what it waits for
+  std::string startedAt;  // kRunning, kExited: the cluster's RFC 3339 time
 };
 MainState mainState(const nlohmann::json* pod);
 // The exit the pod's state stands for, once it has ended: the main

@@ -80,6 +80,24 @@ bool validLabelKey(std::string_view k) {
   return !name.empty() && validLabelValue(name);
 }
 
+namespace {
+
+// Docker's sizes ("64m", "1g", "512kb", bytes) are binary units; Kubernetes'
+// "m" is a thousandth, so spell them as Mi, Gi.
+std::string quantityOfSize(std::string_view size) {
+  std::string q = toLower(size);
+  if (q.ends_with('b')) q.pop_back();
+  if (!q.empty() && std::string_view("kmgt").find(q.back()) != std::string_view::npos) {
+    char unit = static_cast<char>(q.back() - 'a' + 'A');
+    q.pop_back();
+    q += unit;
+    q += 'i';
+  }
+  return q;
+}
+
+}  // namespace
+
 std::string podName(const PodOptions& options, const std::string& containerId) {
   return strCat(options.namePrefix, "-", containerId.substr(0, 12));
 }
@@ -87,6 +105,20 @@ std::string podName(const PodOptions& options, const std::string& containerId) {
 absl::StatusOr<json> buildPod(const ContainerSpec& spec, const PodOptions& options, const PodRun& run) {
   if (spec.image.empty()) return absl::InvalidArgumentError("the container has no image to run");
   if (options.helperImage.empty()) return absl::FailedPreconditionError("no helper image configured (--helper-image)");
+  // What would hand a container the node: refused, as kubedock's users ask.
+  if (spec.privileged) return absl::InvalidArgumentError("the kube backend does not run privileged containers");
+  for (auto [mode, what] : {std::pair{&spec.netMode, "network"}, {&spec.pidMode, "PID"}, {&spec.ipcMode, "IPC"},
+                            {&spec.utsMode, "UTS"}}) {
+    if (*mode == "host") {
+      return absl::InvalidArgumentError(strCat("the kube backend does not share the node's ", what, " namespace (host mode)"));
+    }
+  }
+  for (const Mount& m : spec.mounts) {
+    if (m.type != "tmpfs") {
+      return absl::InvalidArgumentError(strCat("the kube backend does not mount host paths or volumes yet (", m.destination,
+                                               "); copy files in with docker cp instead"));
+    }
+  }
   std::string id12 = spec.id.substr(0, 12);
 
   json labels = json::object();
@@ -155,6 +187,18 @@ absl::StatusOr<json> buildPod(const ContainerSpec& spec, const PodOptions& optio
   }
   if (!ports.empty()) main["ports"] = std::move(ports);
   main["volumeMounts"] = json::array({helperMount});
+  // --tmpfs: memory-backed emptyDirs.
+  json volumes = json::array({{{"name", "berth"}, {"emptyDir", json::object()}}});
+  for (size_t i = 0; i < spec.mounts.size(); ++i) {
+    std::string name = strCat("tmpfs-", i);
+    json emptyDir = {{"medium", "Memory"}};
+    for (std::string_view opt : split(spec.mounts[i].options, ',', true)) {
+      if (opt.starts_with("size=")) emptyDir["sizeLimit"] = quantityOfSize(opt.substr(5));
+    }
+    volumes.push_back({{"name", name}, {"emptyDir", emptyDir}});
+    main["volumeMounts"].push_back({{"name", name}, {"mountPath", spec.mounts[i].destination},
+                                    {"readOnly", spec.mounts[i].readOnly}});
+  }
 
   json init = {
       {"name", "berth-init"},
@@ -179,7 +223,7 @@ absl::StatusOr<json> buildPod(const ContainerSpec& spec, const PodOptions& optio
   podSpec["automountServiceAccountToken"] = false;
   podSpec["terminationGracePeriodSeconds"] = std::max<int64_t>(run.stopTimeoutSeconds, 0) + 5;
   if (validHostname(spec.hostname)) podSpec["hostname"] = spec.hostname;
-  podSpec["volumes"] = json::array({{{"name", "berth"}, {"emptyDir", json::object()}}});
+  podSpec["volumes"] = std::move(volumes);
   podSpec["initContainers"] = json::array({std::move(init)});
   podSpec["containers"] = json::array({std::move(main), std::move(sidecar)});
   if (!options.serviceAccount.empty()) podSpec["serviceAccountName"] = options.serviceAccount;

@@ -10,14 +10,35 @@ PodInformer::PodInformer(KubeClient& client, std::string labelSelector)
     : client_(client), selector_(std::move(labelSelector)) {}
 
 PodInformer::~PodInformer() {
-  stopping_ = true;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  deliveryReady_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (notifier_.joinable()) notifier_.join();
 }
 
 absl::Status PodInformer::start() {
+  notifier_ = std::thread([this] { deliver(); });
   BERTH_ASSIGN_OR_RETURN(resourceVersion_, relist());
   thread_ = std::thread([this] { run(); });
   return absl::OkStatus();
+}
+
+void PodInformer::deliver() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    deliveryReady_.wait(lock, [&] { return stopping_ || !deliveries_.empty(); });
+    if (stopping_) return;
+    Delivery d = std::move(deliveries_.front());
+    deliveries_.pop_front();
+    if (!subscribers_.contains(d.handle)) continue;  // done or cancelled meanwhile
+    lock.unlock();
+    bool done = d.fn(d.pod ? &*d.pod : nullptr);
+    lock.lock();
+    if (done) subscribers_.erase(d.handle);
+  }
 }
 
 absl::StatusOr<std::string> PodInformer::relist() {
@@ -43,7 +64,7 @@ absl::StatusOr<std::string> PodInformer::relist() {
 }
 
 void PodInformer::apply(const std::string& name, const nlohmann::json* pod) {
-  std::vector<std::pair<uint64_t, Predicate>> toCall;
+  bool queued = false;
   {
     std::lock_guard lock(mu_);
     if (pod != nullptr) {
@@ -52,14 +73,13 @@ void PodInformer::apply(const std::string& name, const nlohmann::json* pod) {
       pods_.erase(name);
     }
     for (const auto& [handle, s] : subscribers_) {
-      if (s.name == name) toCall.emplace_back(handle, s.fn);
+      if (s.name != name) continue;
+      deliveries_.push_back({handle, s.fn, pod ? std::optional(*pod) : std::nullopt});
+      queued = true;
     }
   }
   changed_.notify_all();
-  // Outside the lock: a subscriber may ask the informer again.
-  for (auto& [handle, fn] : toCall) {
-    if (fn(pod)) unsubscribe(handle);
-  }
+  if (queued) deliveryReady_.notify_one();
 }
 
 void PodInformer::run() {
@@ -126,15 +146,14 @@ std::pair<std::optional<nlohmann::json>, bool> PodInformer::waitUntil(const std:
 
 uint64_t PodInformer::subscribe(const std::string& name, Predicate fn) {
   uint64_t handle;
-  std::optional<nlohmann::json> current;
   {
     std::lock_guard lock(mu_);
     handle = nextHandle_++;
     subscribers_[handle] = Subscriber{name, fn};
     auto it = pods_.find(name);
-    if (it != pods_.end()) current = it->second;
+    deliveries_.push_back({handle, std::move(fn), it == pods_.end() ? std::nullopt : std::optional(it->second)});
   }
-  if (fn(current ? &*current : nullptr)) unsubscribe(handle);
+  deliveryReady_.notify_one();
   return handle;
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -40,9 +41,10 @@ class PodInformer {
   std::pair<std::optional<nlohmann::json>, bool> waitUntil(const std::string& name, const Predicate& done,
                                                            std::chrono::steady_clock::time_point deadline);
 
-  // Calls `fn` from the informer's thread with every new state of `name`
-  // (nullptr when deleted), first with the current one, until it returns
-  // true (done). The handle cancels it.
+  // Calls `fn` with every new state of `name` (nullptr when deleted),
+  // first with the current one, until it returns true (done). Always from
+  // the informer's delivery thread, in order, never from the caller's: a
+  // caller may hold locks that `fn` takes. The handle cancels it.
   uint64_t subscribe(const std::string& name, Predicate fn);
   void unsubscribe(uint64_t handle);
 
@@ -63,6 +65,16 @@ class PodInformer {
   };
   std::map<uint64_t, Subscriber> subscribers_;  // guarded by mu_
   uint64_t nextHandle_ = 1;
+  // Calls to make, in order, on notifier_ (so a slow subscriber never holds up the watch).
+  struct Delivery {
+    uint64_t handle;
+    Predicate fn;
+    std::optional<nlohmann::json> pod;
+  };
+  std::deque<Delivery> deliveries_;  // guarded by mu_
+  std::condition_variable deliveryReady_;
+  std::thread notifier_;
+  void deliver();
   std::atomic<bool> stopping_{false};
   std::string resourceVersion_;
   std::thread thread_;

@@ -10,6 +10,8 @@
 //                          --gate: first wait until `release`.
 //   release                let a gated `run` go on (archives have landed)
 //   signal N               deliver signal N to the process `run` started
+//   started                wait until `run` has started the process (exit 0)
+//                          or could not (runc's text on stdout, 126 or 127)
 //   logs [--follow] [--tail N]
 //                          the log's records (from the last N lines);
 //                          --follow: until the process exited
@@ -47,6 +49,16 @@ const char* kDir = getenv("BERTH_KUBEHELPER_DIR") != nullptr ? getenv("BERTH_KUB
 std::string path(const char* name) { return std::string(kDir) + "/" + name; }
 
 bool exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
+
+std::string readFile(const std::string& p) {
+  std::string out;
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
 
 // Writes a small file whole, visible only when complete.
 bool writeFileAtomic(const std::string& p, const std::string& content, mode_t mode = 0644) {
@@ -149,10 +161,17 @@ int run(bool gate, bool tty, char** args) {
   int execErrno = 0;
   if (::read(status[0], &execErrno, sizeof execErrno) == sizeof execErrno) {
     std::string msg = execError(args[0], execErrno);
-    writeFileAtomic("/dev/termination-log", msg);
-    writeFileAtomic(path("exited"), "127\n");
+    int code = execErrno == EACCES ? 126 : 127;
+    // Kubernetes bind-mounts the termination log: written in place, not renamed over.
+    int log = ::open("/dev/termination-log", O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (log >= 0) {
+      logfmt::writeAll(log, msg.data(), msg.size());
+      ::close(log);
+    }
+    writeFileAtomic(path("exec-error"), msg);
+    writeFileAtomic(path("exited"), std::to_string(code) + "\n");
     fail(msg);
-    return execErrno == EACCES ? 126 : 127;
+    return code;
   }
   ::close(status[0]);
   writeFileAtomic(path("child.pid"), std::to_string(child) + "\n");
@@ -291,6 +310,21 @@ int serve() {
 
 }  // namespace
 
+// The start's verdict, for the daemon (through exec) before it reports a
+// start: Kubernetes says "running" as soon as the helper runs.
+int started() {
+  for (int i = 0; i < 60 * 200; ++i) {
+    if (exists(path("child.pid"))) return 0;
+    if (exists(path("exec-error"))) {
+      std::string msg = readFile(path("exec-error"));
+      (void)!::write(1, msg.data(), msg.size());
+      return strtol(readFile(path("exited")).c_str(), nullptr, 10);
+    }
+    usleep(5000);
+  }
+  return fail("the process did not start within a minute", 4);
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) return fail("usage: berth-kubehelper install|run|release|signal|logs ...", 2);
   std::string cmd = argv[1];
@@ -298,6 +332,7 @@ int main(int argc, char** argv) {
   if (cmd == "release" && argc == 2) return writeFileAtomic(path("released"), "") ? 0 : fail("cannot write the release mark");
   if (cmd == "signal" && argc == 3) return signalProcess(argv[2]);
   if (cmd == "serve" && argc == 2) return serve();
+  if (cmd == "started" && argc == 2) return started();
   if (cmd == "logs") {
     bool follow = false;
     long tail = -1;

@@ -16,8 +16,11 @@ json podWith(const char* mainState, const char* initState = R"({"terminated":{"e
 TEST(MainState, RunningExitedAndOom) {
   json running = podWith(R"({"running":{"startedAt":"2026-11-23T10:00:00Z"}})");
   EXPECT_EQ(mainState(&running).kind, MainState::kRunning);
-  json exited = podWith(R"({"terminated":{"exitCode":3,"reason":"Error","finishedAt":"2026-11-23T10:00:05Z"}})");
+  EXPECT_EQ(mainState(&running).startedAt, "2026-11-23T10:00:00Z");
+  json exited = podWith(R"({"terminated":{"exitCode":3,"reason":"Error","startedAt":"2026-11-23T10:00:01Z",
+      "finishedAt":"2026-11-23T10:00:05Z"}})");
   MainState m = mainState(&exited);
+  EXPECT_EQ(m.startedAt, "2026-11-23T10:00:01Z");
   EXPECT_EQ(m.kind, MainState::kExited);
   EXPECT_EQ(m.exit.exitCode, 3);
   EXPECT_EQ(m.exit.finishedAt, "2026-11-23T10:00:05Z");

@@ -119,9 +119,20 @@ TEST_F(KubeHelper, ExecFailureIsRuncsText) {
   Result r = run({"run", "--", "no-such-program"});
   EXPECT_EQ(r.code, 127);
   EXPECT_EQ(r.err, "berth-kubehelper: exec: \"no-such-program\": executable file not found in $PATH\n");
+  // What the daemon asks (from the sidecar) before it reports a start.
+  Result verdict = run({"started"});
+  EXPECT_EQ(verdict.code, 127);
+  EXPECT_EQ(verdict.out, "exec: \"no-such-program\": executable file not found in $PATH");
   r = run({"run", "--", "/no/such/file"});
   EXPECT_EQ(r.code, 127);
   EXPECT_EQ(r.err, "berth-kubehelper: exec: \"/no/such/file\": stat /no/such/file: no such file or directory\n");
+}
+
+TEST_F(KubeHelper, StartedOnceTheProcessRuns) {
+  pid_t pid = spawn({"run", "--", "/bin/sh", "-c", "exec sleep 30"});
+  EXPECT_EQ(run({"started"}).code, 0);  // waits for the exec, however long the fork takes
+  EXPECT_EQ(run({"signal", "9"}).code, 0);
+  EXPECT_EQ(finish(pid).code, 137);
 }
 
 TEST_F(KubeHelper, SignalReachesTheProcessAndGateHoldsItBack) {

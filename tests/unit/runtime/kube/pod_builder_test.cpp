@@ -135,6 +135,40 @@ TEST(PodBuilder, RefusesWhatAPodCannotBe) {
   EXPECT_EQ(buildPod(busybox(), o, PodRun{}).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
+TEST(PodBuilder, RefusesWhatWouldHandOverTheNode) {
+  ContainerSpec s = busybox();
+  s.privileged = true;
+  EXPECT_EQ(buildPod(s, options(), PodRun{}).status().message(), "the kube backend does not run privileged containers");
+  s = busybox();
+  s.netMode = "host";
+  EXPECT_EQ(buildPod(s, options(), PodRun{}).status().message(),
+            "the kube backend does not share the node's network namespace (host mode)");
+  s = busybox();
+  s.pidMode = "host";
+  EXPECT_EQ(buildPod(s, options(), PodRun{}).status().message(),
+            "the kube backend does not share the node's PID namespace (host mode)");
+  s = busybox();
+  s.mounts.push_back({"bind", "/var/run/secrets", "/s", true, "", ""});
+  EXPECT_EQ(buildPod(s, options(), PodRun{}).status().message(),
+            "the kube backend does not mount host paths or volumes yet (/s); copy files in with docker cp instead");
+}
+
+TEST(PodBuilder, TmpfsIsAMemoryEmptyDir) {
+  ContainerSpec s = busybox();
+  s.mounts.push_back({"tmpfs", "", "/scratch", false, "", "size=64m,mode=1777"});
+  s.mounts.push_back({"tmpfs", "", "/ro", true, "", "mode=1777"});
+  auto pod = buildPod(s, options(), PodRun{});
+  ASSERT_TRUE(pod.ok()) << pod.status();
+  const json& vols = (*pod)["spec"]["volumes"];
+  ASSERT_EQ(vols.size(), 3u);
+  EXPECT_EQ(vols[1], json::parse(R"({"name":"tmpfs-0","emptyDir":{"medium":"Memory","sizeLimit":"64Mi"}})"));
+  EXPECT_EQ(vols[2], json::parse(R"({"name":"tmpfs-1","emptyDir":{"medium":"Memory"}})"));
+  const json& mounts = (*pod)["spec"]["containers"][0]["volumeMounts"];
+  ASSERT_EQ(mounts.size(), 3u);
+  EXPECT_EQ(mounts[1], json::parse(R"({"name":"tmpfs-0","mountPath":"/scratch","readOnly":false})"));
+  EXPECT_EQ(mounts[2]["readOnly"], true);
+}
+
 TEST(PodBuilder, LabelSyntax) {
   EXPECT_TRUE(validLabelKey("app"));
   EXPECT_TRUE(validLabelKey("berth.dev/instance"));

@@ -1,0 +1,228 @@
+"""The kube backend on the real test cluster (tests/kube/cluster-up): the
+real berth binary with --backend kube, driven by the docker CLI and
+docker-py; what it made checked with kubectl.
+
+Needs KUBECONFIG and BERTH_TEST_REGISTRY as cluster-up prints them
+(tests/kube/run-suite sets both up and tears the cluster down)."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+
+import docker  # noqa: E402
+
+from harness import DOCKER_CLI, Berth, clean_env, run_docker  # noqa: E402
+
+REGISTRY = os.environ.get("BERTH_TEST_REGISTRY", "")
+KUBECONFIG = os.environ.get("KUBECONFIG", "")
+KUBECTL = os.environ.get("KUBECTL", "kubectl")
+BUSYBOX = "%s/busybox" % REGISTRY
+
+
+def kubectl(*args, check=True):
+    r = subprocess.run([KUBECTL, "--kubeconfig", KUBECONFIG, *args], capture_output=True, text=True, timeout=60)
+    if check and r.returncode != 0:
+        raise AssertionError("kubectl %s: %s" % (" ".join(args), r.stderr))
+    return r
+
+
+def berth_env():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+    env["KUBECONFIG"] = KUBECONFIG
+    return env
+
+
+@unittest.skipUnless(REGISTRY and KUBECONFIG, "needs the test cluster (tests/kube/run-suite)")
+class KubeBase(unittest.TestCase):
+    helper_image = None
+
+    def setUp(self):
+        self.berth = self.start_berth()
+        self.earlier = []
+        self.addCleanup(self.stop_berth)
+
+    def start_berth(self, data_root=None, sock=None):
+        return Berth("--backend", "kube", "--helper-image", "%s/berth/helper:test" % REGISTRY,
+                     "--pod-name-prefix", "it", "--timeout", "60s", data_root=data_root, sock=sock,
+                     env=berth_env(), start_timeout=30)
+
+    def stop_berth(self):
+        try:
+            ids = self.docker("ps", "-aq", check=False).stdout.split()
+            if ids:
+                self.docker("rm", "-f", *ids, check=False)
+        finally:
+            self.berth.stop()
+            for b in self.earlier:
+                b.cleanup()
+
+    def docker(self, *args, check=True, timeout=120):
+        return run_docker(list(args), self.berth.url, check=check, timeout=timeout)
+
+    def inspect(self, name):
+        return json.loads(self.docker("inspect", name).stdout)[0]
+
+    def pod_of(self, name):
+        return "it-" + self.inspect(name)["Id"][:12]
+
+    def pod(self, pod):
+        r = kubectl("get", "pod", pod, "-o", "json", check=False)
+        return json.loads(r.stdout) if r.returncode == 0 else None
+
+    def wait_for(self, predicate, timeout=30.0, what="condition"):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            v = predicate()
+            if v:
+                return v
+            time.sleep(0.1)
+        self.fail("timed out waiting for " + what)
+
+
+class Lifecycle(KubeBase):
+    def test_run_detached_wait_exit_code_and_separate_streams(self):
+        cid = self.docker("run", "-d", "--name", "codes", "--label", "suite=kube", BUSYBOX,
+                          "sh", "-c", "echo out; echo err >&2; exit 3").stdout.strip()
+        self.assertEqual(self.docker("wait", "codes").stdout, "3\n")
+        logs = self.docker("logs", "codes")
+        self.assertEqual(logs.stdout, "out\n")
+        self.assertEqual(logs.stderr, "err\n")
+        state = self.inspect("codes")["State"]
+        self.assertEqual((state["Status"], state["ExitCode"], state["Running"]), ("exited", 3, False))
+        self.assertLessEqual(state["StartedAt"], state["FinishedAt"])
+        # The pod: named by prefix and id, labelled for this daemon and the container.
+        pod = self.pod("it-" + cid[:12])
+        self.assertIsNotNone(pod)
+        labels = pod["metadata"]["labels"]
+        self.assertEqual(labels["berth.dev/container"], cid[:12])
+        self.assertEqual(labels["suite"], "kube")
+        self.assertEqual(pod["metadata"]["annotations"]["berth.dev/name"], "codes")
+        self.assertEqual(pod["spec"]["containers"][0]["image"], BUSYBOX)
+
+    def test_logs_tail_follow_and_timestamps(self):
+        self.docker("run", "-d", "--name", "ticker", BUSYBOX, "sh", "-c",
+                    "for i in 1 2 3 4 5; do echo line $i; done; sleep 2; echo late; sleep 100")
+        self.wait_for(lambda: "line 5" in self.docker("logs", "ticker").stdout, what="five lines")
+        self.assertEqual(self.docker("logs", "--tail", "2", "ticker").stdout, "line 4\nline 5\n")
+        stamped = self.docker("logs", "-t", "--tail", "1", "ticker").stdout
+        self.assertRegex(stamped, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line 5\n$")
+        # -f ends when the container does: stop it while following.
+        follow = subprocess.Popen([DOCKER_CLI, "logs", "-f", "--tail", "1", "ticker"], env=clean_env({"DOCKER_HOST": self.berth.url}),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)
+        self.docker("stop", "-t", "1", "ticker")
+        out, _ = follow.communicate(timeout=30)
+        self.assertEqual(out, "line 5\nlate\n")
+        self.assertEqual(follow.returncode, 0)
+
+    def test_stop_sends_the_signal_then_kills_after_the_timeout(self):
+        self.docker("run", "-d", "--name", "polite", BUSYBOX, "sh", "-c",
+                    "trap 'echo got TERM; exit 7' TERM; while true; do sleep 0.2; done")
+        self.docker("stop", "polite")
+        self.assertEqual(self.inspect("polite")["State"]["ExitCode"], 7)
+        self.assertIn("got TERM", self.docker("logs", "polite").stdout)
+        self.docker("run", "-d", "--name", "stubborn", BUSYBOX, "sh", "-c",
+                    "trap '' TERM; while true; do sleep 0.2; done")
+        t0 = time.monotonic()
+        self.docker("stop", "-t", "2", "stubborn")
+        took = time.monotonic() - t0
+        self.assertEqual(self.inspect("stubborn")["State"]["ExitCode"], 137)
+        self.assertGreaterEqual(took, 2.0)
+        self.assertLess(took, 15.0)
+
+    def test_kill_delivers_the_signal_and_restart_makes_a_new_pod(self):
+        self.docker("run", "-d", "--name", "target", BUSYBOX, "sh", "-c",
+                    "trap 'echo got USR1' USR1; while true; do sleep 0.2; done")
+        self.docker("kill", "-s", "USR1", "target")
+        self.wait_for(lambda: "got USR1" in self.docker("logs", "target").stdout, what="USR1 handled")
+        self.assertEqual(self.inspect("target")["State"]["Status"], "running")
+        self.docker("kill", "target")
+        self.assertEqual(self.docker("wait", "target").stdout, "137\n")
+        first_uid = self.pod(self.pod_of("target"))["metadata"]["uid"]
+        self.docker("start", "target")
+        state = self.inspect("target")["State"]
+        self.assertEqual(state["Status"], "running")
+        self.assertNotEqual(self.pod(self.pod_of("target"))["metadata"]["uid"], first_uid)
+        self.docker("restart", "-t", "1", "target")
+        self.assertEqual(self.inspect("target")["State"]["Status"], "running")
+        r = self.docker("kill", "-s", "USR1", "missing", check=False)
+        self.assertNotEqual(r.returncode, 0)
+
+    def test_rm_removes_the_pod_and_run_rm_cleans_up(self):
+        self.docker("run", "-d", "--name", "gone", BUSYBOX, "sleep", "100")
+        pod = self.pod_of("gone")
+        self.assertIsNotNone(self.pod(pod))
+        self.docker("rm", "-f", "gone")
+        self.assertIsNone(self.pod(pod))
+        cid = self.docker("run", "-d", "--rm", BUSYBOX, "true").stdout.strip()
+        self.wait_for(lambda: cid[:12] not in self.docker("ps", "-aq").stdout, what="--rm removal")
+        self.wait_for(lambda: self.pod("it-" + cid[:12]) is None, what="the --rm pod to go")
+
+    def test_start_errors_come_back_as_dockerd_text(self):
+        r = self.docker("run", "-d", "--name", "noexec", BUSYBOX, "no-such-program", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('exec: "no-such-program": executable file not found in $PATH', r.stderr)
+        self.assertEqual(self.inspect("noexec")["State"]["ExitCode"], 127)
+
+    def test_refused_with_clear_errors(self):
+        for args, text in ((["--privileged"], "the kube backend does not run privileged containers"),
+                           (["--network", "host"], "the kube backend does not share the node's network namespace"),
+                           (["--pid", "host"], "the kube backend does not share the node's PID namespace"),
+                           (["-v", "/etc:/host-etc"], "the kube backend does not mount host paths or volumes yet")):
+            r = self.docker("run", "-d", *args, BUSYBOX, "true", check=False)
+            self.assertNotEqual(r.returncode, 0, args)
+            self.assertIn(text, r.stderr)
+
+    def test_env_workdir_user_and_tmpfs(self):
+        self.docker("run", "-d", "--name", "shaped", "-e", "GREETING=hi there", "-w", "/tmp", "-u", "1234:5678",
+                    "--tmpfs", "/scratch:size=8m", BUSYBOX, "sh", "-c",
+                    'echo "$GREETING|$(pwd)|$(id -u):$(id -g)"; df -k /scratch | tail -1')
+        self.assertEqual(self.docker("wait", "shaped").stdout, "0\n")
+        out = self.docker("logs", "shaped").stdout.splitlines()
+        self.assertEqual(out[0], "hi there|/tmp|1234:5678")
+        self.assertEqual(out[1].split()[0], "tmpfs")
+        # The size is the emptyDir's limit (Kubernetes 1.20 evicts past it;
+        # from 1.22 the tmpfs itself gets that size).
+        volumes = self.pod(self.pod_of("shaped"))["spec"]["volumes"]
+        self.assertIn({"name": "tmpfs-0", "emptyDir": {"medium": "Memory", "sizeLimit": "8Mi"}}, volumes)
+
+
+class Restart(KubeBase):
+    def test_containers_survive_a_berth_restart(self):
+        self.docker("run", "-d", "--name", "keeper", BUSYBOX, "sh", "-c",
+                    "trap 'exit 5' TERM; echo before; while true; do sleep 0.2; done")
+        old = self.berth
+        old.stop(cleanup=False)
+        self.earlier.append(old)
+        self.berth = self.start_berth(data_root=old.data_root, sock=old.sock)
+        self.assertEqual(self.inspect("keeper")["State"]["Status"], "running")
+        self.assertEqual(self.docker("logs", "keeper").stdout, "before\n")
+        self.docker("stop", "keeper")
+        self.assertEqual(self.inspect("keeper")["State"]["ExitCode"], 5)
+
+
+class DockerPy(KubeBase):
+    def test_run_wait_logs(self):
+        client = docker.DockerClient(base_url=self.berth.url, version="auto")
+        try:
+            c = client.containers.run(BUSYBOX, ["sh", "-c", "echo to-out; echo to-err >&2; exit 4"], detach=True,
+                                      name="py")
+            self.assertEqual(c.wait(timeout=60)["StatusCode"], 4)
+            self.assertEqual(c.logs(stdout=True, stderr=False), b"to-out\n")
+            self.assertEqual(c.logs(stdout=False, stderr=True), b"to-err\n")
+            c.reload()
+            self.assertEqual(c.attrs["State"]["ExitCode"], 4)
+            c.remove()
+            self.assertEqual(client.containers.list(all=True), [])
+        finally:
+            client.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
