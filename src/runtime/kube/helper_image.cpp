@@ -56,11 +56,7 @@ absl::Status uploadIfMissing(registry::Repository& repo, const std::string& dige
   // The client uploads from a file descriptor.
   UniqueFd fd(::memfd_create("berth-helper-blob", MFD_CLOEXEC));
   if (!fd.valid()) return errnoStatus(errno, "memfd_create");
-  for (size_t off = 0; off < body.size();) {
-    ssize_t n = ::write(fd.get(), body.data() + off, body.size() - off);
-    if (n < 0) return errnoStatus(errno, "write helper blob");
-    off += static_cast<size_t>(n);
-  }
+  BERTH_RETURN_IF_ERROR(writeAll(fd.get(), body));
   ::lseek(fd.get(), 0, SEEK_SET);
   return repo.uploadBlob(digest, fd.get(), static_cast<int64_t>(body.size()));
 }
