@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "runtime/kube/names.h"
 #include "runtime/kube/pod_builder.h"
 #include "util/log.h"
 #include "util/status.h"
@@ -103,7 +104,10 @@ const std::vector<Key>& keys() {
 
 absl::Status applyConfigJson(const json& file, const std::set<std::string>& fromFlags, DaemonConfig& cfg) {
   if (!file.is_object()) return absl::InvalidArgumentError("config file: want a JSON object");
-  for (const auto& [name, value] : file.items()) {
+  for (const auto& item : file.items()) {
+    // Plain names, not a structured binding: clang 14 cannot capture those in a lambda.
+    const std::string& name = item.key();
+    const json& value = item.value();
     auto k = std::find_if(keys().begin(), keys().end(), [&](const Key& x) { return name == x.name; });
     if (k == keys().end()) return absl::InvalidArgumentError(strCat("config file: unknown key \"", name, "\""));
     // Command-line flags win over the file; skipped keys are still type-checked.

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "absl/strings/ascii.h"
+#include "runtime/kube/names.h"
 #include "util/status.h"
 #include "util/strings.h"
 
@@ -10,19 +11,6 @@ namespace berth::runtime::kube {
 namespace {
 
 using json = nlohmann::json;
-
-bool alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
-
-// An RFC 1123 label for the pod's hostname: Docker's hostname when it fits, else none.
-bool validHostname(std::string_view h) {
-  if (h.empty() || h.size() > 63 || !alnum(h.front()) || !alnum(h.back())) return false;
-  for (char c : h) {
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-')) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // "1000", "1000:1000" → runAsUser/runAsGroup; names cannot be resolved
 // without the image's /etc/passwd, which only the node has.
@@ -52,33 +40,6 @@ std::string cpuQuantity(int64_t quota, int64_t period) {
 }
 
 }  // namespace
-
-bool validLabelValue(std::string_view v) {
-  if (v.empty()) return true;
-  if (v.size() > 63 || !alnum(v.front()) || !alnum(v.back())) return false;
-  for (char c : v) {
-    if (!(alnum(c) || c == '-' || c == '_' || c == '.')) return false;
-  }
-  return true;
-}
-
-bool validLabelKey(std::string_view k) {
-  auto slash = k.rfind('/');
-  std::string_view name = slash == std::string_view::npos ? k : k.substr(slash + 1);
-  if (slash != std::string_view::npos) {
-    std::string_view prefix = k.substr(0, slash);
-    if (prefix.empty() || prefix.size() > 253) return false;
-    for (std::string_view part : split(prefix, '.')) {
-      if (part.empty() || !alnum(part.front()) || !alnum(part.back())) return false;
-      for (char c : part) {
-        if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-')) {
-          return false;
-        }
-      }
-    }
-  }
-  return !name.empty() && validLabelValue(name);
-}
 
 namespace {
 
@@ -222,7 +183,7 @@ absl::StatusOr<json> buildPod(const ContainerSpec& spec, const PodOptions& optio
   podSpec["restartPolicy"] = "Never";
   podSpec["automountServiceAccountToken"] = false;
   podSpec["terminationGracePeriodSeconds"] = std::max<int64_t>(run.stopTimeoutSeconds, 0) + 5;
-  if (validHostname(spec.hostname)) podSpec["hostname"] = spec.hostname;
+  if (validDnsLabel(spec.hostname)) podSpec["hostname"] = spec.hostname;
   podSpec["volumes"] = std::move(volumes);
   podSpec["initContainers"] = json::array({std::move(init)});
   podSpec["containers"] = json::array({std::move(main), std::move(sidecar)});

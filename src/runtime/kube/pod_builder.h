@@ -59,9 +59,4 @@ std::string podName(const PodOptions& options, const std::string& containerId);
 // InvalidArgument for what a pod cannot be (a user name rather than a number).
 absl::StatusOr<nlohmann::json> buildPod(const ContainerSpec& spec, const PodOptions& options, const PodRun& run);
 
-// Kubernetes label values: at most 63 of [A-Za-z0-9._-], alphanumeric at both ends.
-bool validLabelValue(std::string_view v);
-// A label key: optional DNS-subdomain prefix and '/', then a name as a value (non-empty).
-bool validLabelKey(std::string_view k);
-
 }  // namespace berth::runtime::kube

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/kube/names.h"
+
 namespace berth::runtime::kube {
 namespace {
 
