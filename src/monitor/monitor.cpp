@@ -57,18 +57,6 @@ struct Options {
   int logMaxFiles = 1;
 };
 
-bool readExact(int fd, void* data, size_t n) {
-  char* p = static_cast<char*>(data);
-  while (n > 0) {
-    ssize_t r = ::read(fd, p, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r;
-    n -= size_t(r);
-  }
-  return true;
-}
-
 std::string rfc3339Nano(uint64_t nanos) {
   time_t secs = time_t(nanos / 1000000000ull);
   tm t{};
@@ -345,11 +333,11 @@ bool Monitor::onClientReadable(Client& c) {
 // container runs so it sees every byte of output.
 bool Monitor::readHello(Client& c) {
   unsigned char h[proto::kHeaderSize];
-  if (!readExact(c.fd, h, sizeof h) || h[0] != proto::kHello) return false;
+  if (!proto::readExact(c.fd, h, sizeof h) || h[0] != proto::kHello) return false;
   uint32_t len = proto::decodeLength(h);
   if (len > 16) return false;
   std::string payload(len, '\0');
-  if (!readExact(c.fd, payload.data(), len)) return false;
+  if (!proto::readExact(c.fd, payload.data(), len)) return false;
   return handleFrame(c, h[0], payload);
 }
 

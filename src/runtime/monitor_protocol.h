@@ -5,6 +5,9 @@
 // 8-byte stream header — [type, 0, 0, 0, big-endian uint32 length] — so the
 // stdout/stderr frames of a non-TTY container are already in the format the
 // API's multiplexed attach stream uses. Header-only and libc-only.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -50,6 +53,19 @@ inline std::string frame(uint8_t type, std::string_view payload) {
 
 // Frames larger than this are refused (the monitor drops the client).
 constexpr uint32_t kMaxFrame = 1 << 20;
+
+// Reads exactly `n` bytes from a blocking fd; false at the end of the stream or an error.
+inline bool readExact(int fd, void* data, size_t n) {
+  char* p = static_cast<char*>(data);
+  while (n > 0) {
+    ssize_t r = ::read(fd, p, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r;
+    n -= size_t(r);
+  }
+  return true;
+}
 
 // Files in the container directory.
 constexpr const char* kSocketName = "monitor.sock";
