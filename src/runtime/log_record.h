@@ -24,6 +24,9 @@ struct RecordHeader {
 static_assert(sizeof(RecordHeader) == 16);
 
 constexpr uint16_t kMagic = 0xB1A7;
+// A record of this stream and no bytes is a reader's marker, never in a
+// file: the kube helper sends one, in band, once the log as it was is out.
+constexpr uint8_t kMarkerStream = 0;
 // dockerd's json-file splits lines at 16 KiB; so do we.
 constexpr uint32_t kMaxLine = 16 * 1024;
 

@@ -193,6 +193,54 @@ class Lifecycle(KubeBase):
         self.assertIn({"name": "tmpfs-0", "emptyDir": {"medium": "Memory", "sizeLimit": "8Mi"}}, volumes)
 
 
+class Streams(KubeBase):
+    """exec and attach: the helper's exec through pods/exec, attach through
+    the helper's log and pods/attach."""
+
+    def test_exec_output_exit_codes_stdin_and_settings(self):
+        self.docker("run", "-d", "--name", "box", "-e", "FROM_RUN=1", BUSYBOX, "sleep", "300")
+        r = self.docker("exec", "box", "sh", "-c", "echo out; echo err >&2; exit 3", check=False)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (3, "out\n", "err\n"))
+        # stdin's end reaches the process although the v4 stream cannot half-close.
+        r = run_docker(["exec", "-i", "box", "sh", "-c", "cat; echo end"], self.berth.url, timeout=120,
+                       stdin="hello\n")
+        self.assertEqual((r.returncode, r.stdout), (0, "hello\nend\n"))
+        r = self.docker("exec", "-e", "X=2", "-w", "/tmp", "-u", "1234", "box", "sh", "-c",
+                        'echo "$FROM_RUN$X $(pwd) $(id -u)"')
+        self.assertEqual(r.stdout, "12 /tmp 1234\n")
+        r = self.docker("exec", "box", "no-such-program", check=False)
+        self.assertEqual(r.returncode, 127)
+        self.assertIn('exec: "no-such-program": executable file not found in $PATH', r.stderr)
+        r = self.docker("exec", "-t", "box", "sh", "-c", "tty; echo hi")
+        self.assertTrue(r.stdout.startswith("/dev/pts/"), r.stdout)
+        self.assertTrue(r.stdout.endswith("\r\nhi\r\n"), r.stdout)
+        self.docker("exec", "-d", "box", "sh", "-c", "echo x > /tmp/flag")
+        self.wait_for(lambda: self.docker("exec", "box", "cat", "/tmp/flag", check=False).stdout == "x\n",
+                      what="the detached exec's file")
+
+    def test_attached_run_streams_stdin_and_exit_code(self):
+        self.docker("pull", BUSYBOX)  # its progress would be on stderr
+        r = self.docker("run", "--rm", BUSYBOX, "sh", "-c", "echo out; echo err >&2; exit 2", check=False)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (2, "out\n", "err\n"))
+        r = run_docker(["run", "-i", "--rm", BUSYBOX, "sh", "-c", "cat; echo end"], self.berth.url, timeout=120,
+                       stdin="piped\n")
+        self.assertEqual((r.returncode, r.stdout), (0, "piped\nend\n"))
+        # With a terminal the output is the terminal's, and logged too.
+        r = self.docker("run", "-t", "--name", "term", BUSYBOX, "sh", "-c", "tty; echo hi")
+        self.assertTrue(r.stdout.startswith("/dev/pts/"), r.stdout)
+        self.assertTrue(r.stdout.endswith("\r\nhi\r\n"), r.stdout)
+        self.assertEqual(self.docker("logs", "term").stdout, r.stdout)
+
+    def test_attach_to_a_running_container(self):
+        self.docker("run", "-d", "--name", "talker", BUSYBOX, "sh", "-c", "sleep 3; echo later; exit 4")
+        r = self.docker("attach", "talker", check=False)
+        self.assertEqual((r.returncode, r.stdout), (4, "later\n"))
+        # -d -i: stdin stays open for a later attach, which can write to it.
+        self.docker("run", "-d", "-i", "--name", "reader", BUSYBOX, "sh", "-c", "read line; echo got $line")
+        r = run_docker(["attach", "reader"], self.berth.url, timeout=120, stdin="abc\n", check=False)
+        self.assertEqual((r.returncode, r.stdout), (0, "got abc\n"))
+
+
 class Restart(KubeBase):
     def test_containers_survive_a_berth_restart(self):
         self.docker("run", "-d", "--name", "keeper", BUSYBOX, "sh", "-c",
@@ -219,6 +267,12 @@ class DockerPy(KubeBase):
             c.reload()
             self.assertEqual(c.attrs["State"]["ExitCode"], 4)
             c.remove()
+            c = client.containers.run(BUSYBOX, ["sleep", "300"], detach=True, name="py-exec")
+            r = c.exec_run(["sh", "-c", "echo from-exec; exit 6"])
+            self.assertEqual((r.exit_code, r.output), (6, b"from-exec\n"))
+            r = c.exec_run(["sh", "-c", "echo o; echo e >&2"], demux=True)
+            self.assertEqual(r.output, (b"o\n", b"e\n"))
+            c.remove(force=True)
             self.assertEqual(client.containers.list(all=True), [])
         finally:
             client.close()

@@ -1,6 +1,7 @@
 #include "runtime/kube/kube_runtime.h"
 
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -8,8 +9,8 @@
 #include <mutex>
 #include <thread>
 
-#include "runtime/kube/pod_exec.h"
-#include "runtime/log_record.h"
+#include "runtime/kube/pod_session.h"
+#include "runtime/kube/pod_stream.h"
 #include "util/log.h"
 #include "util/status.h"
 #include "util/strings.h"
@@ -38,35 +39,43 @@ bool fatalWaiting(const std::string& reason) {
          reason == "RunContainerError" || reason == "CrashLoopBackOff";
 }
 
+// The helper's log follow in the sidecar, from the last `tail` lines (-1: all).
+StreamRequest logFollow(std::string pod, int64_t tail) {
+  StreamRequest req;
+  req.pod = std::move(pod);
+  req.container = kSidecarContainer;
+  req.command = {kHelperPath, "logs", "--follow"};
+  if (tail >= 0) {
+    req.command.push_back("--tail");
+    req.command.push_back(strCat(tail));
+  }
+  return req;
+}
+
 // A container's log, read through `berth-kubehelper logs --follow` in the
-// sidecar: records arrive as the exec's stdout; the helper's "caught-up"
-// line on stderr says the log as it was is in, so a reader that does not
-// follow gets all of it and no more waiting.
+// sidecar: records arrive as the exec's stdout; the helper's marker record
+// after them says the log as it was is in, so a reader that does not follow
+// gets all of it and no more waiting. (In band: stdout and stderr of an exec
+// may arrive in either order.)
 class KubeLogCursor final : public LogCursor {
  public:
   KubeLogCursor(const KubeClient& client, std::string pod, int64_t tail) : event_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-    ExecRequest req;
-    req.pod = std::move(pod);
-    req.container = kSidecarContainer;
-    req.command = {kHelperPath, "logs", "--follow"};
-    if (tail >= 0) {
-      req.command.push_back("--tail");
-      req.command.push_back(strCat(tail));
-    }
+    StreamRequest req = logFollow(std::move(pod), tail);
     thread_ = std::thread([this, &client, req] {
       absl::StatusOr<int> rc = execInPod(client, req, [this](int channel, std::string_view data) {
+        if (channel != 1) return;
         std::lock_guard lock(mu_);
-        if (channel == 1) {
-          buffer_.append(data);
-        } else if (data.find("caught-up") != std::string_view::npos) {
-          caughtUp_ = true;
-        }
+        raw_.append(data);
+        absl::Status st = takeLogRecords(raw_, [this](const LogEntry& e) {
+          entries_.push_back({e, std::string(e.data)});
+        }, &caughtUp_);
+        if (!st.ok()) status_ = st;
         cv_.notify_all();
         signal();
       }, &cancel_);
       std::lock_guard lock(mu_);
       ended_ = true;
-      if (!rc.ok() && !cancel_) status_ = rc.status();
+      if (!rc.ok() && !cancel_ && status_.ok()) status_ = rc.status();
       cv_.notify_all();
       signal();
     });
@@ -80,19 +89,12 @@ class KubeLogCursor final : public LogCursor {
   absl::Status readAvailable(const std::function<void(const LogEntry&)>& sink) override {
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, std::chrono::seconds(60), [&] { return caughtUp_ || ended_; });
-    if (!status_.ok() && buffer_.empty()) return status_;
-    bool torn = false;
-    auto at = [this](size_t off) { return buffer_.data() + off; };
-    size_t end = logfmt::walkRecords(buffer_.size(), 0, at, [&](const logfmt::RecordHeader& h, size_t off) {
-      LogEntry e;
-      e.stream = h.stream;
-      e.timeNanos = h.timeNanos;
-      e.partial = h.partial != 0;
-      e.data = std::string_view(buffer_).substr(off + sizeof h, h.length);
+    if (!status_.ok() && entries_.empty()) return status_;
+    for (auto& [e, data] : entries_) {
+      e.data = data;
       sink(e);
-    }, &torn);
-    if (torn) return absl::DataLossError("the container's log is damaged");
-    buffer_.erase(0, end);
+    }
+    entries_.clear();
     return absl::OkStatus();
   }
   int changeFd() const override { return event_; }
@@ -109,7 +111,8 @@ class KubeLogCursor final : public LogCursor {
   int event_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::string buffer_;
+  std::string raw_;                                    // the start of a record still on its way
+  std::vector<std::pair<LogEntry, std::string>> entries_;  // whole records not read yet (data in .second)
   bool caughtUp_ = false, ended_ = false;
   absl::Status status_;
   std::atomic<bool> cancel_{false};
@@ -193,7 +196,21 @@ KubeRuntime::KubeRuntime(std::unique_ptr<KubeClient> client, KubeRuntimeOptions 
       options_(std::move(options)),
       informer_(*client_, strCat(kInstanceLabel, "=", options_.pod.instance)) {}
 
-KubeRuntime::~KubeRuntime() = default;
+KubeRuntime::~KubeRuntime() {
+  // Sessions call back into this runtime until their threads end.
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [key, e] : execs_) {
+      if (e.session) e.session->cancel();
+    }
+    for (auto& [id, list] : attaches_) {
+      for (auto& w : list) {
+        if (auto sp = w.lock()) sp->cancel();
+      }
+    }
+  }
+  sessions_.waitIdle();
+}
 
 absl::Status KubeRuntime::deletePod(const std::string& pod) {
   absl::StatusOr<json> r = client_->remove(client_->corePath("pods", pod), json{{"gracePeriodSeconds", 0}});
@@ -206,7 +223,7 @@ absl::Status KubeRuntime::deletePod(const std::string& pod) {
 
 absl::StatusOr<int> KubeRuntime::helper(const std::string& pod, const char* container, std::vector<std::string> args,
                                         std::string* output) {
-  ExecRequest req;
+  StreamRequest req;
   req.pod = pod;
   req.container = container;
   req.command = {kHelperPath};
@@ -260,6 +277,12 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
       m.message.starts_with("exec: ")) {
     return absl::FailedPreconditionError(m.message);
   }
+  // Connections made before start get the whole log from its beginning.
+  for (UniqueFd& a : options.attachments) {
+    absl::StatusOr<std::string> streams = PodSession::readHello(a.get());
+    absl::Status st = streams.ok() ? attachSession(spec.id, std::move(a), *streams, -1) : streams.status();
+    if (!st.ok()) log::warn("attach to a starting pod failed", {{"pod", name}, {"error", std::string(st.message())}});
+  }
   Started s;
   s.pid = 1;  // the helper, pid 1 of the container's namespace (no host pid to show)
   if (lastPod != nullptr && lastPod->contains("status")) s.ipAddress = (*lastPod)["status"].value("podIP", "");
@@ -267,8 +290,65 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
   return s;
 }
 
-absl::StatusOr<Started> KubeRuntime::exec(const std::string&, const std::string&, const ContainerSpec&, StartOptions) {
-  return absl::UnimplementedError("docker exec is not available on the kube backend yet");
+namespace {
+
+bool isExecKey(const std::string& key) { return key.find("/exec/") != std::string::npos; }
+
+}  // namespace
+
+absl::StatusOr<Started> KubeRuntime::exec(const std::string& containerId, const std::string& execId,
+                                          const ContainerSpec& process, StartOptions options) {
+  std::string key = execKey(containerId, execId);
+  PodSession::Parts parts;
+  parts.kind = PodSession::Kind::kExec;
+  parts.tty = process.terminal;
+  parts.framedStdin = options.openStdin && !process.terminal;
+  if (!options.attachments.empty()) {
+    parts.connection = std::move(options.attachments.front());
+    BERTH_ASSIGN_OR_RETURN(parts.streams, PodSession::readHello(parts.connection.get()));
+  }
+  StreamRequest req;
+  req.pod = podOf(containerId);
+  req.container = kMainContainer;
+  req.tty = process.terminal;
+  req.stdin = options.openStdin || process.terminal;  // without stdin the kubelet's terminal gives no output
+  req.command = {kHelperPath, "exec"};
+  if (parts.framedStdin) req.command.push_back("--framed-stdin");
+  if (!process.cwd.empty()) req.command.insert(req.command.end(), {"--cwd", process.cwd});
+  if (!process.user.empty()) req.command.insert(req.command.end(), {"--user", process.user});
+  for (const std::string& kv : process.env) req.command.insert(req.command.end(), {"--env", kv});
+  req.command.push_back("--");
+  req.command.insert(req.command.end(), process.args.begin(), process.args.end());
+  absl::StatusOr<std::unique_ptr<PodStream>> stream = PodStream::open(*client_, req);
+  if (!stream.ok()) {
+    if (absl::IsNotFound(stream.status()) || absl::IsInvalidArgument(stream.status())) {
+      return absl::FailedPreconditionError(strCat("Container ", containerId, " is not running"));
+    }
+    return stream.status();
+  }
+  parts.output = std::move(*stream);
+  std::lock_guard lock(mu_);
+  execs_[key].session = PodSession::start(std::move(parts), sessions_, [this, key](const absl::StatusOr<int>& rc) {
+    return execEnded(key, rc);
+  });
+  return Started{};
+}
+
+int KubeRuntime::execEnded(const std::string& key, const absl::StatusOr<int>& rc) {
+  // Without a status the pod (and the process with it) went away, or the exec was abandoned.
+  ExitStatus e{rc.ok() ? *rc : 137, formatRfc3339Nano(nowSystem()), false};
+  if (!rc.ok() && !absl::IsCancelled(rc.status())) {
+    log::warn("exec ended without its exit code", {{"exec", key}, {"error", std::string(rc.status().message())}});
+  }
+  std::vector<std::function<void(ExitStatus)>> watchers;
+  {
+    std::lock_guard lock(mu_);
+    Exec& x = execs_[key];
+    x.exit = e;
+    watchers.swap(x.watchers);
+  }
+  for (auto& w : watchers) w(e);
+  return e.exitCode;
 }
 
 std::optional<ExitStatus> exitOf(const json* pod) {
@@ -280,11 +360,28 @@ std::optional<ExitStatus> exitOf(const json* pod) {
 }
 
 std::optional<ExitStatus> KubeRuntime::exited(const std::string& id) {
+  if (isExecKey(id)) {
+    std::lock_guard lock(mu_);
+    auto it = execs_.find(id);
+    return it == execs_.end() ? std::nullopt : it->second.exit;
+  }
   std::optional<json> pod = informer_.get(podOf(id));
   return exitOf(pod ? &*pod : nullptr);
 }
 
 void KubeRuntime::watch(const std::string& id, std::function<void(ExitStatus)> onExit) {
+  if (isExecKey(id)) {
+    std::unique_lock lock(mu_);
+    Exec& x = execs_[id];
+    if (!x.exit) {
+      x.watchers.push_back(std::move(onExit));
+      return;
+    }
+    ExitStatus e = *x.exit;
+    lock.unlock();
+    onExit(e);
+    return;
+  }
   auto once = std::make_shared<std::atomic<bool>>(false);
   informer_.subscribe(podOf(id), [onExit = std::move(onExit), once](const json* pod) {
     std::optional<ExitStatus> e = exitOf(pod);
@@ -295,6 +392,16 @@ void KubeRuntime::watch(const std::string& id, std::function<void(ExitStatus)> o
 }
 
 absl::Status KubeRuntime::kill(const std::string& id, int signal) {
+  if (isExecKey(id)) {
+    // pods/exec has no way to signal its process: the session is given up (a health check's timeout).
+    std::lock_guard lock(mu_);
+    auto it = execs_.find(id);
+    if (it == execs_.end() || it->second.exit || !it->second.session) {
+      return absl::FailedPreconditionError(strCat("exec ", id, " is not running"));
+    }
+    it->second.session->cancel();
+    return absl::OkStatus();
+  }
   std::string out;
   absl::StatusOr<int> rc = helper(podOf(id), kMainContainer, {"signal", strCat(signal)}, &out);
   if (!rc.ok()) {
@@ -308,12 +415,89 @@ absl::Status KubeRuntime::kill(const std::string& id, int signal) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<UniqueFd> KubeRuntime::attach(const std::string&, std::string_view) {
-  return absl::UnimplementedError("attach is not available on the kube backend yet: use docker run -d and docker logs -f");
+absl::Status KubeRuntime::attachSession(const std::string& id, UniqueFd connection, std::string streams, int64_t tail) {
+  std::string pod = podOf(id);
+  std::optional<json> p = informer_.get(pod);
+  if (!p) return absl::FailedPreconditionError(strCat("Container ", id, " is not running"));
+  bool tty = false, podStdin = false;
+  if (p->contains("spec")) {
+    for (const json& c : (*p)["spec"].value("containers", json::array())) {
+      if (c.value("name", "") != kMainContainer) continue;
+      tty = c.value("tty", false);
+      podStdin = c.value("stdin", false);
+    }
+  }
+  PodSession::Parts parts;
+  parts.kind = PodSession::Kind::kAttach;
+  parts.connection = std::move(connection);
+  parts.tty = tty;
+  BERTH_ASSIGN_OR_RETURN(parts.output, PodStream::open(*client_, logFollow(pod, tail)));
+  if (streams.find('i') != std::string::npos && podStdin) {
+    StreamRequest in;
+    in.pod = pod;
+    in.container = kMainContainer;
+    in.stdin = true;
+    in.stdout = in.stderr = false;
+    in.tty = tty;
+    BERTH_ASSIGN_OR_RETURN(parts.input, PodStream::open(*client_, in));
+  }
+  parts.streams = std::move(streams);
+  std::shared_ptr<PodSession> session = PodSession::start(std::move(parts), sessions_, nullptr);
+  {
+    std::lock_guard lock(mu_);
+    auto& list = attaches_[id];
+    std::erase_if(list, [](const std::weak_ptr<PodSession>& w) { return w.expired(); });
+    list.push_back(session);
+  }
+  watch(id, [w = std::weak_ptr<PodSession>(session)](ExitStatus e) {
+    if (auto sp = w.lock()) sp->containerExited(e.exitCode);
+  });
+  // An attach sees what is written once it returns (the client may send
+  // stdin at once, and the answer must not slip past the log's follow).
+  if (tail == 0 && !session->waitCaughtUp(std::chrono::seconds(30))) {
+    session->cancel();
+    return absl::UnavailableError(strCat("kubernetes: the log of pod ", pod, " could not be followed"));
+  }
+  return absl::OkStatus();
 }
 
-absl::Status KubeRuntime::resize(const std::string&, unsigned, unsigned) {
-  return absl::UnimplementedError("resize is not available on the kube backend yet");
+absl::StatusOr<UniqueFd> KubeRuntime::attach(const std::string& id, std::string_view streams) {
+  int sp[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) return absl::InternalError("socketpair failed");
+  UniqueFd ours(sp[1]), engines(sp[0]);
+  BERTH_RETURN_IF_ERROR(attachSession(id, std::move(ours), std::string(streams), 0));
+  return engines;
+}
+
+absl::Status KubeRuntime::resize(const std::string& id, unsigned rows, unsigned cols) {
+  std::shared_ptr<PodSession> session;
+  {
+    std::lock_guard lock(mu_);
+    if (isExecKey(id)) {
+      auto it = execs_.find(id);
+      if (it == execs_.end() || it->second.exit || !it->second.session) {
+        return absl::FailedPreconditionError(strCat("exec ", id, " is not running"));
+      }
+      session = it->second.session;
+    } else {
+      for (auto& w : attaches_[id]) {
+        if (auto sp = w.lock()) session = sp;  // the newest attach with a stream for stdin takes it
+      }
+    }
+  }
+  if (session && session->resize(rows, cols)) return absl::OkStatus();
+  if (isExecKey(id)) return absl::OkStatus();
+  // No attach session that could carry it: a short stream of its own.
+  StreamRequest req;
+  req.pod = podOf(id);
+  req.container = kMainContainer;
+  req.tty = true;
+  absl::StatusOr<std::unique_ptr<PodStream>> stream = PodStream::open(*client_, req);
+  if (!stream.ok()) return absl::FailedPreconditionError(strCat("Container ", id, " is not running"));
+  (*stream)->resize(rows, cols);
+  (*stream)->finish();
+  (void)(*stream)->run([](int, std::string_view) {});
+  return absl::OkStatus();
 }
 
 absl::Status KubeRuntime::pause(const std::string&, bool) {
@@ -363,6 +547,25 @@ absl::StatusOr<std::unique_ptr<LogCursor>> KubeRuntime::openLogs(const std::stri
 void KubeRuntime::cleanup(const std::string&) {}  // the pod stays until rm: its log is read from it
 
 absl::Status KubeRuntime::remove(const std::string& id) {
+  if (isExecKey(id)) {  // its exit is settled: forget it (its session ends on its own)
+    std::lock_guard lock(mu_);
+    execs_.erase(id);
+    return absl::OkStatus();
+  }
+  // Attached clients get the end of the log before the pod (and the log with it) goes: `docker run --rm`.
+  std::vector<std::shared_ptr<PodSession>> attached;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& w : attaches_[id]) {
+      if (auto sp = w.lock()) attached.push_back(std::move(sp));
+    }
+    attaches_.erase(id);
+  }
+  std::optional<ExitStatus> exit = exited(id);
+  for (auto& s : attached) {
+    if (exit) s->containerExited(exit->exitCode);
+    if (!s->waitEnded(std::chrono::seconds(5))) s->cancel();
+  }
   std::string pod = podOf(id);
   if (!informer_.get(pod)) return absl::OkStatus();
   return deletePod(pod);

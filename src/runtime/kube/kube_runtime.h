@@ -3,12 +3,16 @@
 // started and watched through one informer (no polling), signalled and
 // read through the in-pod helper over exec.
 #include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "runtime/kube/kube_client.h"
 #include "runtime/kube/pod_builder.h"
 #include "runtime/kube/pod_informer.h"
+#include "runtime/kube/pod_session.h"
 #include "runtime/runtime.h"
 
 namespace berth::runtime::kube {
@@ -64,10 +68,24 @@ class KubeRuntime final : public Runtime {
   // Runs the helper in `container` of the pod; its exit code.
   absl::StatusOr<int> helper(const std::string& pod, const char* container, std::vector<std::string> args,
                              std::string* output = nullptr);
+  // An attach session on `connection` (the engine's, hello read): the log
+  // from the last `tail` lines (-1: all, for a connection made before start).
+  absl::Status attachSession(const std::string& id, UniqueFd connection, std::string streams, int64_t tail);
+  // Ends an exec: its exit recorded, its watchers told; the code for kExit.
+  int execEnded(const std::string& key, const absl::StatusOr<int>& streamResult);
 
   std::unique_ptr<KubeClient> client_;
   const KubeRuntimeOptions options_;
   PodInformer informer_;
+  SessionTracker sessions_;
+  struct Exec {
+    std::shared_ptr<PodSession> session;
+    std::optional<ExitStatus> exit;
+    std::vector<std::function<void(ExitStatus)>> watchers;
+  };
+  std::mutex mu_;
+  std::map<std::string, Exec> execs_;                                      // by execKey
+  std::map<std::string, std::vector<std::weak_ptr<PodSession>>> attaches_;  // by container id
 };
 
 // What a pod's state says about its main container (exposed for tests).

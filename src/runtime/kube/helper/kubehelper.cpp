@@ -7,14 +7,24 @@
 //                          stderr pass through and are kept apart in DIR's
 //                          log; signals are forwarded; orphans reaped; the
 //                          exit code is the process's (128+N for signal N).
-//                          --gate: first wait until `release`.
+//                          --gate: first wait until `release`. --tty: ARGS
+//                          get a terminal of the helper's own, between them
+//                          and the pod's, so their output is logged too.
+//   exec [--framed-stdin] [--cwd DIR] [--user U[:G]] [--env K=V]... -- ARGS...
+//                          docker exec: ARGS with exactly these variables, in
+//                          DIR, as U (a name or number, from the container's
+//                          /etc/passwd and /etc/group). --framed-stdin: stdin
+//                          comes in stdin_frames.h's frames, so its end can be
+//                          told through a stream that cannot half-close.
 //   release                let a gated `run` go on (archives have landed)
 //   signal N               deliver signal N to the process `run` started
 //   started                wait until `run` has started the process (exit 0)
 //                          or could not (runc's text on stdout, 126 or 127)
 //   logs [--follow] [--tail N]
 //                          the log's records (from the last N lines);
-//                          --follow: until the process exited
+//                          and a marker record once they are out;
+//                          --follow: until the process exited, then
+//                          "exited <code>" on stderr
 //   serve                  the sidecar: waits until the pod goes (SIGTERM), so
 //                          the log stays readable after the process exited
 //
@@ -28,6 +38,8 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <grp.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -37,6 +49,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/kube/stdin_frames.h"
 #include "runtime/log_writer.h"
 
 namespace {
@@ -72,6 +85,13 @@ bool writeFileAtomic(const std::string& p, const std::string& content, mode_t mo
 
 int fail(const std::string& message, int code = 1) {
   std::string line = "berth-kubehelper: " + message + "\n";
+  logfmt::writeAll(2, line.data(), line.size());
+  return code;
+}
+
+// A message for the user of `docker exec`, as runc words it (no prefix).
+int report(const std::string& message, int code) {
+  std::string line = message + "\n";
   logfmt::writeAll(2, line.data(), line.size());
   return code;
 }
@@ -124,6 +144,42 @@ std::string execError(const char* file, int err) {
   return "exec: \"" + f + "\": " + strerror(err);
 }
 
+// A terminal for the process: the master's fd and the slave's path; the
+// pod's terminal (our stdin), when there is one, goes raw so that bytes
+// pass it unchanged, and lends its size.
+int openTerminal(std::string& slavePath) {
+  int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) return -1;
+  char name[128];
+  if (ptsname_r(master, name, sizeof name) != 0) return -1;
+  slavePath = name;
+  if (isatty(0)) {
+    winsize ws {};
+    if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+    termios t {};
+    if (tcgetattr(0, &t) == 0) {
+      cfmakeraw(&t);
+      tcsetattr(0, TCSANOW, &t);
+    }
+  }
+  return master;
+}
+
+// The child's side of a terminal: a session of its own with it as stdio.
+void becomeTerminalChild(const std::string& slavePath) {
+  setsid();
+  int slave = ::open(slavePath.c_str(), O_RDWR);
+  if (slave < 0) return;
+  ioctl(slave, TIOCSCTTY, 0);
+  dup2(slave, 0);
+  dup2(slave, 1);
+  dup2(slave, 2);
+  if (slave > 2) ::close(slave);
+}
+
+// Reports a failed exec the way runc words it, with its exit code.
+int execFailed(const char* file, int err) { return report(execError(file, err), err == EACCES ? 126 : 127); }
+
 int run(bool gate, bool tty, char** args) {
   if (gate) waitForFile("released");
   logfmt::LogWriter log(0, 1, path(logfmt::kLogFile));
@@ -135,15 +191,21 @@ int run(bool gate, bool tty, char** args) {
   int sigFd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
 
   int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2];
-  if (!tty && (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)) return fail("pipe failed");
+  std::string slavePath;
+  int master = -1;
+  if (tty) {
+    master = openTerminal(slavePath);
+    if (master < 0) return fail(std::string("cannot open a terminal: ") + strerror(errno));
+  } else if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+    return fail("pipe failed");
+  }
   if (pipe2(status, O_CLOEXEC) != 0) return fail("pipe failed");
   pid_t child = fork();
   if (child < 0) return fail(std::string("fork: ") + strerror(errno));
   if (child == 0) {
     sigprocmask(SIG_UNBLOCK, &all, nullptr);
     if (tty) {
-      setsid();
-      ioctl(0, TIOCSCTTY, 0);
+      becomeTerminalChild(slavePath);
     } else {
       dup2(out[1], 1);
       dup2(err[1], 2);
@@ -177,7 +239,9 @@ int run(bool gate, bool tty, char** args) {
   writeFileAtomic(path("child.pid"), std::to_string(child) + "\n");
 
   logfmt::LineSplitter lines[2] = {logfmt::LineSplitter(logfmt::kStdout), logfmt::LineSplitter(logfmt::kStderr)};
-  int fds[2] = {tty ? -1 : out[0], tty ? -1 : err[0]};
+  // With a terminal, its master is the process's output and takes the pod's stdin.
+  int fds[2] = {tty ? master : out[0], tty ? -1 : err[0]};
+  int input = tty && isatty(0) ? 0 : -1;
   bool exited = false;
   int code = 0;
   uint64_t drainDeadline = 0;
@@ -185,12 +249,17 @@ int run(bool gate, bool tty, char** args) {
     bool open = fds[0] >= 0 || fds[1] >= 0;
     // Grandchildren may keep the pipes open: two seconds after the exit, stop waiting for them.
     if (exited && (!open || logfmt::nowNanos() > drainDeadline)) break;
-    pollfd pfds[3] = {{sigFd, POLLIN, 0}, {fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
-    int r = poll(pfds, 3, exited ? 100 : -1);
+    pollfd pfds[4] = {{sigFd, POLLIN, 0}, {fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}, {input, POLLIN, 0}};
+    int r = poll(pfds, 4, exited ? 100 : -1);
     if (r < 0 && errno != EINTR) break;
     if (pfds[0].revents & POLLIN) {
       signalfd_siginfo si;
       while (::read(sigFd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGWINCH && tty) {  // the pod's terminal was resized: pass the size on
+          winsize ws {};
+          if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+          continue;
+        }
         if (si.ssi_signo != SIGCHLD) {
           kill(child, int(si.ssi_signo));
           continue;
@@ -205,13 +274,22 @@ int run(bool gate, bool tty, char** args) {
         }
       }
     }
+    if (input >= 0 && (pfds[3].revents & (POLLIN | POLLHUP | POLLERR))) {
+      char buf[4096];
+      ssize_t n = ::read(input, buf, sizeof buf);
+      if (n > 0) {
+        logfmt::writeAll(master, buf, size_t(n));
+      } else if (n == 0 || errno != EINTR) {
+        input = -1;
+      }
+    }
     for (int i = 0; i < 2; ++i) {
       if (fds[i] < 0 || !(pfds[i + 1].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       char buf[65536];
       ssize_t n = ::read(fds[i], buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       uint64_t t = logfmt::nowNanos();
-      if (n <= 0) {
+      if (n <= 0) {  // a terminal's master says EIO once no process holds its slave
         lines[i].flush(log, t);
         ::close(fds[i]);
         fds[i] = -1;
@@ -227,6 +305,143 @@ int run(bool gate, bool tty, char** args) {
   log.flush();
   writeFileAtomic(path("exited"), std::to_string(code) + "\n");
   return code;
+}
+
+// The fields of the first line of a passwd- or group-format file whose
+// field `key` is `value`; empty when none is.
+std::vector<std::string> findEntry(const char* file, size_t key, const std::string& value) {
+  std::string text = readFile(file);
+  for (size_t at = 0; at < text.size();) {
+    size_t nl = text.find('\n', at);
+    if (nl == std::string::npos) nl = text.size();
+    std::vector<std::string> fields;
+    for (size_t f = at; f <= nl;) {
+      size_t c = text.find(':', f);
+      if (c == std::string::npos || c > nl) c = nl;
+      fields.push_back(text.substr(f, c - f));
+      f = c + 1;
+    }
+    at = nl + 1;
+    if (fields.size() >= 3 && fields.size() > key && fields[key] == value) return fields;
+  }
+  return {};
+}
+
+bool isNumber(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
+
+// Becomes `user` ("u", "u:g"; names or numbers, as runc resolves them);
+// runc's texts when it cannot.
+bool becomeUser(const std::string& user) {
+  if (user.empty()) return true;
+  size_t colon = user.find(':');
+  std::string u = user.substr(0, colon), g = colon == std::string::npos ? "" : user.substr(colon + 1);
+  std::vector<std::string> pw = findEntry("/etc/passwd", isNumber(u) ? 2 : 0, u);
+  if (pw.empty() && !isNumber(u)) {
+    report("unable to find user " + u + ": no matching entries in passwd file", 126);
+    return false;
+  }
+  long uid = strtol(isNumber(u) ? u.c_str() : pw[2].c_str(), nullptr, 10);
+  long gid = pw.size() > 3 ? strtol(pw[3].c_str(), nullptr, 10) : 0;
+  if (!g.empty()) {
+    std::vector<std::string> gr = isNumber(g) ? std::vector<std::string>{} : findEntry("/etc/group", 0, g);
+    if (gr.empty() && !isNumber(g)) {
+      report("unable to find group " + g + ": no matching entries in group file", 126);
+      return false;
+    }
+    gid = strtol(isNumber(g) ? g.c_str() : gr[2].c_str(), nullptr, 10);
+  }
+  gid_t groups[1] = {gid_t(gid)};
+  if ((geteuid() == 0 && setgroups(1, groups) != 0) || setgid(gid_t(gid)) != 0 || setuid(uid_t(uid)) != 0) {
+    report("cannot run as " + user + ": " + strerror(errno), 126);
+    return false;
+  }
+  return true;
+}
+
+struct ExecOptions {
+  bool framedStdin = false;
+  std::string cwd, user;
+  std::vector<std::string> env;
+  bool envGiven = false;
+};
+
+// Copies framed stdin into `to` until its end frame or the stream's end,
+// and waits for `child` (whose SIGCHLD `sigFd` reads).
+int pumpFramedStdin(int to, pid_t child, int sigFd) {
+  std::string buffer;
+  int input = 0;
+  while (true) {
+    int st = 0;
+    if (waitpid(child, &st, WNOHANG) == child) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    pollfd pfds[2] = {{sigFd, POLLIN, 0}, {input, POLLIN, 0}};
+    if (poll(pfds, 2, -1) < 0 && errno != EINTR) return fail("poll failed");
+    signalfd_siginfo si;
+    while (::read(sigFd, &si, sizeof si) == sizeof si) {
+    }
+    if (input < 0 || !(pfds[1].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    char buf[65536];
+    ssize_t n = ::read(input, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    bool ended = n <= 0;
+    if (n > 0) {
+      buffer.append(buf, size_t(n));
+      ended = berth::runtime::kube::takeStdinFrames(buffer, [to](std::string_view d) {
+        logfmt::writeAll(to, d.data(), d.size());  // a reader that went away: the data is dropped
+      });
+    }
+    if (ended) {
+      ::close(to);
+      input = -1;  // only the child's exit is awaited now
+    }
+  }
+}
+
+int execCommand(const ExecOptions& o, char** args) {
+  if (o.envGiven) {
+    clearenv();
+    for (const std::string& kv : o.env) putenv(strdup(kv.c_str()));
+  }
+  if (!o.cwd.empty() && chdir(o.cwd.c_str()) != 0) {
+    return report("chdir to cwd (\"" + o.cwd + "\") set in config.json failed: " + strerror(errno), 126);
+  }
+  if (!o.framedStdin) {
+    if (!becomeUser(o.user)) return 126;
+    execvp(args[0], args);
+    return execFailed(args[0], errno);
+  }
+  int in[2], status[2];
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(status, O_CLOEXEC) != 0) return fail("pipe failed");
+  // Before the fork, so that an early exit is not missed; SIGPIPE: a child that closed its stdin.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGPIPE);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  int sigFd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  pid_t child = fork();
+  if (child < 0) return fail(std::string("fork: ") + strerror(errno));
+  if (child == 0) {
+    sigprocmask(SIG_UNBLOCK, &set, nullptr);
+    dup2(in[0], 0);
+    int e = 0;
+    if (!becomeUser(o.user)) {
+      e = -1;
+    } else {
+      execvp(args[0], args);
+      e = errno;
+    }
+    (void)!::write(status[1], &e, sizeof e);
+    _exit(127);
+  }
+  ::close(in[0]);
+  ::close(status[1]);
+  int execErrno = 0;
+  if (::read(status[0], &execErrno, sizeof execErrno) == sizeof execErrno) {
+    waitpid(child, nullptr, 0);
+    return execErrno < 0 ? 126 : execFailed(args[0], execErrno);
+  }
+  ::close(status[0]);
+  return pumpFramedStdin(in[1], child, sigFd);
 }
 
 int signalProcess(const char* arg) {
@@ -261,8 +476,9 @@ off_t tailOffset(int fd, long tail) {
 }
 
 // Streams the log file's records (from the last `tail` lines; -1: all);
-// "caught-up" on stderr once what was there is out; with `follow`, then
-// what comes until the process exited and the file is read to its end.
+// then a marker record (kMarkerStream) once what was there is out; with `follow`, then
+// what comes until the process exited and the file is read to its end,
+// and "exited <code>" on stderr.
 int logs(bool follow, long tail) {
   std::string p = path(logfmt::kLogFile);
   int fd = -1;
@@ -280,9 +496,14 @@ int logs(bool follow, long tail) {
         if (!logfmt::writeAll(1, buf, size_t(n))) return 1;
       }
     }
-    if (!caughtUp) {
-      logfmt::writeAll(2, "caught-up\n", 10);
+    if (!caughtUp) {  // in band: a reader sees it after every record before it
+      logfmt::RecordHeader marker{logfmt::nowNanos(), 0, logfmt::kMarkerStream, 0, logfmt::kMagic};
+      if (!logfmt::writeAll(1, &marker, sizeof marker)) return 1;
       caughtUp = true;
+    }
+    if (done && follow) {  // for an attach: the exit that ends its stream
+      std::string line = "exited " + std::to_string(strtol(readFile(path("exited")).c_str(), nullptr, 10)) + "\n";
+      logfmt::writeAll(2, line.data(), line.size());
     }
     if (!follow || done) return 0;
     usleep(50000);
@@ -326,7 +547,7 @@ int started() {
 }
 
 int main(int argc, char** argv) {
-  if (argc < 2) return fail("usage: berth-kubehelper install|run|release|signal|logs ...", 2);
+  if (argc < 2) return fail("usage: berth-kubehelper install|run|exec|release|signal|started|logs|serve ...", 2);
   std::string cmd = argv[1];
   if (cmd == "install" && argc == 3) return install(argv[2]);
   if (cmd == "release" && argc == 2) return writeFileAtomic(path("released"), "") ? 0 : fail("cannot write the release mark");
@@ -347,6 +568,28 @@ int main(int argc, char** argv) {
       }
     }
     return logs(follow, tail);
+  }
+  if (cmd == "exec") {
+    ExecOptions o;
+    int i = 2;
+    for (; i < argc && std::string(argv[i]) != "--"; ++i) {
+      std::string a = argv[i];
+      if (a == "--framed-stdin") {
+        o.framedStdin = true;
+      } else if ((a == "--cwd" || a == "--user" || a == "--env") && i + 1 < argc) {
+        std::string v = argv[++i];
+        if (a == "--cwd") o.cwd = v;
+        if (a == "--user") o.user = v;
+        if (a == "--env") {
+          o.env.push_back(v);
+          o.envGiven = true;
+        }
+      } else {
+        return fail("exec: unknown option " + a, 2);
+      }
+    }
+    if (i + 1 >= argc) return fail("exec: no command after --", 2);
+    return execCommand(o, argv + i + 1);
   }
   if (cmd == "run") {
     bool gate = false, tty = false;

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/kube/stdin_frames.h"
 #include "runtime/log_record.h"
 #include "util/unique_fd.h"
 
@@ -39,9 +40,10 @@ class KubeHelper : public testing::Test {
 
   // Starts the helper with `args`; its stdout and stderr go to files.
   // Each run has files of its own: test.<pid>.out and .err.
-  pid_t spawn(const std::vector<std::string>& args) {
+  pid_t spawn(const std::vector<std::string>& args, int stdinFd = -1) {
     pid_t pid = fork();
     if (pid == 0) {
+      if (stdinFd >= 0) dup2(stdinFd, 0);
       int out = ::open(outFile(getpid(), "out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       int err = ::open(outFile(getpid(), "err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       dup2(out, 1);
@@ -70,7 +72,7 @@ class KubeHelper : public testing::Test {
   }
   Result run(const std::vector<std::string>& args) { return finish(spawn(args)); }
 
-  // (stream, text) of each log record.
+  // (stream, text) of each log record; `logs`' marker record is left out.
   std::vector<std::pair<int, std::string>> records(const std::string& data) {
     std::vector<std::pair<int, std::string>> out;
     size_t off = 0;
@@ -79,7 +81,7 @@ class KubeHelper : public testing::Test {
       memcpy(&h, data.data() + off, sizeof h);
       EXPECT_EQ(h.magic, logfmt::kMagic);
       off += sizeof h;
-      out.emplace_back(h.stream, data.substr(off, h.length));
+      if (h.stream != logfmt::kMarkerStream) out.emplace_back(h.stream, data.substr(off, h.length));
       off += h.length;
     }
     EXPECT_EQ(off, data.size());
@@ -101,18 +103,86 @@ TEST_F(KubeHelper, RunPassesOutputThroughKeepsStreamsApartAndExitsWithTheCode) {
   EXPECT_EQ(recs[1], std::make_pair(2, std::string("err\n")));
   EXPECT_EQ(recs[2], std::make_pair(1, std::string("tail")));
   EXPECT_EQ(berth::readFileOrEmpty((dir_ / "exited").string()), "3\n");
-  // `logs` hands the records over as they are.
+  // `logs` hands the records over as they are, then its marker.
+  logfmt::RecordHeader marker;
   Result l = run({"logs"});
   EXPECT_EQ(l.code, 0);
-  EXPECT_EQ(l.out, log);
-  EXPECT_EQ(l.err, "caught-up\n");
+  ASSERT_EQ(l.out.size(), log.size() + sizeof marker);
+  EXPECT_EQ(l.out.substr(0, log.size()), log);
+  memcpy(&marker, l.out.data() + log.size(), sizeof marker);
+  EXPECT_EQ(marker.stream, logfmt::kMarkerStream);
+  EXPECT_EQ(marker.length, 0u);
+  EXPECT_EQ(marker.magic, logfmt::kMagic);
+  EXPECT_EQ(l.err, "");
   // --tail counts lines: the last is "err\n" then the unterminated "tail".
   l = run({"logs", "--tail", "2"});
   auto tail2 = records(l.out);
   ASSERT_EQ(tail2.size(), 2u);
   EXPECT_EQ(tail2[0].second, "err\n");
-  EXPECT_EQ(run({"logs", "--tail", "0"}).out, "");
-  EXPECT_EQ(run({"logs", "--follow", "--tail", "9"}).out, log);  // exited: follow ends at once
+  EXPECT_TRUE(records(run({"logs", "--tail", "0"}).out).empty());
+  Result follow = run({"logs", "--follow", "--tail", "9"});  // exited: follow ends at once
+  EXPECT_EQ(follow.out.substr(0, log.size()), log);
+  EXPECT_EQ(follow.err, "exited 3\n");  // the exit, for an attach that follows the log
+}
+
+TEST_F(KubeHelper, RunWithATerminalLogsWhatTheProcessWrites) {
+  // The process gets a terminal of the helper's own, even where the pod gave none.
+  berth::UniqueFd devNull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  Result r = finish(spawn({"run", "--tty", "--", "/bin/sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty; exit 2"},
+                          devNull.get()));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.out, "on-a-tty\r\n");
+  auto recs = records(berth::readFileOrEmpty((dir_ / "container.log").string()));
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0], std::make_pair(1, std::string("on-a-tty\r\n")));
+}
+
+TEST_F(KubeHelper, ExecWithItsOwnEnvironmentDirectoryAndExitCode) {
+  setenv("BERTH_TEST_LEAK", "leaked", 1);
+  Result r = run({"exec", "--env", "A=1", "--env", "PATH=/usr/bin:/bin", "--cwd", "/tmp", "--", "/bin/sh", "-c",
+                  "echo $A; pwd; echo \"[$BERTH_TEST_LEAK]\"; exit 5"});
+  unsetenv("BERTH_TEST_LEAK");
+  EXPECT_EQ(r.code, 5);
+  EXPECT_EQ(r.out, "1\n/tmp\n[]\n");  // exactly the given variables
+  r = run({"exec", "--cwd", "/no/such/dir", "--", "true"});
+  EXPECT_EQ(r.code, 126);
+  EXPECT_EQ(r.err, "chdir to cwd (\"/no/such/dir\") set in config.json failed: No such file or directory\n");
+  r = run({"exec", "--", "no-such-program"});
+  EXPECT_EQ(r.code, 127);
+  EXPECT_EQ(r.err, "exec: \"no-such-program\": executable file not found in $PATH\n");
+  r = run({"exec", "--user", "no-such-user", "--", "true"});
+  EXPECT_EQ(r.code, 126);
+  EXPECT_EQ(r.err, "unable to find user no-such-user: no matching entries in passwd file\n");
+  if (geteuid() == 0) {  // becoming another user needs root
+    r = run({"exec", "--user", "nobody", "--", "/bin/sh", "-c", "id -un; id -u"});
+    EXPECT_EQ(r.code, 0);
+    EXPECT_EQ(r.out, "nobody\n65534\n");
+    r = run({"exec", "--user", "1234:daemon", "--", "/bin/sh", "-c", "id -u; id -g"});
+    EXPECT_EQ(r.out, "1234\n1\n");
+  }
+}
+
+TEST_F(KubeHelper, ExecFramedStdinEndsAtItsEndFrameWhileTheStreamStaysOpen) {
+  int in[2];
+  ASSERT_EQ(pipe2(in, O_CLOEXEC), 0);
+  pid_t pid = spawn({"exec", "--framed-stdin", "--", "/bin/sh", "-c", "cat; echo done"}, in[0]);
+  ::close(in[0]);
+  std::string frames = berth::runtime::kube::stdinFrame("hello ") + berth::runtime::kube::stdinFrame("world\n") +
+                       berth::runtime::kube::stdinFrame("");
+  ASSERT_EQ(::write(in[1], frames.data(), 3), 3);  // a frame cut in two
+  ASSERT_EQ(::write(in[1], frames.data() + 3, frames.size() - 3), ssize_t(frames.size() - 3));
+  Result r = finish(pid);  // without closing the pipe: the end frame ends cat's input
+  ::close(in[1]);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out, "hello world\ndone\n");
+  // A program that is not there fails the same way with framed stdin.
+  ASSERT_EQ(pipe2(in, O_CLOEXEC), 0);
+  pid = spawn({"exec", "--framed-stdin", "--", "no-such-program"}, in[0]);
+  ::close(in[0]);
+  r = finish(pid);
+  ::close(in[1]);
+  EXPECT_EQ(r.code, 127);
+  EXPECT_EQ(r.err, "exec: \"no-such-program\": executable file not found in $PATH\n");
 }
 
 TEST_F(KubeHelper, ExecFailureIsRuncsText) {

@@ -1,0 +1,62 @@
+#pragma once
+// A command in a pod's container (pods/exec), or the container's own
+// process (pods/attach), over the Kubernetes streaming WebSocket
+// (subprotocol v4.channel.k8s.io: binary frames whose first byte is the
+// channel — 0 stdin, 1 stdout, 2 stderr, 3 the final Status, 4 resize).
+// v4 cannot end stdin alone: finish() closes the whole stream, which the
+// kubelet reads as the end of stdin (and of the session).
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/kube/kube_client.h"
+
+namespace berth::runtime::kube {
+
+struct StreamRequest {
+  std::string pod, container;
+  std::vector<std::string> command;  // pods/exec; empty: pods/attach
+  bool stdin = false, stdout = true, stderr = true, tty = false;
+};
+
+// The query of the request's URL (exposed for tests).
+std::string streamTarget(const KubeClient& client, const StreamRequest& req);
+
+class PodStream {
+ public:
+  using OutputHandler = std::function<void(int channel, std::string_view data)>;
+
+  // Connects and upgrades; the server's refusal (no such pod, not running,
+  // forbidden) as its status.
+  static absl::StatusOr<std::unique_ptr<PodStream>> open(const KubeClient& client, const StreamRequest& req);
+  virtual ~PodStream() = default;
+
+  // Reads until the stream ends, handing stdout (1) and stderr (2) to
+  // `onOutput` on the calling thread. The result: the exit code the
+  // channel-3 Status stands for; Unavailable when it ended without one
+  // (an attach ends so), Cancelled after cancel(). Call once.
+  virtual absl::StatusOr<int> run(const OutputHandler& onOutput) = 0;
+
+  // From any thread, before or during run(); in order.
+  virtual void write(std::string_view stdinData) = 0;
+  virtual void resize(unsigned rows, unsigned cols) = 0;
+  // Closes the stream once what was written is out.
+  virtual void finish() = 0;
+  // Ends run() now.
+  virtual void cancel() = 0;
+};
+
+// One command to its end: output to `onOutput`, the result as run()'s.
+// `cancel` ends it from another thread (Cancelled; noticed within 50 ms).
+absl::StatusOr<int> execInPod(const KubeClient& client, const StreamRequest& req, const PodStream::OutputHandler& onOutput,
+                              const std::atomic<bool>* cancel = nullptr);
+
+// The exit code a v4 Status document stands for: 0 for Success, the
+// ExitCode cause of NonZeroExitCode; an error for any other failure.
+absl::StatusOr<int> exitCodeFromStatus(std::string_view statusJson);
+
+}  // namespace berth::runtime::kube
