@@ -2,21 +2,25 @@
 // container, created, running or stopped. Every path is resolved inside the
 // container's root fd (util/rooted_fs): a symlink the container planted
 // never leads out of it (CVE-2018-15664).
-#include <dirent.h>
 #include <fcntl.h>
-
-#include <algorithm>
-#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <set>
 
 #include "engine/container_doc.h"
 #include "engine/container_service.h"
 #include "image/layer/unpack.h"
 #include "runtime/user.h"
+#include "util/random_id.h"
 #include "util/rooted_fs.h"
 #include "util/status.h"
 #include "util/strings.h"
+#include "util/tar_tree.h"
 #include "util/tar_writer.h"
 #include "util/timestamp.h"
 
@@ -87,75 +91,9 @@ api::backend::PathStat statOf(const Found& f) {
   return s;
 }
 
-// The names in directory `dirFd` (not "." and ".."), sorted: archives and
-// diffs list entries in a stable order.
-std::vector<std::string> sortedEntries(int dirFd) {
-  std::vector<std::string> names;
-  DIR* d = ::fdopendir(::dup(dirFd));
-  if (d == nullptr) return names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-// Writes `name` (an entry of dirFd) and, for a directory, everything below
-// it, as `tarName`. Never follows a symlink: each level is opened with
-// O_NOFOLLOW relative to its parent.
+// writeTarTree with the reason of a failed write.
 absl::Status writeTree(int out, int dirFd, const std::string& name, const std::string& tarName, dev_t onlyDev = 0) {
-  struct stat st {};
-  if (::fstatat(dirFd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return absl::OkStatus();  // gone meanwhile
-  if (onlyDev != 0 && S_ISDIR(st.st_mode) && st.st_dev != onlyDev) {
-    // Another filesystem mounted here (export): the directory, not its contents.
-    TarEntry e;
-    e.name = tarName.ends_with('/') ? tarName : tarName + "/";
-    e.type = '5';
-    e.mode = int(st.st_mode & 07777);
-    e.mtime = st.st_mtim.tv_sec;
-    return writeAll(out, tarHeader(e));
-  }
-  TarEntry e;
-  e.name = tarName;
-  e.mode = int(st.st_mode & 07777);
-  e.uid = st.st_uid;
-  e.gid = st.st_gid;
-  e.mtime = st.st_mtim.tv_sec;
-  if (S_ISLNK(st.st_mode)) {
-    char buf[4096];
-    ssize_t n = ::readlinkat(dirFd, name.c_str(), buf, sizeof buf);
-    e.type = '2';
-    e.linkname = n > 0 ? std::string(buf, size_t(n)) : "";
-    return writeAll(out, tarHeader(e));
-  }
-  if (S_ISREG(st.st_mode)) {
-    UniqueFd fd(::openat(dirFd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd.valid()) return absl::OkStatus();
-    e.size = st.st_size;
-    BERTH_RETURN_IF_ERROR(writeAll(out, tarHeader(e)));
-    char buf[64 * 1024];
-    int64_t left = st.st_size;
-    while (left > 0) {
-      ssize_t n = ::read(fd.get(), buf, size_t(std::min<int64_t>(left, sizeof buf)));
-      if (n <= 0) break;
-      BERTH_RETURN_IF_ERROR(writeAll(out, std::string_view(buf, size_t(n))));
-      left -= n;
-    }
-    // A file that shrank while read is padded to the size announced.
-    if (left > 0) BERTH_RETURN_IF_ERROR(writeAll(out, std::string(size_t(left), '\0')));
-    return writeAll(out, tarPadding(st.st_size));
-  }
-  if (!S_ISDIR(st.st_mode)) return absl::OkStatus();  // devices, fifos, sockets: not archived
-  e.type = '5';
-  if (!e.name.ends_with('/')) e.name.push_back('/');
-  BERTH_RETURN_IF_ERROR(writeAll(out, tarHeader(e)));
-  UniqueFd sub(::openat(dirFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!sub.valid()) return absl::OkStatus();
-  for (const std::string& n : sortedEntries(sub.get())) {
-    BERTH_RETURN_IF_ERROR(writeTree(out, sub.get(), n, e.name + n, onlyDev));
-  }
+  if (!writeTarTree(out, dirFd, name, tarName, onlyDev)) return absl::InternalError(strCat("writing the archive: ", strerror(errno)));
   return absl::OkStatus();
 }
 
@@ -211,9 +149,39 @@ absl::Status ContainerService::withRootfs(const Record& r, const std::function<a
   return runtime_.withRootfs(r.row.id, spec, fn);
 }
 
+namespace {
+
+// Where a container's copies before start are kept, one numbered directory
+// each (tree/ and options.json): each start of a pod is a fresh filesystem.
+std::string copiesDir(const std::string& containersDir, const std::string& id) {
+  return strCat(containersDir, "/", id, "/copies-before-start");
+}
+
+api::backend::PathStat statOf(const runtime::PathInfo& p) {
+  api::backend::PathStat s;
+  s.name = p.name;
+  s.size = p.size;
+  s.mode = goMode(mode_t(p.mode));
+  s.mtime = formatRfc3339Nano(fromUnixNanos(p.mtimeNanos));
+  s.linkTarget = p.linkTarget;
+  return s;
+}
+
+absl::Status couldNotFind(const absl::Status& st, std::string_view path, std::string_view name) {
+  if (absl::IsNotFound(st)) return absl::NotFoundError(strCat("Could not find the file ", path, " in container ", name));
+  return st;
+}
+
+}  // namespace
+
 absl::StatusOr<api::backend::PathStat> ContainerService::statContainerPath(std::string_view name,
                                                                           std::string_view path) {
   BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
+  if (!runtime_.onThisMachine()) {
+    absl::StatusOr<runtime::PathInfo> p = runtime_.statPath(r.row.id, std::string(path));
+    if (!p.ok()) return couldNotFind(p.status(), path, name);
+    return statOf(*p);
+  }
   api::backend::PathStat out;
   BERTH_RETURN_IF_ERROR(withRootfs(r, [&](int root) -> absl::Status {
     BERTH_ASSIGN_OR_RETURN(Found f, lookup(root, path, name));
@@ -224,6 +192,8 @@ absl::StatusOr<api::backend::PathStat> ContainerService::statContainerPath(std::
 }
 
 absl::StatusOr<UniqueFd> ContainerService::scratchFile() {
+  std::error_code ec;  // a runtime whose containers are elsewhere may not have made it
+  std::filesystem::create_directories(specContext_.containersDir, ec);
   UniqueFd fd(::open(specContext_.containersDir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
   if (!fd.valid()) return absl::InternalError(strCat("temporary file: ", strerror(errno)));
   return fd;
@@ -234,6 +204,14 @@ absl::StatusOr<std::pair<api::backend::PathStat, UniqueFd>> ContainerService::ar
   BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
   BERTH_ASSIGN_OR_RETURN(UniqueFd out, scratchFile());
   api::backend::PathStat stat;
+  if (!runtime_.onThisMachine()) {
+    absl::StatusOr<runtime::PathInfo> p = runtime_.statPath(r.row.id, std::string(path));
+    if (!p.ok()) return couldNotFind(p.status(), path, name);
+    stat = statOf(*p);
+    BERTH_RETURN_IF_ERROR(couldNotFind(runtime_.archivePath(r.row.id, std::string(path), out.get()), path, name));
+    ::lseek(out.get(), 0, SEEK_SET);
+    return std::make_pair(std::move(stat), std::move(out));
+  }
   BERTH_RETURN_IF_ERROR(withRootfs(r, [&](int root) -> absl::Status {
     BERTH_ASSIGN_OR_RETURN(Found f, lookup(root, path, name));
     stat = statOf(f);
@@ -253,6 +231,21 @@ absl::Status ContainerService::extractToContainer(std::string_view name, std::st
   BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
   if (r.doc["HostConfig"].value("ReadonlyRootfs", false)) {
     return absl::PermissionDeniedError("container rootfs is marked read-only");
+  }
+  if (!runtime_.onThisMachine()) {
+    runtime::CopyOptions o;
+    o.noOverwriteDirNonDir = noOverwriteDirNonDir;
+    if (copyUIDGID) {  // a pod's user is numeric: "uid[:gid]"
+      auto [u, g] = splitOnce(r.doc["Config"].value("User", ""), ':');
+      uint32_t uid = 0, gid = 0;
+      if (parseInt(u, uid) && (g.empty() || parseInt(g, gid))) o.owner = std::make_pair(uid, gid);
+      if (u.empty()) o.owner = std::make_pair(0u, 0u);
+    }
+    // Under the container's lock: a start in between would miss a kept copy.
+    std::shared_ptr<Live> l = live(r.row.id);
+    std::lock_guard op(l->op);
+    BERTH_ASSIGN_OR_RETURN(r, resolve(r.row.id));
+    return extractElsewhere(r, name, path, tarFd, o);
   }
   return withRootfs(r, [&](int root) -> absl::Status {
     absl::StatusOr<UniqueFd> dir = openInRoot(root, path, O_RDONLY | O_DIRECTORY);
@@ -276,6 +269,72 @@ absl::Status ContainerService::extractToContainer(std::string_view name, std::st
     if (!res.ok()) return absl::InvalidArgumentError(strCat("extracting the archive: ", res.status().message()));
     return absl::OkStatus();
   });
+}
+
+absl::Status ContainerService::extractElsewhere(const Record& r, std::string_view name, std::string_view path,
+                                              int tarFd, const runtime::CopyOptions& options) {
+  std::string dir = strCat(specContext_.containersDir, "/", r.row.id);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::string staging = strCat(dir, "/copy-", newHexId(8));
+  if (::mkdir(staging.c_str(), 0700) != 0) return absl::InternalError(strCat("mkdir ", staging, ": ", strerror(errno)));
+  auto cleanup = [&] { std::filesystem::remove_all(staging, ec); };
+  std::string tree = staging + "/tree";
+  UniqueFd treeFd;
+  if (::mkdir(tree.c_str(), 0755) == 0) treeFd = UniqueFd(::open(tree.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!treeFd.valid()) {
+    cleanup();
+    return absl::InternalError(strCat("staging a copy: ", strerror(errno)));
+  }
+  layer::UnpackOptions o;
+  o.whiteouts = false;
+  o.chown = true;
+  ::lseek(tarFd, 0, SEEK_SET);
+  absl::StatusOr<layer::UnpackResult> res = layer::unpackLayer(layer::fdSource(tarFd, "archive"), oci::Compression::None,
+                                                               treeFd.get(), o);
+  if (!res.ok()) {
+    cleanup();
+    return absl::InvalidArgumentError(strCat("extracting the archive: ", res.status().message()));
+  }
+  std::string status = r.doc["State"].value("Status", "");
+  if (status == "running" || status == "paused") {
+    absl::Status st = couldNotFind(runtime_.copyIn(r.row.id, std::string(path), treeFd.get(), options), path, name);
+    cleanup();
+    return st;
+  }
+  // Not running: kept, and copied in at every start before the process runs.
+  std::string kept = copiesDir(specContext_.containersDir, r.row.id);
+  std::filesystem::create_directories(kept, ec);
+  char seq[16];
+  std::snprintf(seq, sizeof seq, "%06zu", copiesBeforeStart(r.row.id).size());
+  nlohmann::json meta = {{"path", std::string(path)}, {"noOverwriteDirNonDir", options.noOverwriteDirNonDir}};
+  if (options.owner) meta["owner"] = {options.owner->first, options.owner->second};
+  // Complete before the rename makes it one of the kept copies.
+  UniqueFd file(::open((staging + "/options.json").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  absl::Status written = file.valid() ? writeAll(file.get(), meta.dump()) : absl::InternalError(strerror(errno));
+  if (!written.ok() || ::rename(staging.c_str(), strCat(kept, "/", seq).c_str()) != 0) {
+    cleanup();
+    return written.ok() ? absl::InternalError(strCat("keeping a copy: ", strerror(errno))) : written;
+  }
+  return absl::OkStatus();
+}
+
+std::vector<runtime::PendingCopy> ContainerService::copiesBeforeStart(const std::string& id) const {
+  std::vector<runtime::PendingCopy> out;
+  std::string kept = copiesDir(specContext_.containersDir, id);
+  UniqueFd dir(::open(kept.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) return out;
+  for (const std::string& n : sortedEntries(dir.get())) {
+    nlohmann::json meta = nlohmann::json::parse(readFileOrEmpty(strCat(kept, "/", n, "/options.json")), nullptr, false);
+    if (!meta.is_object() || !meta.contains("path")) continue;  // one being written
+    runtime::PendingCopy c;
+    c.path = meta.value("path", "");
+    c.tree = strCat(kept, "/", n, "/tree");
+    c.options.noOverwriteDirNonDir = meta.value("noOverwriteDirNonDir", false);
+    if (meta.contains("owner")) c.options.owner = std::make_pair(meta["owner"][0].get<uint32_t>(), meta["owner"][1].get<uint32_t>());
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 }  // namespace berth::engine

@@ -106,6 +106,7 @@ absl::StatusOr<bool> ContainerService::startLocked(Live& l, Record& r) {
   logOptions(r.doc["HostConfig"], options);
   options.attachments = std::move(l.pendingAttach);
   l.pendingAttach.clear();
+  if (!here) options.copies = copiesBeforeStart(r.row.id);
 
   absl::StatusOr<runtime::Started> started = runtime_.start(spec, std::move(options));
   ojson& state = r.doc["State"];

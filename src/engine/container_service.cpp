@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <future>
 #include <regex>
 #include <set>
@@ -833,6 +834,10 @@ absl::Status ContainerService::removeContainer(std::string_view name,
     BERTH_ASSIGN_OR_RETURN(r, resolve(r.row.id));
     networks_.tearDownSandbox(r.row.id);
     BERTH_RETURN_IF_ERROR(runtime_.remove(r.row.id));
+    if (!runtime_.onThisMachine()) {  // what the engine kept here for it (copies before start)
+      std::error_code ec;
+      std::filesystem::remove_all(strCat(specContext_.containersDir, "/", r.row.id), ec);
+    }
     BERTH_RETURN_IF_ERROR(db_.deleteContainer(r.row.id));
     removedWaiters = std::move(l->removedWaiters);
     l->removedWaiters.clear();

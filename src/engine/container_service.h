@@ -132,6 +132,12 @@ class ContainerService final : public api::backend::ContainerBackend, public Con
   // Runs `fn` on the container's root filesystem (see Runtime::withRootfs),
   // holding its lifecycle lock so it cannot start meanwhile.
   absl::Status withRootfs(const Record& r, const std::function<absl::Status(int rootFd)>& fn);
+  // docker cp into a container that is not on this machine (the kube
+  // backend): the archive unpacked here first, with the unpacker's checks,
+  // then copied in while it runs, or kept and copied at each start.
+  absl::Status extractElsewhere(const Record& r, std::string_view name, std::string_view path, int tarFd,
+                                const runtime::CopyOptions& options);
+  std::vector<runtime::PendingCopy> copiesBeforeStart(const std::string& id) const;
   absl::StatusOr<bool> startLocked(Live& l, Record& r);
   // The network side of a start: the sandbox, recorded in the spec and the document.
   absl::Status setUpNetworking(Record& r, runtime::ContainerSpec& spec);

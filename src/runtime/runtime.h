@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -17,6 +18,27 @@
 #include "util/unique_fd.h"
 
 namespace berth::runtime {
+
+// What docker cp puts into a container: a tree the daemon unpacked (and
+// checked) already, with the upload's options.
+struct CopyOptions {
+  bool noOverwriteDirNonDir = false;
+  std::optional<std::pair<uint32_t, uint32_t>> owner;  // copyUIDGID: the container user's ids
+};
+struct PendingCopy {
+  std::string path;  // the directory in the container
+  std::string tree;  // the unpacked tree on this machine
+  CopyOptions options;
+};
+
+// docker cp's stat of a path in a container not on this machine.
+struct PathInfo {
+  std::string name;
+  int64_t size = 0;
+  uint32_t mode = 0;  // st_mode
+  int64_t mtimeNanos = 0;
+  std::string linkTarget;
+};
 
 struct StartOptions {
   bool openStdin = false;
@@ -26,6 +48,9 @@ struct StartOptions {
   // Monitor-side ends of attach connections made before start (their
   // hello frames already written): they see every byte of output.
   std::vector<UniqueFd> attachments;
+  // Runtimes not on this machine: trees copied in before start, in order,
+  // to land before the process runs (withRootfs does this here).
+  std::vector<PendingCopy> copies;
 };
 
 struct Started {
@@ -124,6 +149,22 @@ class Runtime {
   // it must be resolved with util/rooted_fs. For docker cp.
   virtual absl::Status withRootfs(const std::string& id, const ContainerSpec& spec,
                                   const std::function<absl::Status(int rootFd)>& fn) = 0;
+
+  // docker cp for containers not on this machine (onThisMachine() false),
+  // where withRootfs cannot reach: done where the container runs, while it
+  // runs. NotFound for a path that is not there.
+  virtual absl::StatusOr<PathInfo> statPath(const std::string&, const std::string&) {
+    return absl::UnimplementedError("statPath: the container's files are on this machine");
+  }
+  // Writes a tar of `path` (its base name at the top) to `outFd`.
+  virtual absl::Status archivePath(const std::string&, const std::string&, int) {
+    return absl::UnimplementedError("archivePath: the container's files are on this machine");
+  }
+  // Copies the tree at `treeFd` into directory `path` (InvalidArgument:
+  // not a directory, or refused by noOverwriteDirNonDir).
+  virtual absl::Status copyIn(const std::string&, const std::string&, int, const CopyOptions&) {
+    return absl::UnimplementedError("copyIn: the container's files are on this machine");
+  }
 
   // What cannot be applied of `resources` here, as warnings (create's
   // Warnings, start's log); empty when every limit takes.

@@ -5,10 +5,14 @@ docker-py; what it made checked with kubectl.
 Needs KUBECONFIG and BERTH_TEST_REGISTRY as cluster-up prints them
 (tests/kube/run-suite sets both up and tears the cluster down)."""
 
+import io
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 import unittest
 
@@ -239,6 +243,65 @@ class Streams(KubeBase):
         self.docker("run", "-d", "-i", "--name", "reader", BUSYBOX, "sh", "-c", "read line; echo got $line")
         r = run_docker(["attach", "reader"], self.berth.url, timeout=120, stdin="abc\n", check=False)
         self.assertEqual((r.returncode, r.stdout), (0, "got abc\n"))
+
+
+class Copy(KubeBase):
+    """docker cp through the helper: into and out of a running pod, and into
+    a created container before its process starts."""
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.mkdtemp(prefix="berth-kube-cp-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def test_copy_into_and_out_of_a_running_container(self):
+        self.docker("run", "-d", "--name", "files", BUSYBOX, "sleep", "300")
+        src = os.path.join(self.tmp, "tree")
+        os.makedirs(os.path.join(src, "sub"))
+        with open(os.path.join(src, "sub", "note.txt"), "w") as f:
+            f.write("hello from the host\n")
+        os.chmod(os.path.join(src, "sub", "note.txt"), 0o640)
+        os.symlink("note.txt", os.path.join(src, "sub", "link"))
+        self.docker("cp", src, "files:/tmp/")
+        r = self.docker("exec", "files", "sh", "-c", "cat /tmp/tree/sub/link; stat -c %a /tmp/tree/sub/note.txt")
+        self.assertEqual(r.stdout, "hello from the host\n640\n")
+        out = os.path.join(self.tmp, "back")
+        self.docker("cp", "files:/tmp/tree", out)
+        with open(os.path.join(out, "sub", "note.txt")) as f:
+            self.assertEqual(f.read(), "hello from the host\n")
+        self.assertEqual(os.readlink(os.path.join(out, "sub", "link")), "note.txt")
+        # A tar on stdout, the base name at its top.
+        r = subprocess.run([DOCKER_CLI, "cp", "files:/tmp/tree/sub/note.txt", "-"], capture_output=True, timeout=60,
+                           env=clean_env({"DOCKER_HOST": self.berth.url}))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with tarfile.open(fileobj=io.BytesIO(r.stdout)) as t:
+            self.assertEqual(t.getnames(), ["note.txt"])
+            self.assertEqual(t.extractfile("note.txt").read(), b"hello from the host\n")
+        r = self.docker("cp", "files:/no/such/file", out, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("Could not find the file /no/such/file in container files", r.stderr)
+
+    def test_copy_before_start_lands_before_the_process_runs(self):
+        self.docker("create", "--name", "seeded", BUSYBOX, "sh", "-c", "cat /etc/seed.conf /data/x")
+        seed = os.path.join(self.tmp, "seed.conf")
+        with open(seed, "w") as f:
+            f.write("seeded=1\n")
+        self.docker("cp", seed, "seeded:/etc/seed.conf")
+        data = os.path.join(self.tmp, "data")
+        os.makedirs(data)
+        with open(os.path.join(data, "x"), "w") as f:
+            f.write("x\n")
+        # Before start there is no filesystem to stat (the CLI then names the destination itself).
+        self.docker("cp", data, "seeded:/data")
+        r = self.docker("start", "-a", "seeded", check=False)
+        self.assertEqual((r.returncode, r.stdout), (0, "seeded=1\nx\n"))
+        # Each start is a new pod: the copies land again.
+        r = self.docker("start", "-a", "seeded", check=False)
+        self.assertEqual((r.returncode, r.stdout), (0, "seeded=1\nx\n"))
+        # From a container that is not running there is nothing to read.
+        r = self.docker("cp", "seeded:/etc/seed.conf", self.tmp, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("is not running", r.stderr)
 
 
 class Restart(KubeBase):

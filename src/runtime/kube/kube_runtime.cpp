@@ -1,19 +1,25 @@
 #include "runtime/kube/kube_runtime.h"
 
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <thread>
 
+#include "runtime/kube/copy_ops.h"
 #include "runtime/kube/pod_session.h"
 #include "runtime/kube/pod_stream.h"
+#include "runtime/kube/stdin_frames.h"
 #include "util/log.h"
 #include "util/status.h"
 #include "util/strings.h"
+#include "util/tar_tree.h"
 #include "util/timestamp.h"
 
 namespace berth::runtime::kube {
@@ -222,14 +228,16 @@ absl::Status KubeRuntime::deletePod(const std::string& pod) {
 }
 
 absl::StatusOr<int> KubeRuntime::helper(const std::string& pod, const char* container, std::vector<std::string> args,
-                                        std::string* output) {
+                                        std::string* output, std::string* errors) {
   StreamRequest req;
   req.pod = pod;
   req.container = container;
   req.command = {kHelperPath};
   req.command.insert(req.command.end(), args.begin(), args.end());
   std::string collected;
-  absl::StatusOr<int> rc = execInPod(*client_, req, [&](int, std::string_view data) { collected.append(data); });
+  absl::StatusOr<int> rc = execInPod(*client_, req, [&](int channel, std::string_view data) {
+    (channel == 2 && errors != nullptr ? *errors : collected).append(data);
+  });
   if (output != nullptr) *output = collected;
   return rc;
 }
@@ -241,6 +249,7 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
   PodRun run;
   run.openStdin = options.openStdin;
   run.stdinOnce = options.stdinOnce;
+  run.gate = !options.copies.empty();  // the process waits until they have landed
   BERTH_ASSIGN_OR_RETURN(json pod, buildPod(spec, options_.pod, run));
   BERTH_RETURN_IF_ERROR(client_->post(client_->corePath("pods"), pod).status());
   auto deadline = Clock::now() + std::chrono::seconds(options_.startTimeoutSeconds);
@@ -260,6 +269,19 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
                                                 m.message.empty() ? "" : ": ", m.message));
     }
     return absl::FailedPreconditionError(m.message);
+  }
+  // Copies made before start land while the helper holds the process back.
+  if (run.gate && m.kind == MainState::kRunning) {
+    absl::Status copied = copyBeforeStart(spec.id, options.copies);
+    if (copied.ok()) {
+      std::string out;
+      absl::StatusOr<int> rc = helper(name, kSidecarContainer, {"release"}, &out);
+      if (!rc.ok() || *rc != 0) copied = rc.ok() ? absl::InternalError(strCat("releasing the process: ", out)) : rc.status();
+    }
+    if (!copied.ok()) {
+      (void)deletePod(name);
+      return absl::Status(copied.code(), strCat("copying files into the container before it starts: ", copied.message()));
+    }
   }
   // The helper could not run the process: runc's text, as a failed start.
   // "Running" only says the helper runs, so ask it whether its exec worked.
@@ -513,7 +535,176 @@ absl::StatusOr<ResourceStats> KubeRuntime::stats(const std::string&) {
 }
 
 absl::Status KubeRuntime::withRootfs(const std::string&, const ContainerSpec&, const std::function<absl::Status(int)>&) {
-  return absl::UnimplementedError("docker cp is not available on the kube backend yet");
+  return absl::UnimplementedError("the kube backend has no container root on this machine: use statPath, archivePath, copyIn");
+}
+
+namespace {
+
+bool fromHex(std::string_view h, std::string& out) {
+  out.clear();
+  if (h == "-") return true;
+  if (h.size() % 2 != 0) return false;
+  auto nibble = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+  for (size_t i = 0; i < h.size(); i += 2) {
+    int hi = nibble(h[i]), lo = nibble(h[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return true;
+}
+
+// Sends the tree below `dirFd` as copy_ops entries named `prefix` + name.
+// Hard links within the tree stay links: `seen` holds each inode's first name.
+absl::Status sendTree(PodStream& stream, int dirFd, const std::string& prefix,
+                      std::map<std::pair<dev_t, ino_t>, std::string>& seen) {
+  namespace ops = copyops;
+  for (const std::string& n : sortedEntries(dirFd)) {
+    struct stat st {};
+    if (::fstatat(dirFd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    ops::Entry e;
+    e.name = prefix + n;
+    e.mode = st.st_mode & 07777;
+    e.uid = st.st_uid;
+    e.gid = st.st_gid;
+    e.mtime = st.st_mtim.tv_sec;
+    if (S_ISDIR(st.st_mode)) {
+      e.type = ops::kDir;
+      stream.write(stdinFrame(ops::encodeHeader(e)));
+      UniqueFd sub(::openat(dirFd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!sub.valid()) return absl::InternalError(strCat("open ", e.name, ": ", strerror(errno)));
+      BERTH_RETURN_IF_ERROR(sendTree(stream, sub.get(), e.name + "/", seen));
+    } else if (S_ISLNK(st.st_mode)) {
+      char buf[4096];
+      ssize_t len = ::readlinkat(dirFd, n.c_str(), buf, sizeof buf);
+      if (len < 0) return absl::InternalError(strCat("readlink ", e.name, ": ", strerror(errno)));
+      e.type = ops::kSymlink;
+      e.link.assign(buf, size_t(len));
+      stream.write(stdinFrame(ops::encodeHeader(e)));
+    } else if (S_ISREG(st.st_mode)) {
+      auto key = std::make_pair(st.st_dev, st.st_ino);
+      if (st.st_nlink > 1 && seen.contains(key)) {
+        e.type = ops::kHardlink;
+        e.link = seen[key];
+        stream.write(stdinFrame(ops::encodeHeader(e)));
+        continue;
+      }
+      seen[key] = e.name;
+      UniqueFd fd(::openat(dirFd, n.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      if (!fd.valid()) return absl::InternalError(strCat("open ", e.name, ": ", strerror(errno)));
+      e.type = ops::kFile;
+      e.size = uint64_t(st.st_size);
+      stream.write(stdinFrame(ops::encodeHeader(e)));
+      std::string buf(64 * 1024, '\0');
+      uint64_t left = e.size;
+      while (left > 0) {
+        ssize_t r = ::read(fd.get(), buf.data(), size_t(std::min<uint64_t>(left, buf.size())));
+        if (r <= 0) return absl::InternalError(strCat("read ", e.name, ": ", r < 0 ? strerror(errno) : "it shrank"));
+        stream.write(stdinFrame(std::string_view(buf.data(), size_t(r))));
+        left -= uint64_t(r);
+      }
+    }  // devices, fifos, sockets: the unpacker made none
+  }
+  return absl::OkStatus();
+}
+
+// The cluster's refusal of an exec into a container that is not running, in docker cp's terms.
+absl::Status notRunningForCopy(const std::string& id, const absl::Status& st) {
+  if (absl::IsNotFound(st) || absl::IsInvalidArgument(st) || absl::IsFailedPrecondition(st)) {
+    return absl::FailedPreconditionError(strCat("container ", id, " is not running: the kube backend copies files only "
+                                                "while a container runs (or into it before its start)"));
+  }
+  return st;
+}
+
+}  // namespace
+
+absl::Status KubeRuntime::requireRunning(const std::string& id) {
+  std::optional<json> pod = informer_.get(podOf(id));
+  if (mainState(pod ? &*pod : nullptr).kind == MainState::kRunning) return absl::OkStatus();
+  return notRunningForCopy(id, absl::FailedPreconditionError("not running"));
+}
+
+absl::StatusOr<int> KubeRuntime::helperInRunning(const std::string& id, std::vector<std::string> args,
+                                                 std::string* output, std::string* errors) {
+  BERTH_RETURN_IF_ERROR(requireRunning(id));
+  absl::StatusOr<int> rc = helper(podOf(id), kMainContainer, std::move(args), output, errors);
+  if (!rc.ok()) return notRunningForCopy(id, rc.status());
+  return rc;
+}
+
+absl::StatusOr<PathInfo> KubeRuntime::statPath(const std::string& id, const std::string& path) {
+  std::string out, err;
+  BERTH_ASSIGN_OR_RETURN(int rc, helperInRunning(id, {"archive", "stat", path}, &out, &err));
+  if (rc == 2) return absl::NotFoundError(std::string(trim(err)));
+  std::vector<std::string_view> f = split(trim(out), ' ');
+  PathInfo p;
+  if (rc != 0 || f.size() != 5 || !parseInt(f[0], p.mode) || !parseInt(f[1], p.size) || !parseInt(f[2], p.mtimeNanos) ||
+      !fromHex(f[3], p.name) || !fromHex(f[4], p.linkTarget)) {
+    return absl::InternalError(strCat("the kube helper's stat of ", path, " failed: ", trim(err)));
+  }
+  return p;
+}
+
+absl::Status KubeRuntime::archivePath(const std::string& id, const std::string& path, int outFd) {
+  BERTH_RETURN_IF_ERROR(requireRunning(id));
+  StreamRequest req;
+  req.pod = podOf(id);
+  req.container = kMainContainer;
+  req.command = {kHelperPath, "archive", "get", path};
+  std::string err;
+  absl::Status written;
+  absl::StatusOr<int> rc = execInPod(*client_, req, [&](int channel, std::string_view data) {
+    if (channel == 2) {
+      err.append(data);
+    } else if (written.ok()) {
+      written = writeAll(outFd, data);
+    }
+  });
+  if (!rc.ok()) return notRunningForCopy(id, rc.status());
+  BERTH_RETURN_IF_ERROR(written);
+  if (*rc == 2) return absl::NotFoundError(std::string(trim(err)));
+  if (*rc != 0) return absl::InternalError(strCat("the kube helper's archive of ", path, " failed: ", trim(err)));
+  return absl::OkStatus();
+}
+
+absl::Status KubeRuntime::copyIn(const std::string& id, const std::string& path, int treeFd, const CopyOptions& options) {
+  BERTH_RETURN_IF_ERROR(requireRunning(id));
+  StreamRequest req;
+  req.pod = podOf(id);
+  req.container = kMainContainer;
+  req.stdin = true;
+  req.command = {kHelperPath, "archive", "put", path};
+  if (options.noOverwriteDirNonDir) req.command.push_back("--no-overwrite-dir-non-dir");
+  if (options.owner) req.command.insert(req.command.end(), {"--owner", strCat(options.owner->first, ":", options.owner->second)});
+  absl::StatusOr<std::unique_ptr<PodStream>> stream = PodStream::open(*client_, req);
+  if (!stream.ok()) return notRunningForCopy(id, stream.status());
+  std::string err;
+  absl::StatusOr<int> rc;
+  std::thread reader([&] { rc = (*stream)->run([&err](int channel, std::string_view d) { if (channel == 2) err.append(d); }); });
+  std::map<std::pair<dev_t, ino_t>, std::string> seen;
+  absl::Status sent = sendTree(**stream, treeFd, "", seen);
+  if (sent.ok()) {
+    (*stream)->write(stdinFrame(""));
+  } else {
+    (*stream)->cancel();  // the helper sees its input break off, not an end
+  }
+  reader.join();
+  BERTH_RETURN_IF_ERROR(sent);
+  if (!rc.ok()) return rc.status();
+  if (*rc == 2) return absl::NotFoundError(std::string(trim(err)));
+  if (*rc == 3) return absl::InvalidArgumentError(std::string(trim(err)));
+  if (*rc == 4) return absl::InvalidArgumentError(strCat("extracting the archive: ", trim(err)));
+  if (*rc != 0) return absl::InternalError(strCat("the kube helper's copy into ", path, " failed: ", trim(err)));
+  return absl::OkStatus();
+}
+
+absl::Status KubeRuntime::copyBeforeStart(const std::string& id, const std::vector<PendingCopy>& copies) {
+  for (const PendingCopy& c : copies) {
+    UniqueFd tree(::open(c.tree.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!tree.valid()) return absl::InternalError(strCat("the copy kept for ", c.path, " is gone: ", strerror(errno)));
+    BERTH_RETURN_IF_ERROR(copyIn(id, c.path, tree.get(), c.options));
+  }
+  return absl::OkStatus();
 }
 
 std::vector<std::string> KubeRuntime::limitWarnings(const Resources& r) const {

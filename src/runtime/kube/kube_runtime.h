@@ -52,6 +52,9 @@ class KubeRuntime final : public Runtime {
   absl::StatusOr<ResourceStats> stats(const std::string& id) override;
   absl::Status withRootfs(const std::string& id, const ContainerSpec& spec,
                           const std::function<absl::Status(int rootFd)>& fn) override;
+  absl::StatusOr<PathInfo> statPath(const std::string& id, const std::string& path) override;
+  absl::Status archivePath(const std::string& id, const std::string& path, int outFd) override;
+  absl::Status copyIn(const std::string& id, const std::string& path, int treeFd, const CopyOptions& options) override;
   std::vector<std::string> limitWarnings(const Resources& resources) const override;
   absl::Status updateResources(const std::string& id, const Resources& resources,
                                std::vector<std::string>& warnings) override;
@@ -66,11 +69,19 @@ class KubeRuntime final : public Runtime {
   // Deletes the pod (now) and waits until it is gone.
   absl::Status deletePod(const std::string& pod);
   // Runs the helper in `container` of the pod; its exit code.
+  // stdout (and stderr, unless `errors` takes it) in `output`.
   absl::StatusOr<int> helper(const std::string& pod, const char* container, std::vector<std::string> args,
-                             std::string* output = nullptr);
+                             std::string* output = nullptr, std::string* errors = nullptr);
+  // FailedPrecondition unless the container's process runs (docker cp's text).
+  absl::Status requireRunning(const std::string& id);
+  // The helper in a running container's main container; FailedPrecondition
+  // when it is not running.
+  absl::StatusOr<int> helperInRunning(const std::string& id, std::vector<std::string> args, std::string* output,
+                                      std::string* errors);
   // An attach session on `connection` (the engine's, hello read): the log
   // from the last `tail` lines (-1: all, for a connection made before start).
   absl::Status attachSession(const std::string& id, UniqueFd connection, std::string streams, int64_t tail);
+  absl::Status copyBeforeStart(const std::string& id, const std::vector<PendingCopy>& copies);
   // Ends an exec: its exit recorded, its watchers told; the code for kExit.
   int execEnded(const std::string& key, const absl::StatusOr<int>& streamResult);
 

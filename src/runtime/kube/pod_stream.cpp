@@ -10,7 +10,9 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <condition_variable>
 #include <deque>
+#include <mutex>
 #include <thread>
 
 #include "util/host_sockets.h"
@@ -131,6 +133,7 @@ class PodStreamImpl final : public PodStream {
     });
   }
   void cancel() override {
+    close();
     net::post(*io_, [this] {
       cancelled_ = true;
       boost::system::error_code ignored;
@@ -140,14 +143,39 @@ class PodStreamImpl final : public PodStream {
   }
 
  private:
+  // Blocks while kMaxQueued bytes wait to be sent (a docker cp of a large
+  // file must not pile up in memory), until the stream closes.
   void send(char channel, std::string_view data) {
     std::string frame(1, channel);
     frame += data;
+    {
+      std::unique_lock lock(queueMu_);
+      queueCv_.wait(lock, [this] { return queued_ < kMaxQueued || closed_; });
+      if (closed_) return;
+      queued_ += frame.size();
+    }
     net::post(*io_, [this, frame = std::move(frame)]() mutable {
-      if (finishing_ || ended_) return;
+      if (finishing_ || ended_) {
+        sent(frame.size());
+        return;
+      }
       queue_.push_back(std::move(frame));
       if (!writing_) writeNext();
     });
+  }
+  void sent(size_t bytes) {
+    {
+      std::lock_guard lock(queueMu_);
+      queued_ -= bytes;
+    }
+    queueCv_.notify_all();
+  }
+  void close() {
+    {
+      std::lock_guard lock(queueMu_);
+      closed_ = true;
+    }
+    queueCv_.notify_all();
   }
   void writeNext() {
     if (queue_.empty()) {
@@ -157,10 +185,13 @@ class PodStreamImpl final : public PodStream {
     }
     writing_ = true;
     ws_.async_write(net::buffer(queue_.front()), [this](boost::system::error_code ec, size_t) {
+      sent(queue_.front().size());
       queue_.pop_front();
       if (ec) {
+        for (const std::string& f : queue_) sent(f.size());
         queue_.clear();
         writing_ = false;
+        close();
         return;
       }
       writeNext();
@@ -175,6 +206,7 @@ class PodStreamImpl final : public PodStream {
     ws_.async_read(buf_, [this](boost::system::error_code ec, size_t) {
       if (ec) {  // closed by the server after the status, by us, or broken
         ended_ = true;
+        close();
         return;
       }
       std::string_view msg(static_cast<const char*>(buf_.data().data()), buf_.size());
@@ -201,6 +233,11 @@ class PodStreamImpl final : public PodStream {
   bool writing_ = false, finishing_ = false, closing_ = false, ended_ = false;
   std::string status_;
   bool cancelled_ = false;
+  static constexpr size_t kMaxQueued = 4 << 20;
+  std::mutex queueMu_;
+  std::condition_variable queueCv_;
+  size_t queued_ = 0;
+  bool closed_ = false;
 };
 
 absl::StatusOr<std::unique_ptr<PodStream>> openTls(const KubeClient& client, const Url& u, const StreamRequest& req,

@@ -41,7 +41,8 @@ class PodStream {
   // (an attach ends so), Cancelled after cancel(). Call once.
   virtual absl::StatusOr<int> run(const OutputHandler& onOutput) = 0;
 
-  // From any thread, before or during run(); in order.
+  // From any thread, before or during run(); in order. write() blocks while
+  // megabytes wait to be sent, until they are or the stream closes.
   virtual void write(std::string_view stdinData) = 0;
   virtual void resize(unsigned rows, unsigned cols) = 0;
   // Closes the stream once what was written is out.

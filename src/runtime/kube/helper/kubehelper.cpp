@@ -25,6 +25,13 @@
 //                          and a marker record once they are out;
 //                          --follow: until the process exited, then
 //                          "exited <code>" on stderr
+//   archive stat PATH      docker cp's stat of PATH: "<st_mode> <size> <mtime ns>
+//                          <name hex> <link target hex>" (exit 2: not there)
+//   archive get PATH       a tar of PATH on stdout (its base name at the top;
+//                          "dir/." for the directory's contents)
+//   archive put DIR [--no-overwrite-dir-non-dir] [--owner UID:GID]
+//                          applies copy_ops.h entries from framed stdin below DIR
+//                          (exit 2: no DIR; 3: DIR is not a directory; 4: refused)
 //   serve                  the sidecar: waits until the pod goes (SIGTERM), so
 //                          the log stays readable after the process exited
 //
@@ -36,6 +43,8 @@
 #include <sys/mman.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <grp.h>
@@ -49,8 +58,11 @@
 #include <string>
 #include <vector>
 
+#include "runtime/kube/copy_ops.h"
 #include "runtime/kube/stdin_frames.h"
 #include "runtime/log_writer.h"
+#include "util/tar_tree.h"
+#include "util/tar_writer.h"
 
 namespace {
 
@@ -529,6 +541,228 @@ int serve() {
   }
 }
 
+// --- docker cp, inside the container: its own root is "/", so a symlink
+// resolves where the container's processes would see it.
+
+std::string hex(const std::string& s) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out.empty() ? "-" : out;
+}
+
+// The entry PATH names: its parent directory (followed) and its own name
+// (not followed), as the daemon's lookup on this machine does.
+struct Found {
+  int parent = -1;
+  std::string name;  // "." for the root
+  struct stat st {};
+};
+
+bool lookupPath(const std::string& p, Found& f) {
+  std::string path = p.empty() || p[0] != '/' ? "/" + p : p;
+  bool wantDir = path.size() > 1 && path.back() == '/';
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  size_t slash = path.rfind('/');
+  std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+  std::string base = path.substr(slash + 1);
+  f.name = base.empty() ? "." : base;
+  f.parent = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (f.parent < 0) return false;
+  if (::fstatat(f.parent, f.name.c_str(), &f.st, AT_SYMLINK_NOFOLLOW) != 0) return false;
+  return !wantDir || S_ISDIR(f.st.st_mode);
+}
+
+int archiveStat(const std::string& path) {
+  Found f;
+  if (!lookupPath(path, f)) return report("no such file or directory: " + path, 2);
+  std::string link;
+  if (S_ISLNK(f.st.st_mode)) {
+    char buf[4096];
+    ssize_t n = ::readlinkat(f.parent, f.name.c_str(), buf, sizeof buf);
+    if (n > 0) link.assign(buf, size_t(n));
+  }
+  std::string line = std::to_string(f.st.st_mode) + " " + std::to_string(f.st.st_size) + " " +
+                     std::to_string(int64_t(f.st.st_mtim.tv_sec) * 1000000000 + f.st.st_mtim.tv_nsec) + " " +
+                     hex(f.name == "." ? "/" : f.name) + " " + hex(link) + "\n";
+  return logfmt::writeAll(1, line.data(), line.size()) ? 0 : 1;
+}
+
+int archiveGet(const std::string& path) {
+  Found f;
+  if (!lookupPath(path, f)) return report("no such file or directory: " + path, 2);
+  // "dir/." archives the directory's contents under ".": the CLI's way of
+  // asking for them without the directory's own name.
+  bool contents = path.size() >= 2 && path.compare(path.size() - 2, 2, "/.") == 0;
+  std::string tarName = contents || f.name == "." ? "." : f.name;
+  if (!berth::writeTarTree(1, f.parent, f.name, tarName)) return fail(std::string("write: ") + strerror(errno));
+  std::string end = berth::tarEnd();
+  return logfmt::writeAll(1, end.data(), end.size()) ? 0 : 1;
+}
+
+// Removes `name` below `dirFd`, a whole tree if it is a directory.
+void removeTree(int dirFd, const std::string& name) {
+  if (::unlinkat(dirFd, name.c_str(), 0) == 0 || (errno != EISDIR && errno != EPERM)) return;
+  int sub = ::openat(dirFd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (sub >= 0) {
+    for (const std::string& n : berth::sortedEntries(sub)) removeTree(sub, n);
+    ::close(sub);
+  }
+  ::unlinkat(dirFd, name.c_str(), AT_REMOVEDIR);
+}
+
+// Applies entries as they arrive (a file's data may come in many pieces).
+class CopyIn {
+ public:
+  CopyIn(int dir, bool noOverwriteDirNonDir, long ownerUid, long ownerGid)
+      : dir_(dir), noOverwrite_(noOverwriteDirNonDir), ownerUid_(ownerUid), ownerGid_(ownerGid) {}
+
+  // False with error_ set when an entry is refused or cannot be made.
+  bool feed(std::string& buffer) {
+    while (true) {
+      if (file_ >= 0) {  // a file's data
+        size_t n = size_t(std::min<uint64_t>(left_, buffer.size()));
+        if (n > 0 && !logfmt::writeAll(file_, buffer.data(), n)) return failed("write " + entry_.name);
+        buffer.erase(0, n);
+        left_ -= n;
+        if (left_ > 0) return true;
+        finishFile();
+        continue;
+      }
+      if (buffer.size() < berth::runtime::kube::copyops::kHeaderSize) return true;
+      uint32_t nameLen = 0, linkLen = 0;
+      if (!berth::runtime::kube::copyops::decodeHeader(buffer, entry_, nameLen, linkLen)) {
+        error_ = "a malformed copy entry";
+        return false;
+      }
+      size_t whole = berth::runtime::kube::copyops::kHeaderSize + nameLen + linkLen;
+      if (buffer.size() < whole) return true;
+      entry_.name = buffer.substr(berth::runtime::kube::copyops::kHeaderSize, nameLen);
+      entry_.link = buffer.substr(berth::runtime::kube::copyops::kHeaderSize + nameLen, linkLen);
+      buffer.erase(0, whole);
+      if (!apply()) return false;
+    }
+  }
+  // Directory times last: what was created in them changed them.
+  bool finish() {
+    if (file_ >= 0) return failed("the copy ended inside " + entry_.name);
+    for (auto it = dirTimes_.rbegin(); it != dirTimes_.rend(); ++it) {
+      timespec ts[2] = {{it->second, 0}, {it->second, 0}};
+      utimensat(dir_, it->first.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+    }
+    return true;
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  bool failed(const std::string& what) {
+    error_ = what + ": " + strerror(errno);
+    return false;
+  }
+  void own(const char* name) {
+    uid_t u = ownerUid_ >= 0 ? uid_t(ownerUid_) : uid_t(entry_.uid);
+    gid_t g = ownerGid_ >= 0 ? gid_t(ownerGid_) : gid_t(entry_.gid);
+    (void)fchownat(dir_, name, u, g, AT_SYMLINK_NOFOLLOW);  // not root: the files stay ours
+  }
+  bool apply() {
+    namespace ops = berth::runtime::kube::copyops;
+    if (!ops::safeName(entry_.name) || (entry_.type == ops::kHardlink && !ops::safeName(entry_.link))) {
+      error_ = "a copy entry outside its directory: " + entry_.name;
+      return false;
+    }
+    std::string name = entry_.name;
+    while (name.size() > 1 && name.back() == '/') name.pop_back();
+    const char* n = name.c_str();
+    struct stat old {};
+    bool exists = ::fstatat(dir_, n, &old, AT_SYMLINK_NOFOLLOW) == 0;
+    bool wantDir = entry_.type == ops::kDir;
+    if (exists && S_ISDIR(old.st_mode) != wantDir) {
+      if (noOverwrite_) {
+        error_ = wantDir ? "cannot overwrite non-directory \"" + name + "\" with directory"
+                         : "cannot overwrite directory \"" + name + "\" with non-directory";
+        return false;
+      }
+      removeTree(dir_, name);
+      exists = false;
+    } else if (exists && !wantDir) {
+      ::unlinkat(dir_, n, 0);
+    }
+    timespec ts[2] = {{entry_.mtime, 0}, {entry_.mtime, 0}};
+    switch (entry_.type) {
+      case ops::kDir:
+        if (!exists && ::mkdirat(dir_, n, 0700) != 0) return failed("mkdir " + name);
+        own(n);
+        ::fchmodat(dir_, n, entry_.mode, 0);
+        dirTimes_.emplace_back(name, entry_.mtime);
+        return true;
+      case ops::kSymlink:
+        if (::symlinkat(entry_.link.c_str(), dir_, n) != 0) return failed("symlink " + name);
+        own(n);
+        utimensat(dir_, n, ts, AT_SYMLINK_NOFOLLOW);
+        return true;
+      case ops::kHardlink:
+        if (::linkat(dir_, entry_.link.c_str(), dir_, n, 0) != 0) return failed("link " + name);
+        return true;
+      default:
+        file_ = ::openat(dir_, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (file_ < 0) return failed("create " + name);
+        name_ = name;
+        left_ = entry_.size;
+        if (left_ == 0) finishFile();
+        return true;
+    }
+  }
+  void finishFile() {
+    own(name_.c_str());
+    fchmod(file_, entry_.mode);  // after the owner: chown clears setuid bits
+    timespec ts[2] = {{entry_.mtime, 0}, {entry_.mtime, 0}};
+    futimens(file_, ts);
+    ::close(file_);
+    file_ = -1;
+  }
+
+  int dir_;
+  bool noOverwrite_;
+  long ownerUid_, ownerGid_;
+  berth::runtime::kube::copyops::Entry entry_;
+  int file_ = -1;
+  std::string name_;
+  uint64_t left_ = 0;
+  std::vector<std::pair<std::string, int64_t>> dirTimes_;
+  std::string error_;
+};
+
+int archivePut(const std::string& dir, bool noOverwrite, const std::string& owner) {
+  int dirFd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirFd < 0) {
+    if (errno == ENOTDIR) return report("extraction point is not a directory", 3);
+    return report("no such directory: " + dir, 2);
+  }
+  long uid = -1, gid = -1;
+  if (!owner.empty()) {
+    size_t colon = owner.find(':');
+    uid = strtol(owner.c_str(), nullptr, 10);
+    gid = colon == std::string::npos ? uid : strtol(owner.c_str() + colon + 1, nullptr, 10);
+  }
+  CopyIn copy(dirFd, noOverwrite, uid, gid);
+  std::string frames, data;
+  char buf[65536];
+  bool ended = false;
+  while (!ended) {
+    ssize_t n = ::read(0, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return report("the copy ended early", 4);
+    frames.append(buf, size_t(n));
+    ended = berth::runtime::kube::takeStdinFrames(frames, [&data](std::string_view d) { data.append(d); });
+    if (!copy.feed(data)) return report(copy.error(), 4);
+  }
+  if (!data.empty() || !copy.finish()) return report(copy.error().empty() ? "the copy ended inside an entry" : copy.error(), 4);
+  return 0;
+}
+
 }  // namespace
 
 // The start's verdict, for the daemon (through exec) before it reports a
@@ -568,6 +802,27 @@ int main(int argc, char** argv) {
       }
     }
     return logs(follow, tail);
+  }
+  if (cmd == "archive" && argc >= 4) {
+    std::string op = argv[2];
+    if (op == "stat" && argc == 4) return archiveStat(argv[3]);
+    if (op == "get" && argc == 4) return archiveGet(argv[3]);
+    if (op == "put") {
+      bool noOverwrite = false;
+      std::string owner;
+      for (int i = 4; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--no-overwrite-dir-non-dir") {
+          noOverwrite = true;
+        } else if (a == "--owner" && i + 1 < argc) {
+          owner = argv[++i];
+        } else {
+          return fail("archive put: unknown option " + a, 2);
+        }
+      }
+      return archivePut(argv[3], noOverwrite, owner);
+    }
+    return fail("archive: stat|get|put PATH", 2);
   }
   if (cmd == "exec") {
     ExecOptions o;

@@ -1,6 +1,7 @@
 // Drives the real berth-kubehelper binary as the pod would, in a temporary
 // directory standing for /.berth.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,10 +10,13 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "runtime/kube/copy_ops.h"
 #include "runtime/kube/stdin_frames.h"
 #include "runtime/log_record.h"
 #include "util/unique_fd.h"
@@ -243,3 +247,153 @@ TEST_F(KubeHelper, InstallCopiesItself) {
 }
 
 }  // namespace
+
+namespace {
+
+namespace copyops = berth::runtime::kube::copyops;
+using berth::runtime::kube::stdinFrame;
+
+std::string entry(char type, const std::string& name, uint32_t mode, const std::string& data = "",
+                  const std::string& link = "", int64_t mtime = 1000000000) {
+  copyops::Entry e;
+  e.type = type;
+  e.name = name;
+  e.mode = mode;
+  e.uid = 1234;
+  e.gid = 5678;
+  e.mtime = mtime;
+  e.size = data.size();
+  e.link = link;
+  return copyops::encodeHeader(e) + data;
+}
+
+}  // namespace
+
+// The names in a tar file, as GNU tar lists them.
+std::string listTar(const std::string& file) {
+  std::string out;
+  FILE* p = popen(("tar -tf " + file).c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+class KubeHelperArchive : public KubeHelper {
+ protected:
+  // `archive put` with `ops` as framed stdin (in pieces of `piece` bytes).
+  Result put(const std::vector<std::string>& args, const std::string& ops, size_t piece = 7) {
+    std::string frames;
+    for (size_t at = 0; at < ops.size(); at += piece) frames += stdinFrame(std::string_view(ops).substr(at, piece));
+    frames += stdinFrame("");
+    int in[2];
+    EXPECT_EQ(pipe2(in, O_CLOEXEC), 0);
+    pid_t pid = spawn(args, in[0]);
+    ::close(in[0]);
+    EXPECT_EQ(::write(in[1], frames.data(), frames.size()), ssize_t(frames.size()));
+    Result r = finish(pid);
+    ::close(in[1]);
+    return r;
+  }
+  std::string target() {
+    std::string t = (dir_ / "target").string();
+    std::filesystem::create_directories(t);
+    return t;
+  }
+};
+
+TEST_F(KubeHelperArchive, PutMakesTheEntriesWithTheirModesOwnersLinksAndTimes) {
+  std::string t = target();
+  std::string ops = entry('d', "sub", 0750) + entry('f', "sub/file", 0640, "hello\n") +
+                    entry('l', "sub/link", 0777, "", "file") + entry('h', "sub/hard", 0, "", "sub/file") +
+                    entry('f', "empty", 0600);
+  Result r = put({"archive", "put", t}, ops);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(berth::readFileOrEmpty(t + "/sub/file"), "hello\n");
+  struct stat st {};
+  ASSERT_EQ(::stat((t + "/sub/file").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(st.st_mtime, 1000000000);
+  if (geteuid() == 0) {
+    EXPECT_EQ(std::make_pair(st.st_uid, st.st_gid), std::make_pair(1234u, 5678u));
+  }
+  EXPECT_EQ(st.st_nlink, 2u);  // sub/hard
+  EXPECT_EQ(std::filesystem::read_symlink(t + "/sub/link"), "file");
+  ASSERT_EQ(::stat((t + "/sub").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0750u);
+  EXPECT_EQ(st.st_mtime, 1000000000);  // set after its contents were made
+  EXPECT_EQ(berth::readFileOrEmpty(t + "/empty"), "");
+  // --owner: everything the container user's.
+  if (geteuid() == 0) {
+    r = put({"archive", "put", t, "--owner", "42:43"}, entry('f', "owned", 0644, "x"));
+    ASSERT_EQ(r.code, 0) << r.err;
+    ASSERT_EQ(::stat((t + "/owned").c_str(), &st), 0);
+    EXPECT_EQ(std::make_pair(st.st_uid, st.st_gid), std::make_pair(42u, 43u));
+  }
+  // A file replaces a file; a directory may replace a file unless told not to.
+  r = put({"archive", "put", t}, entry('f', "empty", 0644, "now full"));
+  EXPECT_EQ(berth::readFileOrEmpty(t + "/empty"), "now full");
+  r = put({"archive", "put", t, "--no-overwrite-dir-non-dir"}, entry('d', "empty", 0755));
+  EXPECT_EQ(r.code, 4);
+  EXPECT_EQ(r.err, "cannot overwrite non-directory \"empty\" with directory\n");
+  r = put({"archive", "put", t}, entry('d', "empty", 0755));
+  EXPECT_EQ(r.code, 0);
+  EXPECT_TRUE(std::filesystem::is_directory(t + "/empty"));
+}
+
+TEST_F(KubeHelperArchive, PutRefusesNamesOutsideItsDirectoryAndOtherTargets) {
+  std::string t = target();
+  for (std::string bad : {"../escape", "/abs", "a/../../b", "./x"}) {
+    Result r = put({"archive", "put", t}, entry('f', bad, 0644, "x"));
+    EXPECT_EQ(r.code, 4) << bad;
+    EXPECT_EQ(r.err, "a copy entry outside its directory: " + bad + "\n");
+  }
+  Result r = put({"archive", "put", t}, entry('h', "h", 0, "", "../outside"));
+  EXPECT_EQ(r.code, 4);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "escape"));
+  r = put({"archive", "put", t + "/missing"}, entry('f', "x", 0644, "x"));
+  EXPECT_EQ(r.code, 2);
+  std::ofstream((dir_ / "plain").string()) << "x";
+  r = put({"archive", "put", (dir_ / "plain").string()}, entry('f', "x", 0644, "x"));
+  EXPECT_EQ(r.code, 3);
+  EXPECT_EQ(r.err, "extraction point is not a directory\n");
+  // A stream that breaks off inside a file's data is an error, not a short file taken as whole.
+  std::string cut = entry('f', "cut", 0644, "0123456789");
+  r = put({"archive", "put", t}, cut.substr(0, cut.size() - 4));
+  EXPECT_EQ(r.code, 4);
+}
+
+TEST_F(KubeHelperArchive, StatAndGetAsTheDaemonDoesHere) {
+  std::string t = target();
+  std::filesystem::create_directories(t + "/d/e");
+  std::ofstream(t + "/d/f") << "data";
+  std::filesystem::create_symlink("f", t + "/d/l");
+  Result r = run({"archive", "stat", t + "/d/f"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream fields(r.out);
+  std::string mode, size, mtime, name, link;
+  fields >> mode >> size >> mtime >> name >> link;
+  EXPECT_EQ(std::stoul(mode) & S_IFMT, unsigned(S_IFREG));
+  EXPECT_EQ(size, "4");
+  EXPECT_EQ(name, "66");  // "f" in hex
+  EXPECT_EQ(link, "-");
+  r = run({"archive", "stat", t + "/d/l"});
+  fields = std::istringstream(r.out);
+  fields >> mode >> size >> mtime >> name >> link;
+  EXPECT_EQ(std::stoul(mode) & S_IFMT, unsigned(S_IFLNK));  // not followed
+  EXPECT_EQ(link, "66");
+  EXPECT_EQ(run({"archive", "stat", t + "/d/missing"}).code, 2);
+  EXPECT_EQ(run({"archive", "stat", t + "/d/f/"}).code, 2);  // a file asked for as a directory
+  // get: the base name at the top; "d/." the contents only.
+  r = run({"archive", "get", t + "/d"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string tarFile = (dir_ / "out.tar").string();
+  std::ofstream(tarFile) << r.out;
+  std::string list = listTar(tarFile);
+  EXPECT_EQ(list, "d/\nd/e/\nd/f\nd/l\n");
+  r = run({"archive", "get", t + "/d/."});
+  std::ofstream(tarFile) << r.out;
+  EXPECT_EQ(listTar(tarFile), "./\n./e/\n./f\n./l\n");
+  EXPECT_EQ(run({"archive", "get", t + "/nothing"}).code, 2);
+}
