@@ -257,9 +257,11 @@ struct UdpListener {
 // runs on the io thread, except construction and addListener (before start).
 class Mapping : public std::enable_shared_from_this<Mapping> {
  public:
-  Mapping(net::io_context& ioc, const PortSpec& spec, std::shared_ptr<const SocketFactory> factory, bool useSplice)
+  Mapping(net::io_context& ioc, const PortSpec& spec, std::shared_ptr<const SocketFactory> factory, bool useSplice,
+          Dialer dial)
       : ioc(ioc),
         spec(spec),
+        dial(std::move(dial)),
         factory(std::move(factory)),
         useSplice(useSplice),
         tcpTarget(net::ip::address_v4(spec.containerIpv4), spec.containerPort),
@@ -277,6 +279,7 @@ class Mapping : public std::enable_shared_from_this<Mapping> {
 
   net::io_context& ioc;
   const PortSpec spec;
+  const Dialer dial;
   const std::shared_ptr<const SocketFactory> factory;
   const bool useSplice;  // false only in tests
   const tcp::endpoint tcpTarget;
@@ -307,6 +310,10 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
   }
 
   void start() {
+    if (m_->dial) {
+      startDialed();
+      return;
+    }
     auto fd = (*m_->factory)(AF_INET, SOCK_STREAM);
     if (!fd.ok()) {
       close(strCat("upstream socket: ", fd.status().message()));
@@ -326,6 +333,26 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
     upstream_.async_connect(m_->tcpTarget, [self = shared_from_this()](const error_code& ec) {
       self->onConnected(ec);
     });
+  }
+
+  // A tunnel's socket: connected already, so relaying starts at once.
+  void startDialed() {
+    absl::StatusOr<UniqueFd> fd = m_->dial();
+    if (!fd.ok()) {
+      close(strCat("dial: ", fd.status().message()));
+      return;
+    }
+    error_code ec;
+    upstream_.assign(tcp::v4(), fd->get(), ec);  // asio's stream calls work on any stream socket
+    if (ec) {
+      close(strCat("dialed socket: ", ec.message()));
+      return;
+    }
+    fd->release();
+    upstream_.non_blocking(true, ec);
+    client_.non_blocking(true, ec);
+    client_.set_option(tcp::no_delay(true), ec);
+    onConnected(error_code());
   }
 
   // Idempotent. Closing the sockets cancels the pending waits; their handlers
@@ -790,13 +817,15 @@ PortForwarder::~PortForwarder() {
   });
 }
 
-absl::StatusOr<PortForwarder::Handle> PortForwarder::add(std::vector<UniqueFd> listeners, const PortSpec& spec) {
+absl::StatusOr<PortForwarder::Handle> PortForwarder::add(std::vector<UniqueFd> listeners, const PortSpec& spec,
+                                                         Dialer dial) {
   if (spec.proto != "tcp" && spec.proto != "udp") {
     return absl::InvalidArgumentError(strCat("unsupported protocol for a published port: ", spec.proto));
   }
+  if (dial && spec.proto != "tcp") return absl::InvalidArgumentError("only tcp ports can be tunnelled");
   if (listeners.empty()) return absl::InvalidArgumentError("port mapping without a listener");
   if (spec.containerPort == 0) return absl::InvalidArgumentError("port mapping without a container port");
-  auto m = std::make_shared<port_forwarder_internal::Mapping>(ioc_, spec, factory_, splice_);
+  auto m = std::make_shared<port_forwarder_internal::Mapping>(ioc_, spec, factory_, splice_, std::move(dial));
   for (UniqueFd& fd : listeners) BERTH_RETURN_IF_ERROR(m->addListener(std::move(fd)));
   Handle h;
   {

@@ -28,6 +28,12 @@ struct PortSpec {
   uint16_t containerPort = 0;
 };
 
+// TCP only: when given to add(), each connection is relayed to the stream
+// socket this returns (already connected; e.g. one end of a socketpair whose
+// other end a tunnel serves) instead of to containerIpv4. Called on the io
+// thread, so it must not block; an error closes the client's connection.
+using Dialer = std::function<absl::StatusOr<UniqueFd>()>;
+
 // What was really bound, for NetworkSettings.Ports ("0.0.0.0"/"::" for an empty hostIp).
 struct BoundPort {
   std::string hostIp;
@@ -79,7 +85,7 @@ class PortForwarder {
   // sockets of spec.proto, e.g. from bindListeners; a TCP one not yet
   // listening is put to listen) to containerIpv4:containerPort. Takes the fds
   // even on failure (they are closed).
-  absl::StatusOr<Handle> add(std::vector<UniqueFd> listeners, const PortSpec& spec);
+  absl::StatusOr<Handle> add(std::vector<UniqueFd> listeners, const PortSpec& spec, Dialer dial = {});
 
   // Stops accepting, closes the listeners and every connection and UDP session
   // of the mapping. On return no handler of it does anything any more and the

@@ -519,6 +519,57 @@ TEST_F(PortForwarderTest, ServesListenersBoundElsewhereThroughTheFactory) {
   fwd_.reset();  // the factory refers to `made`
 }
 
+// A dialer's socketpair: each connection is relayed to a fresh pair whose
+// other end an echo thread serves, as the kube backend's tunnels do.
+TEST_F(PortForwarderTest, DialedConnectionsRelayToTheDialersSocket) {
+  std::mutex mu;
+  std::vector<std::thread> echoes;
+  std::atomic<int> dialed{0};
+  PortSpec spec{"tcp", "127.0.0.1", 0, 0, 9};
+  Dialer dial = [&]() -> absl::StatusOr<UniqueFd> {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return absl::InternalError("socketpair");
+    ++dialed;
+    std::lock_guard lock(mu);
+    echoes.emplace_back([far = UniqueFd(sv[1])] {
+      char buf[65536];
+      ssize_t n;
+      while ((n = read(far.get(), buf, sizeof buf)) > 0) {
+        if (!sendAll(far.get(), std::string_view(buf, size_t(n)))) break;
+      }
+      shutdown(far.get(), SHUT_WR);
+    });
+    return UniqueFd(sv[0]);
+  };
+  std::vector<UniqueFd> fds;
+  auto bound = bindListeners(spec, fds);
+  ASSERT_TRUE(bound.ok()) << bound.status();
+  ASSERT_TRUE(fwd_->add(std::move(fds), spec, dial).ok());
+  expectEchoedExactly((*bound)[0].hostPort);
+  expectEchoedExactly((*bound)[0].hostPort);
+  EXPECT_EQ(dialed.load(), 2);
+  fwd_.reset();
+  for (std::thread& t : echoes) t.join();
+}
+
+TEST_F(PortForwarderTest, FailedDialClosesTheClientAndUdpCannotBeDialed) {
+  PortSpec spec{"tcp", "127.0.0.1", 0, 0, 9};
+  Dialer dial = []() -> absl::StatusOr<UniqueFd> { return absl::UnavailableError("pod gone"); };
+  std::vector<UniqueFd> fds;
+  auto bound = bindListeners(spec, fds);
+  ASSERT_TRUE(bound.ok()) << bound.status();
+  ASSERT_TRUE(fwd_->add(std::move(fds), spec, dial).ok());
+  UniqueFd c = connectTo(AF_INET, (*bound)[0].hostPort);
+  ASSERT_TRUE(c.valid());
+  EXPECT_TRUE(seesClose(c.get(), 2000));
+
+  PortSpec udp = spec;
+  udp.proto = "udp";
+  std::vector<UniqueFd> udpFds;
+  ASSERT_TRUE(bindListeners(udp, udpFds).ok());
+  EXPECT_EQ(fwd_->add(std::move(udpFds), udp, dial).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(PortForwarderTest, DestructorClosesEverything) {
   TcpServer server(TcpServer::Mode::Echo);
   uint16_t port = publish("tcp", server.port());
