@@ -96,6 +96,8 @@ const std::vector<Key>& keys() {
       key("request-ephemeral-storage", &DaemonConfig::requestEphemeralStorage),
       key("pod-labels", &DaemonConfig::podLabels, "pod-label"),
       key("annotations", &DaemonConfig::podAnnotations, "annotation"),
+      key("port-forward", &DaemonConfig::portForward),
+      key("reverse-proxy", &DaemonConfig::reverseProxy),
   };
   return k;
 }
@@ -335,6 +337,12 @@ absl::StatusOr<runtime::kube::KubeBackendOptions> kubeSettings(const DaemonConfi
   BERTH_RETURN_IF_ERROR(requestPair("request-cpu", cfg.requestCpu, k.cpu));
   BERTH_RETURN_IF_ERROR(requestPair("request-memory", cfg.requestMemory, k.memory));
   BERTH_RETURN_IF_ERROR(requestPair("request-ephemeral-storage", cfg.requestEphemeralStorage, k.ephemeralStorage));
+  if (cfg.portForward && cfg.reverseProxy) {
+    return absl::InvalidArgumentError("--port-forward and --reverse-proxy are mutually exclusive");
+  }
+  options.runtime.ports = cfg.portForward   ? runtime::kube::PortAccess::kPortForward
+                          : cfg.reverseProxy ? runtime::kube::PortAccess::kReverseProxy
+                                             : runtime::kube::PortAccess::kNone;
   return options;
 }
 

@@ -52,6 +52,7 @@ struct DaemonConfig {
   bool ignoreContainerMemory = false;
   std::string requestCpu, requestMemory, requestEphemeralStorage;  // request[,limit]
   std::vector<std::string> podLabels, podAnnotations;  // key=value on every pod
+  bool portForward = false, reverseProxy = false;  // published ports bound here: through pods/portforward, or to pod IPs
 };
 
 

@@ -48,6 +48,11 @@ void addKubeFlags(CLI::App& serve, DaemonConfig& c) {
   opt("--request-ephemeral-storage", c.requestEphemeralStorage, "Ephemeral storage request[,limit] of every pod");
   opt("--pod-label", c.podLabels, "key=value label on every pod (repeatable; also K8S_LABEL_<NAME>=value)");
   opt("--annotation", c.podAnnotations, "key=value annotation on every pod (repeatable; also K8S_ANNOTATION_<NAME>=value)");
+  serve.add_flag("--port-forward", c.portForward,
+                 "Bind published ports here and carry each connection through pods/portforward")->group(group);
+  serve.add_flag("--reverse-proxy", c.reverseProxy,
+                 "Bind published ports here and relay each connection to the pod's IP (needs a route to pods)")
+      ->group(group);
 }
 
 void addServeFlags(CLI::App& serve, DaemonConfig& c) {

@@ -6,9 +6,11 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
 #include "engine/container_doc.h"
 #include "engine/container_service.h"
 #include "runtime/monitor_protocol.h"
@@ -26,6 +28,17 @@ using ojson = nlohmann::ordered_json;
 bool isRunningStatus(const std::string& s) { return s == "running" || s == "paused" || s == "restarting"; }
 
 std::string statusOf(const ojson& doc) { return doc["State"].value("Status", "created"); }
+
+// Legacy links' variables, where the container does not set them itself.
+void addLinkEnv(std::vector<std::string>& env, const std::vector<std::string>& linkEnv) {
+  for (const std::string& var : linkEnv) {
+    std::string_view key = splitOnce(var, '=').first;
+    bool set = std::any_of(env.begin(), env.end(), [&](const std::string& e) {
+      return e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=';
+    });
+    if (!set) env.push_back(var);
+  }
+}
 
 // dockerd's log options: max-size ("10m"), max-file ("3").
 void logOptions(const ojson& host, runtime::StartOptions& o) {
@@ -99,6 +112,8 @@ absl::StatusOr<bool> ContainerService::startLocked(Live& l, Record& r) {
   BERTH_ASSIGN_OR_RETURN(runtime::ContainerSpec spec, specFor(r));
   const bool here = runtime_.onThisMachine();
   if (here) BERTH_RETURN_IF_ERROR(setUpNetworking(r, spec));
+  if (!here) BERTH_RETURN_IF_ERROR(remoteNetworking(r, spec));
+  if (!here) BERTH_RETURN_IF_ERROR(publishRemotePorts(r));
   runtime::StartOptions options;
   const ojson& config = r.doc["Config"];
   options.openStdin = config.value("OpenStdin", false);
@@ -151,6 +166,8 @@ absl::StatusOr<bool> ContainerService::startLocked(Live& l, Record& r) {
     if (settings.contains("Networks") && settings["Networks"].is_object()) {
       for (auto& e : settings["Networks"]) e["IPAddress"] = started->ipAddress;
     }
+    // Ports not bound here are shown where the cluster serves them: the pod's address.
+    if (!runtime_.publishesPortsHere()) settings["Ports"] = NetworkService::portsAt(r.doc, started->ipAddress);
   }
   r.row.state = "running";
   ++l.generation;
@@ -161,6 +178,51 @@ absl::StatusOr<bool> ContainerService::startLocked(Live& l, Record& r) {
   std::string id = r.row.id;
   runtime_.watch(id, [this, id](runtime::ExitStatus e) { onExit(id, std::move(e)); });
   return true;
+}
+
+absl::Status ContainerService::remoteNetworking(Record& r, runtime::ContainerSpec& spec) {
+  const ojson& host = r.doc["HostConfig"];
+  BERTH_ASSIGN_OR_RETURN(spec.extraHosts, networks_.extraHostsOf(host));
+  std::string mode = host.value("NetworkMode", "bridge");
+  std::vector<std::string> linkEnv;
+  if (mode == "bridge" || mode == "default") BERTH_RETURN_IF_ERROR(legacyLinks(r, spec.extraHosts, linkEnv));
+  addLinkEnv(spec.env, linkEnv);
+  // The user networks it is on, by id (the default bridge has no names in Docker either).
+  std::set<std::string> mine;
+  const ojson& nets = r.doc["NetworkSettings"].value("Networks", ojson::object());
+  for (auto it = nets.begin(); it != nets.end(); ++it) {
+    if (it.key() != "bridge" && it.value().is_object()) mine.insert(it.value().value("NetworkID", ""));
+  }
+  mine.erase("");
+  if (mine.empty()) return absl::OkStatus();
+  BERTH_ASSIGN_OR_RETURN(std::vector<Record> records, all());
+  for (const Record& peer : records) {
+    if (peer.row.id == r.row.id || statusOf(peer.doc) != "running") continue;
+    const ojson& settings = peer.doc["NetworkSettings"];
+    std::string ip = settings.value("IPAddress", "");
+    if (ip.empty()) continue;
+    std::vector<std::string> names;
+    const ojson& peerNets = settings.value("Networks", ojson::object());
+    for (auto it = peerNets.begin(); it != peerNets.end(); ++it) {
+      if (!it.value().is_object() || !mine.contains(it.value().value("NetworkID", ""))) continue;
+      if (names.empty()) names = {peer.row.name, peer.row.id.substr(0, 12)};
+      for (const std::string& a : stringList(it.value().value("Aliases", ojson()))) {
+        if (std::find(names.begin(), names.end(), a) == names.end()) names.push_back(a);
+      }
+    }
+    if (!names.empty()) spec.extraHosts.push_back(strCat(ip, "\t", absl::StrJoin(names, " ")));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ContainerService::publishRemotePorts(Record& r) {
+  if (!runtime_.publishesPortsHere()) return absl::OkStatus();
+  std::string id = r.row.id;
+  BERTH_ASSIGN_OR_RETURN(ojson ports, networks_.publishTunnelled(id, r.doc, [this, id](uint16_t port) {
+    return runtime_.dialPort(id, port);
+  }));
+  r.doc["NetworkSettings"]["Ports"] = std::move(ports);
+  return absl::OkStatus();
 }
 
 absl::Status ContainerService::legacyLinks(const Record& r, std::vector<std::string>& hosts,
@@ -221,13 +283,7 @@ absl::Status ContainerService::setUpNetworking(Record& r, runtime::ContainerSpec
   // and variables (on user networks the resolver answers them).
   std::vector<std::string> linkHosts, linkEnv;
   if (mode == "bridge" || mode == "default") BERTH_RETURN_IF_ERROR(legacyLinks(r, linkHosts, linkEnv));
-  for (const std::string& var : linkEnv) {
-    std::string_view key = splitOnce(var, '=').first;
-    bool set = std::any_of(spec.env.begin(), spec.env.end(), [&](const std::string& e) {
-      return e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=';
-    });
-    if (!set) spec.env.push_back(var);  // the container's own variables win
-  }
+  addLinkEnv(spec.env, linkEnv);
   if (mode.starts_with("container:")) {
     // Its namespace, while it runs (dockerd's rule), and its hostname.
     BERTH_ASSIGN_OR_RETURN(Record other, resolve(mode.substr(10)));
@@ -554,7 +610,12 @@ void ContainerService::reconcile() {
     const std::string id = r.row.id;
     if (status == "running" || status == "paused") {
       live(id)->running = true;
-      networks_.restoreSandbox({id, r.row.name, r.doc["Config"].value("Hostname", ""), &r.doc, ""});
+      if (runtime_.onThisMachine()) {
+        networks_.restoreSandbox({id, r.row.name, r.doc["Config"].value("Hostname", ""), &r.doc, ""});
+      } else if (absl::Status st = publishRemotePorts(r); !st.ok() || !save(r).ok()) {
+        log::warn("could not publish a container's ports again", {{"container", id.substr(0, 12)},
+                                                                  {"error", std::string(st.message())}});
+      }
       runtime_.watch(id, [this, id](runtime::ExitStatus e) { onExit(id, std::move(e)); });
       continue;
     }

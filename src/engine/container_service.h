@@ -141,6 +141,12 @@ class ContainerService final : public api::backend::ContainerBackend, public Con
   absl::StatusOr<bool> startLocked(Live& l, Record& r);
   // The network side of a start: the sandbox, recorded in the spec and the document.
   absl::Status setUpNetworking(Record& r, runtime::ContainerSpec& spec);
+  // A container the runtime runs elsewhere: the /etc/hosts lines Docker's
+  // networking would give it (--add-host, legacy links, and each running
+  // container it shares a user network with, by name, short id and aliases).
+  absl::Status remoteNetworking(Record& r, runtime::ContainerSpec& spec);
+  // A container the runtime runs elsewhere, whose published ports it relays from here: bound now.
+  absl::Status publishRemotePorts(Record& r);
   // HostConfig.Links on the default bridge: /etc/hosts lines and dockerd's link variables.
   absl::Status legacyLinks(const Record& r, std::vector<std::string>& hosts, std::vector<std::string>& env);
   void onExit(const std::string& id, runtime::ExitStatus status);

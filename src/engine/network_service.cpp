@@ -523,7 +523,8 @@ class NetworkService::Impl {
     ports_.erase(it);
   }
 
-  absl::StatusOr<ojson> publishLocked(const std::string& containerId, const ojson& doc, uint32_t target) {
+  absl::StatusOr<ojson> publishLocked(const std::string& containerId, const ojson& doc, uint32_t target,
+                                      const PortDialer* dial = nullptr) {
     ojson ports = ojson::object();
     BERTH_ASSIGN_OR_RETURN(std::vector<PortRequest> reqs, portRequests(doc));
     // Exposed ports show up unbound (null), as in dockerd.
@@ -537,6 +538,9 @@ class NetworkService::Impl {
     }
     for (const PortRequest& r : reqs) {
       if (!r.publish) continue;
+      if (dial && r.proto != "tcp") {
+        return absl::InvalidArgumentError(strCat("cannot publish ", r.key, ": only tcp ports reach pods"));
+      }
       absl::Status last = absl::OkStatus();
       bool done = false;
       // A host range: its first free port (uint32_t: 65535 ends the loop).
@@ -549,7 +553,9 @@ class NetworkService::Impl {
           continue;
         }
         spec.hostPort = bound->front().hostPort;
-        BERTH_ASSIGN_OR_RETURN(network::PortForwarder::Handle h, forwarder_->add(std::move(listeners), spec));
+        BERTH_ASSIGN_OR_RETURN(network::PortForwarder::Handle h, forwarder_->add(
+            std::move(listeners), spec,
+            dial ? network::Dialer([d = *dial, port = r.containerPort] { return d(port); }) : network::Dialer()));
         ports_[containerId].push_back(h);
         if (!ports[r.key].is_array()) ports[r.key] = ojson::array();
         for (const network::BoundPort& b : *bound) {
@@ -710,6 +716,30 @@ void NetworkService::shutdown() {
   removeUnusedBridges();
   std::lock_guard lock(impl_->mu_);
   for (auto& [id, n] : impl_->networks_) n.dns.reset();
+}
+
+absl::StatusOr<std::vector<std::string>> NetworkService::extraHostsOf(const nlohmann::ordered_json& hostConfig) {
+  std::lock_guard lock(impl_->mu_);
+  return impl_->extraHosts(hostConfig);
+}
+
+nlohmann::ordered_json NetworkService::portsAt(const nlohmann::ordered_json& doc, const std::string& address) {
+  ojson ports = ojson::object();
+  if (doc["Config"].contains("ExposedPorts") && doc["Config"]["ExposedPorts"].is_object()) {
+    for (auto it = doc["Config"]["ExposedPorts"].begin(); it != doc["Config"]["ExposedPorts"].end(); ++it) {
+      ports[it.key().find('/') == std::string::npos ? it.key() + "/tcp" : it.key()] = nullptr;
+    }
+  }
+  absl::StatusOr<std::vector<PortRequest>> reqs = portRequests(doc);
+  if (!reqs.ok()) return ports;
+  for (const PortRequest& r : *reqs) {
+    if (!r.publish || address.empty()) {
+      if (!ports.contains(r.key)) ports[r.key] = nullptr;
+      continue;
+    }
+    ports[r.key] = ojson::array({{{"HostIp", address}, {"HostPort", strCat(r.containerPort)}}});
+  }
+  return ports;
 }
 
 void NetworkService::clearRunningSettings(nlohmann::ordered_json& settings) {
@@ -1184,6 +1214,16 @@ void NetworkService::restoreSandbox(const SandboxRequest& req) {
                 {{"container", req.containerId}, {"error", std::string(ports.status().message())}});
     }
   }
+}
+
+absl::StatusOr<nlohmann::ordered_json> NetworkService::publishTunnelled(const std::string& containerId,
+                                                                        const nlohmann::ordered_json& doc,
+                                                                        PortDialer dial) {
+  std::lock_guard lock(impl_->mu_);
+  impl_->releasePortsLocked(containerId);
+  absl::StatusOr<ojson> ports = impl_->publishLocked(containerId, doc, 0, &dial);
+  if (!ports.ok()) impl_->releasePortsLocked(containerId);
+  return ports;
 }
 
 void NetworkService::tearDownSandbox(const std::string& containerId) {

@@ -5,6 +5,7 @@
 // network, its addresses, DNS names on the embedded resolver and published
 // ports. As root the bridges are real; a rootless daemon gives containers a
 // private namespace with loopback only (its own issue part).
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include "engine/event_bus.h"
 #include "network/ipam.h"
 #include "store/state_store.h"
+#include "util/unique_fd.h"
 
 namespace boost::asio {
 class io_context;
@@ -102,6 +104,13 @@ class NetworkService final : public api::backend::NetworkBackend {
   // After a daemon restart, for a running container: addresses, names and
   // ports taken again from its recorded settings.
   void restoreSandbox(const SandboxRequest& req);
+  // A container the cluster runs: its published ports bound here (a taken
+  // port fails as in a local start), each TCP connection relayed to what
+  // `dial` returns for the container port; UDP is refused. The Ports
+  // document; tearDownSandbox releases them.
+  using PortDialer = std::function<absl::StatusOr<UniqueFd>(uint16_t containerPort)>;
+  absl::StatusOr<nlohmann::ordered_json> publishTunnelled(const std::string& containerId,
+                                                          const nlohmann::ordered_json& doc, PortDialer dial);
   // Container exit or removal. Idempotent.
   void tearDownSandbox(const std::string& containerId);
   // Hot-plug into / out of a running container's namespace; returns the new settings entry.
@@ -110,6 +119,11 @@ class NetworkService final : public api::backend::NetworkBackend {
   absl::Status detachRunning(const std::string& containerId, const std::string& networkId);
   // NotFound unless a network of that id, name or prefix exists; its ID and name.
   absl::StatusOr<std::pair<std::string, std::string>> resolveNetwork(std::string_view idOrName);
+  // --add-host's "ip\tname" lines for a container's /etc/hosts.
+  absl::StatusOr<std::vector<std::string>> extraHostsOf(const nlohmann::ordered_json& hostConfig);
+  // The Ports document of a container whose ports are served at `address`
+  // (a pod's IP) rather than bound here: each published port at its own number.
+  static nlohmann::ordered_json portsAt(const nlohmann::ordered_json& doc, const std::string& address);
   // A stopped container's NetworkSettings: what only a running one has is cleared.
   static void clearRunningSettings(nlohmann::ordered_json& networkSettings);
   // A running container's resolv.conf once it joins `networkId`: that

@@ -112,6 +112,15 @@ class Runtime {
   // pods, which the cluster networks.
   virtual bool onThisMachine() const { return true; }
 
+  // Containers not on this machine: whether their published ports are
+  // bound here, each connection then relayed to what dialPort returns.
+  virtual bool publishesPortsHere() const { return false; }
+  // A stream socket whose far end reaches `port` of the container (a tunnel
+  // or a connection under way); must not block: it runs on the relay's thread.
+  virtual absl::StatusOr<UniqueFd> dialPort(const std::string& /*id*/, uint16_t /*port*/) {
+    return absl::UnimplementedError("this runtime does not relay ports");
+  }
+
   // Starts the container; returns once its process runs (or with the
   // reason it could not: runc's texts, e.g. `exec: "x": executable file
   // not found in $PATH`, as FailedPrecondition/InvalidArgument).

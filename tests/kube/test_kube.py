@@ -45,6 +45,7 @@ def berth_env():
 @unittest.skipUnless(REGISTRY and KUBECONFIG, "needs the test cluster (tests/kube/run-suite)")
 class KubeBase(unittest.TestCase):
     helper_image = None
+    berth_flags = ()  # a class's extra `berth serve` flags
 
     def setUp(self):
         self.berth = self.start_berth()
@@ -53,7 +54,7 @@ class KubeBase(unittest.TestCase):
 
     def start_berth(self, data_root=None, sock=None):
         return Berth("--backend", "kube", "--helper-image", "%s/berth/helper:test" % REGISTRY,
-                     "--pod-name-prefix", "it", "--timeout", "60s", data_root=data_root, sock=sock,
+                     "--pod-name-prefix", "it", "--timeout", "60s", *self.berth_flags, data_root=data_root, sock=sock,
                      env=berth_env(), start_timeout=30)
 
     def stop_berth(self):
@@ -302,6 +303,112 @@ class Copy(KubeBase):
         r = self.docker("cp", "seeded:/etc/seed.conf", self.tmp, check=False)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("is not running", r.stderr)
+
+
+# busybox httpd serving $MSG on 8080, started again whenever it ends (a
+# container that closes and reopens its port).
+HTTPD = ["sh", "-c", 'mkdir -p /www && echo "$MSG" > /www/index.html && '
+         'while true; do httpd -f -p 8080 -h /www; sleep 0.2; done']
+
+
+def fetch(url, timeout=30.0):
+    """The body at url, retried until the server answers (the pod's
+    httpd may not listen yet, or be starting again)."""
+    import urllib.request
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                return r.read().decode()
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def host_port(test, name, key="8080/tcp"):
+    bindings = test.inspect(name)["NetworkSettings"]["Ports"][key]
+    test.assertEqual(bindings[0]["HostIp"], "0.0.0.0")
+    return int(bindings[0]["HostPort"])
+
+
+class PortForward(KubeBase):
+    berth_flags = ("--port-forward",)
+
+    def test_published_ports_go_through_pods_portforward_and_survive_a_reopened_port(self):
+        self.docker("run", "-d", "--name", "web", "-p", "8080", "-e", "MSG=hello", BUSYBOX, *HTTPD)
+        port = host_port(self, "web")
+        self.assertEqual(self.docker("port", "web", "8080/tcp").stdout.splitlines()[0], "0.0.0.0:%d" % port)
+        self.assertEqual(fetch("http://127.0.0.1:%d/" % port), "hello\n")
+        # The server goes away and comes back: the next connection reaches it again.
+        self.docker("exec", "web", "killall", "httpd")
+        self.assertEqual(fetch("http://127.0.0.1:%d/" % port), "hello\n")
+        # A Service named as the pod selects it: in-cluster clients reach it by a stable address.
+        svc = json.loads(kubectl("get", "service", self.pod_of("web"), "-o", "json").stdout)
+        self.assertEqual([(p["port"], p["protocol"]) for p in svc["spec"]["ports"]], [(8080, "TCP")])
+        ip = svc["spec"]["clusterIP"]
+        r = self.docker("run", "--rm", BUSYBOX, "sh", "-c",
+                        "for i in $(seq 100); do wget -qO- http://%s:8080/ && exit 0; sleep 0.2; done; exit 1" % ip)
+        self.assertEqual(r.stdout, "hello\n")
+        # Stopped, the port is free; removed, the Service is gone.
+        self.docker("stop", "-t", "1", "web")
+        self.assertEqual(self.inspect("web")["NetworkSettings"]["Ports"], {})
+        self.docker("rm", "web")
+        self.assertNotEqual(kubectl("get", "service", svc["metadata"]["name"], check=False).returncode, 0)
+
+    def test_udp_cannot_be_forwarded(self):
+        r = self.docker("run", "-d", "-p", "53/udp", BUSYBOX, "sleep", "60", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("cannot publish 53/udp: only tcp ports reach pods", r.stderr)
+
+
+class ReverseProxy(KubeBase):
+    berth_flags = ("--reverse-proxy",)
+
+    def test_published_ports_relay_to_the_pod_ip(self):
+        self.docker("run", "-d", "--name", "web", "-p", "8080", "-e", "MSG=proxied", BUSYBOX, *HTTPD)
+        port = host_port(self, "web")
+        self.assertEqual(fetch("http://127.0.0.1:%d/" % port), "proxied\n")
+        # The host port is held: a second container cannot have it.
+        r = self.docker("run", "-d", "-p", "%d:8080" % port, BUSYBOX, "sleep", "60", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("port is already allocated", r.stderr)
+
+
+class Networks(KubeBase):
+    def serve(self, docker, name, msg, network, alias):
+        docker("run", "-d", "--name", name, "--network", network, "--network-alias", alias, "-e", "MSG=" + msg,
+               BUSYBOX, *HTTPD)
+
+    def client_reads(self, docker, network, *urls):
+        script = " && ".join(
+            "(for i in $(seq 100); do wget -qO- %s && exit 0; sleep 0.2; done; exit 1)" % u for u in urls)
+        return docker("run", "--rm", "--network", network, BUSYBOX, "sh", "-c", script).stdout
+
+    def test_containers_on_a_network_reach_each_other_by_name_and_alias(self):
+        self.docker("network", "create", "backend")
+        self.serve(self.docker, "store", "stored", "backend", "db")
+        self.assertEqual(self.client_reads(self.docker, "backend", "http://db:8080/", "http://store:8080/"),
+                         "stored\nstored\n")
+        # Not on the network: no such names; --add-host lines are there as given.
+        r = self.docker("run", "--rm", "--add-host", "extra.example:10.1.2.3", BUSYBOX, "sh", "-c",
+                        "grep -w db /etc/hosts; grep extra.example /etc/hosts", check=False)
+        self.assertEqual(r.stdout, "10.1.2.3\textra.example\n")
+        # Without --port-forward or --reverse-proxy a published port is where the cluster serves it.
+        self.docker("run", "-d", "--name", "pub", "-p", "8080", BUSYBOX, "sleep", "300")
+        ip = self.inspect("pub")["NetworkSettings"]["IPAddress"]
+        self.assertEqual(self.docker("port", "pub", "8080/tcp").stdout, "%s:8080\n" % ip)
+
+    def test_two_sessions_with_the_same_alias_never_collide(self):
+        other = self.start_berth()
+        self.addCleanup(other.stop)
+        docker2 = lambda *a: run_docker(list(a), other.url, timeout=120)  # noqa: E731
+        self.addCleanup(lambda: run_docker(["rm", "-f", "one"], other.url, timeout=120, check=False))
+        for docker, msg in ((self.docker, "first"), (docker2, "second")):
+            docker("network", "create", "tests")
+            self.serve(docker, "one", msg, "tests", "db")
+        self.assertEqual(self.client_reads(self.docker, "tests", "http://db:8080/"), "first\n")
+        self.assertEqual(self.client_reads(docker2, "tests", "http://db:8080/"), "second\n")
 
 
 class Restart(KubeBase):

@@ -215,7 +215,16 @@ KubeRuntime::~KubeRuntime() {
       }
     }
   }
+  tunnels_.closeAll();
   sessions_.waitIdle();
+}
+
+absl::StatusOr<UniqueFd> KubeRuntime::dialPort(const std::string& id, uint16_t port) {
+  std::string pod = podOf(id);
+  if (options_.ports == PortAccess::kPortForward) return tunnels_.open(pod, port);
+  std::optional<json> p = informer_.get(pod);
+  std::string ip = p && p->contains("status") ? (*p)["status"].value("podIP", "") : "";
+  return connectStarted(ip, port);
 }
 
 absl::Status KubeRuntime::deletePod(const std::string& pod) {
@@ -252,6 +261,14 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
   run.gate = !options.copies.empty();  // the process waits until they have landed
   BERTH_ASSIGN_OR_RETURN(json pod, buildPod(spec, options_.pod, run));
   BERTH_RETURN_IF_ERROR(client_->post(client_->corePath("pods"), pod).status());
+  // Its ports for in-cluster clients; kept across restarts (same name, same selector).
+  if (json service = buildService(spec, options_.pod); !service.is_null()) {
+    absl::Status st = client_->post(client_->corePath("services"), service).status();
+    if (!st.ok() && !absl::IsAlreadyExists(st)) {
+      (void)deletePod(name);
+      return st;
+    }
+  }
   auto deadline = Clock::now() + std::chrono::seconds(options_.startTimeoutSeconds);
   // The watch may not have delivered the new pod yet: absent means deleted
   // only once it has been seen.
@@ -758,6 +775,8 @@ absl::Status KubeRuntime::remove(const std::string& id) {
     if (!s->waitEnded(std::chrono::seconds(5))) s->cancel();
   }
   std::string pod = podOf(id);
+  absl::StatusOr<json> service = client_->remove(client_->corePath("services", pod));
+  if (!service.ok() && !absl::IsNotFound(service.status())) return service.status();
   if (!informer_.get(pod)) return absl::OkStatus();
   return deletePod(pod);
 }

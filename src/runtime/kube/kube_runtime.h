@@ -13,6 +13,7 @@
 #include "runtime/kube/pod_builder.h"
 #include "runtime/kube/pod_informer.h"
 #include "runtime/kube/pod_session.h"
+#include "runtime/kube/port_tunnel.h"
 #include "runtime/runtime.h"
 
 namespace berth::runtime::kube {
@@ -20,6 +21,7 @@ namespace berth::runtime::kube {
 struct KubeRuntimeOptions {
   PodOptions pod;
   int64_t startTimeoutSeconds = 60;  // kubedock's --timeout: scheduling, pulling and starting
+  PortAccess ports = PortAccess::kNone;  // --port-forward, --reverse-proxy
 };
 
 // Everything the daemon's flags say about the backend: which cluster, and the runtime's options.
@@ -39,6 +41,8 @@ class KubeRuntime final : public Runtime {
 
   const std::string& helperImage() const { return options_.pod.helperImage; }
   bool onThisMachine() const override { return false; }
+  bool publishesPortsHere() const override { return options_.ports != PortAccess::kNone; }
+  absl::StatusOr<UniqueFd> dialPort(const std::string& id, uint16_t port) override;
   absl::StatusOr<Started> start(const ContainerSpec& spec, StartOptions options) override;
   absl::StatusOr<Started> exec(const std::string& containerId, const std::string& execId, const ContainerSpec& process,
                                StartOptions options) override;
@@ -89,6 +93,7 @@ class KubeRuntime final : public Runtime {
   const KubeRuntimeOptions options_;
   PodInformer informer_;
   SessionTracker sessions_;
+  PortTunnels tunnels_{*client_, sessions_};
   struct Exec {
     std::shared_ptr<PodSession> session;
     std::optional<ExitStatus> exit;

@@ -29,16 +29,18 @@ bool validDnsLabel(std::string_view h) {
   return true;
 }
 
+bool validDnsSubdomain(std::string_view h) {
+  if (h.empty() || h.size() > 253) return false;
+  for (std::string_view part : split(h, '.')) {
+    if (!validDnsLabel(part)) return false;
+  }
+  return true;
+}
+
 bool validLabelKey(std::string_view k) {
   auto slash = k.rfind('/');
   std::string_view name = slash == std::string_view::npos ? k : k.substr(slash + 1);
-  if (slash != std::string_view::npos) {
-    std::string_view prefix = k.substr(0, slash);
-    if (prefix.empty() || prefix.size() > 253) return false;
-    for (std::string_view part : split(prefix, '.')) {
-      if (!validDnsLabel(part)) return false;
-    }
-  }
+  if (slash != std::string_view::npos && !validDnsSubdomain(k.substr(0, slash))) return false;
   return !name.empty() && validLabelValue(name);
 }
 

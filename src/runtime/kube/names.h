@@ -11,5 +11,7 @@ bool validLabelValue(std::string_view v);
 bool validLabelKey(std::string_view k);
 // An RFC 1123 label (a pod's hostname): at most 63 of [a-z0-9-], alphanumeric at both ends.
 bool validDnsLabel(std::string_view h);
+// An RFC 1123 subdomain (a hostAliases name): dot-separated labels, at most 253.
+bool validDnsSubdomain(std::string_view h);
 
 }  // namespace berth::runtime::kube

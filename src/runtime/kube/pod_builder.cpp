@@ -1,6 +1,10 @@
 #include "runtime/kube/pod_builder.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <cctype>
+#include <map>
 
 #include "absl/strings/ascii.h"
 #include "runtime/kube/names.h"
@@ -39,10 +43,6 @@ std::string cpuQuantity(int64_t quota, int64_t period) {
   return strCat(std::max<int64_t>(milli, 1), "m");
 }
 
-}  // namespace
-
-namespace {
-
 // Docker's sizes ("64m", "1g", "512kb", bytes) are binary units; Kubernetes'
 // "m" is a thousandth, so spell them as Mi, Gi.
 std::string quantityOfSize(std::string_view size) {
@@ -58,6 +58,51 @@ std::string quantityOfSize(std::string_view size) {
 }
 
 }  // namespace
+
+absl::StatusOr<json> hostAliases(const std::vector<std::string>& hostsLines) {
+  std::map<std::string, std::vector<std::string>> byIp;
+  std::vector<std::string> order;
+  for (const std::string& line : hostsLines) {
+    auto [ipView, namesView] = splitOnce(line, '\t');
+    std::string ip(ipView);
+    unsigned char buf[16];
+    if (inet_pton(AF_INET, ip.c_str(), buf) != 1 && inet_pton(AF_INET6, ip.c_str(), buf) != 1) {
+      return absl::InvalidArgumentError(strCat("invalid IP address in extra hosts: \"", ip, "\""));
+    }
+    if (!byIp.contains(ip)) order.push_back(ip);
+    std::vector<std::string>& names = byIp[ip];
+    for (std::string_view n : split(namesView, ' ', true)) {
+      // Kubernetes takes only DNS names here; /etc/hosts lookups ignore case anyway.
+      std::string name = toLower(n);
+      if (validDnsSubdomain(name) && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+  }
+  json out = json::array();
+  for (const std::string& ip : order) {
+    if (!byIp[ip].empty()) out.push_back({{"ip", ip}, {"hostnames", byIp[ip]}});
+  }
+  return out;
+}
+
+json buildService(const ContainerSpec& spec, const PodOptions& options) {
+  json ports = json::array();
+  for (const Port& p : spec.ports) {
+    std::string proto = toLower(p.protocol);
+    if ((proto != "tcp" && proto != "udp") || p.containerPort <= 0 || p.containerPort > 65535) continue;
+    ports.push_back({{"name", strCat(proto, "-", p.containerPort)},
+                     {"protocol", absl::AsciiStrToUpper(proto)},
+                     {"port", p.containerPort},
+                     {"targetPort", p.containerPort}});
+  }
+  if (ports.empty()) return nullptr;
+  json selector = {{kInstanceLabel, options.instance}, {kContainerLabel, spec.id.substr(0, 12)}};
+  return json{
+      {"apiVersion", "v1"},
+      {"kind", "Service"},
+      {"metadata", {{"name", podName(options, spec.id)}, {"labels", selector}}},
+      {"spec", {{"type", "ClusterIP"}, {"selector", selector}, {"ports", std::move(ports)}}},
+  };
+}
 
 std::string podName(const PodOptions& options, const std::string& containerId) {
   return strCat(options.namePrefix, "-", containerId.substr(0, 12));
@@ -184,6 +229,8 @@ absl::StatusOr<json> buildPod(const ContainerSpec& spec, const PodOptions& optio
   podSpec["automountServiceAccountToken"] = false;
   podSpec["terminationGracePeriodSeconds"] = std::max<int64_t>(run.stopTimeoutSeconds, 0) + 5;
   if (validDnsLabel(spec.hostname)) podSpec["hostname"] = spec.hostname;
+  BERTH_ASSIGN_OR_RETURN(json aliases, hostAliases(spec.extraHosts));
+  if (!aliases.empty()) podSpec["hostAliases"] = std::move(aliases);
   podSpec["volumes"] = std::move(volumes);
   podSpec["initContainers"] = json::array({std::move(init)});
   podSpec["containers"] = json::array({std::move(main), std::move(sidecar)});

@@ -53,6 +53,15 @@ struct PodRun {
   int64_t stopTimeoutSeconds = 10;
 };
 
+// hostAliases from /etc/hosts lines ("ip\tname alias…"), one entry per
+// address in first-seen order; names Kubernetes would refuse are left out.
+absl::StatusOr<nlohmann::json> hostAliases(const std::vector<std::string>& hostsLines);
+
+// A ClusterIP Service for the container's ports, named as its pod and
+// selecting it: a stable address for in-cluster clients. Null when the
+// container has no ports.
+nlohmann::json buildService(const ContainerSpec& spec, const PodOptions& options);
+
 // The pod's name for a container id.
 std::string podName(const PodOptions& options, const std::string& containerId);
 

@@ -108,6 +108,7 @@ class PodStreamImpl final : public PodStream {
     }
     ws_.binary(true);
     pod_ = req.pod;
+    forwarding_ = req.forwardPort != 0;
     return absl::OkStatus();
   }
 
@@ -116,6 +117,10 @@ class PodStreamImpl final : public PodStream {
     readNext();
     io_->run();
     if (cancelled_) return absl::CancelledError("stream cancelled");
+    if (forwarding_) {
+      if (status_.empty()) return 0;
+      return absl::UnavailableError(strCat("kubernetes: port forward to pod ", pod_, ": ", status_));
+    }
     if (status_.empty()) {
       return absl::UnavailableError(strCat("kubernetes: stream to pod ", pod_, " ended without a status"));
     }
@@ -213,7 +218,16 @@ class PodStreamImpl final : public PodStream {
       if (!msg.empty()) {
         int channel = static_cast<unsigned char>(msg[0]);
         msg.remove_prefix(1);
-        if (channel == 3) {
+        if (forwarding_) {
+          // Each channel opens with the port; then data (0) or an error (1).
+          if (channel < 2 && portBytes_[channel] < 2) {
+            size_t skip = std::min(msg.size(), 2 - portBytes_[channel]);
+            portBytes_[channel] += skip;
+            msg.remove_prefix(skip);
+          }
+          if (channel == 0 && !msg.empty()) (*onOutput_)(1, msg);
+          if (channel == 1) status_ += msg;
+        } else if (channel == 3) {
           status_ += msg;
         } else if ((channel == 1 || channel == 2) && !msg.empty()) {
           (*onOutput_)(channel, msg);
@@ -233,6 +247,8 @@ class PodStreamImpl final : public PodStream {
   bool writing_ = false, finishing_ = false, closing_ = false, ended_ = false;
   std::string status_;
   bool cancelled_ = false;
+  bool forwarding_ = false;
+  size_t portBytes_[2] = {0, 0};
   static constexpr size_t kMaxQueued = 4 << 20;
   std::mutex queueMu_;
   std::condition_variable queueCv_;
@@ -296,6 +312,7 @@ absl::StatusOr<int> exitCodeFromStatus(std::string_view statusJson) {
 }
 
 std::string streamTarget(const KubeClient& client, const StreamRequest& req) {
+  if (req.forwardPort != 0) return strCat(client.corePath("pods", req.pod), "/portforward?ports=", req.forwardPort);
   std::string path = strCat(client.corePath("pods", req.pod), req.command.empty() ? "/attach" : "/exec",
                             "?container=", queryEscape(req.container), "&stdin=", req.stdin ? "1" : "0",
                             "&stdout=", req.stdout ? "1" : "0", "&stderr=", req.stderr && !req.tty ? "1" : "0");

@@ -3,6 +3,9 @@
 // process (pods/attach), over the Kubernetes streaming WebSocket
 // (subprotocol v4.channel.k8s.io: binary frames whose first byte is the
 // channel — 0 stdin, 1 stdout, 2 stderr, 3 the final Status, 4 resize).
+// Or one TCP connection to a pod's port (pods/portforward, one port per
+// stream): channel 0 carries the data both ways, 1 the kubelet's error
+// text, and the server opens each with the port number (two bytes).
 // v4 cannot end stdin alone: finish() closes the whole stream, which the
 // kubelet reads as the end of stdin (and of the session).
 #include <atomic>
@@ -21,6 +24,7 @@ struct StreamRequest {
   std::string pod, container;
   std::vector<std::string> command;  // pods/exec; empty: pods/attach
   bool stdin = false, stdout = true, stderr = true, tty = false;
+  uint16_t forwardPort = 0;  // pods/portforward to this port: its data is output on channel 1, write() sends
 };
 
 // The query of the request's URL (exposed for tests).
@@ -38,7 +42,8 @@ class PodStream {
   // Reads until the stream ends, handing stdout (1) and stderr (2) to
   // `onOutput` on the calling thread. The result: the exit code the
   // channel-3 Status stands for; Unavailable when it ended without one
-  // (an attach ends so), Cancelled after cancel(). Call once.
+  // (an attach ends so), Cancelled after cancel(). Call once. A port
+  // forward ends with 0, or Unavailable with the kubelet's error text.
   virtual absl::StatusOr<int> run(const OutputHandler& onOutput) = 0;
 
   // From any thread, before or during run(); in order. write() blocks while

@@ -173,6 +173,19 @@ TEST(Config, KubeSettingsInKubernetesTerms) {
   bad.podNamePrefix = "Berth_CI";
   EXPECT_FALSE(kubeSettings(bad, {}).ok());
   EXPECT_EQ(kubeSettings(c, {"K8S_LABEL_BAD=not ok"}).status().message(), "K8S_LABEL_BAD: not a valid Kubernetes label");
+
+  EXPECT_EQ(k->runtime.ports, runtime::kube::PortAccess::kNone);
+  DaemonConfig forward = c;
+  forward.portForward = true;
+  EXPECT_EQ(kubeSettings(forward, {})->runtime.ports, runtime::kube::PortAccess::kPortForward);
+  DaemonConfig proxy = c;
+  proxy.reverseProxy = true;
+  EXPECT_EQ(kubeSettings(proxy, {})->runtime.ports, runtime::kube::PortAccess::kReverseProxy);
+  forward.reverseProxy = true;
+  EXPECT_EQ(kubeSettings(forward, {}).status().message(), "--port-forward and --reverse-proxy are mutually exclusive");
+  DaemonConfig fromFile;
+  ASSERT_TRUE(applyConfigJson(nlohmann::json::parse(R"({"port-forward":true})"), {}, fromFile).ok());
+  EXPECT_TRUE(fromFile.portForward);
 }
 
 TEST(Config, Durations) {

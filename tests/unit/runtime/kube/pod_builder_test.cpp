@@ -171,7 +171,39 @@ TEST(PodBuilder, TmpfsIsAMemoryEmptyDir) {
   EXPECT_EQ(mounts[2]["readOnly"], true);
 }
 
+TEST(PodBuilder, HostsLinesBecomeHostAliases) {
+  ContainerSpec s = busybox();
+  s.extraHosts = {"10.222.0.7\tdb 0123456789ab Cache", "10.222.0.8\tapp", "10.222.0.7\tdb my_db",
+                  "fd00::1\tsix"};
+  absl::StatusOr<json> pod = buildPod(s, options(), PodRun{});
+  ASSERT_TRUE(pod.ok()) << pod.status();
+  EXPECT_EQ((*pod)["spec"]["hostAliases"], json::parse(R"([
+    {"ip":"10.222.0.7","hostnames":["db","0123456789ab","cache"]},
+    {"ip":"10.222.0.8","hostnames":["app"]},
+    {"ip":"fd00::1","hostnames":["six"]}])"));
+  EXPECT_FALSE(buildPod(busybox(), options(), PodRun{})->at("spec").contains("hostAliases"));
+  s.extraHosts = {"host-gateway\tx"};
+  EXPECT_EQ(buildPod(s, options(), PodRun{}).status().message(), "invalid IP address in extra hosts: \"host-gateway\"");
+}
+
+TEST(PodBuilder, ServiceForThePortsSelectsThePod) {
+  json svc = buildService(busybox(), options());
+  EXPECT_EQ(svc, json::parse(R"({"apiVersion":"v1","kind":"Service",
+    "metadata":{"name":"berth-0123456789ab",
+                "labels":{"berth.dev/container":"0123456789ab","berth.dev/instance":"d41d8cd98f00"}},
+    "spec":{"type":"ClusterIP",
+            "selector":{"berth.dev/container":"0123456789ab","berth.dev/instance":"d41d8cd98f00"},
+            "ports":[{"name":"tcp-8080","protocol":"TCP","port":8080,"targetPort":8080},
+                     {"name":"udp-53","protocol":"UDP","port":53,"targetPort":53}]}})"));
+  ContainerSpec none = busybox();
+  none.ports.clear();
+  EXPECT_TRUE(buildService(none, options()).is_null());
+}
+
 TEST(PodBuilder, LabelSyntax) {
+  EXPECT_TRUE(validDnsSubdomain("db.example"));
+  EXPECT_FALSE(validDnsSubdomain("my_db"));
+  EXPECT_FALSE(validDnsSubdomain("a..b"));
   EXPECT_TRUE(validLabelKey("app"));
   EXPECT_TRUE(validLabelKey("berth.dev/instance"));
   EXPECT_FALSE(validLabelKey("Bad.Prefix/x"));
