@@ -329,7 +329,10 @@ absl::Status ContainerService::connectContainer(std::string_view container, cons
         strCat("endpoint with name ", r.row.name, " already exists in network ", entry.first));
   }
   std::string status = statusOf(r.doc);
-  if (status == "running" || status == "paused") {
+  if ((status == "running" || status == "paused") && !runtime_.onThisMachine()) {
+    // A pod keeps its one address; containers started from now on find it by its names here.
+    entry.second["IPAddress"] = r.doc["NetworkSettings"].value("IPAddress", "");
+  } else if (status == "running" || status == "paused") {
     bool hadResolver = false;
     for (auto it = nets.begin(); it != nets.end(); ++it) hadResolver = hadResolver || it.key() != "bridge";
     BERTH_ASSIGN_OR_RETURN(entry.second, networks_.attachRunning(r.row.id, r.row.name, networkId, endpointConfig));
@@ -365,7 +368,9 @@ absl::Status ContainerService::disconnectContainer(std::string_view container, c
   }
   if (name == "host") return absl::PermissionDeniedError("container cannot be disconnected from host network or connected to host network");
   std::string status = statusOf(r.doc);
-  if (status == "running" || status == "paused") BERTH_RETURN_IF_ERROR(networks_.detachRunning(r.row.id, networkId));
+  if ((status == "running" || status == "paused") && runtime_.onThisMachine()) {
+    BERTH_RETURN_IF_ERROR(networks_.detachRunning(r.row.id, networkId));
+  }
   nets.erase(name);
   return save(r);
 }

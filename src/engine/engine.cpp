@@ -157,6 +157,8 @@ Engine::~Engine() {
   if (containers_) containers_->shutdown();
   // The timers and the exit watcher call into the services: stop them first.
   scheduler_.reset();
+  // Relays of pods' ports dial through the runtime.
+  if (networks_) networks_->closePublishedPorts();
   runtime_.reset();
   // Bridges without containers and the firewall table go with the daemon.
   if (networks_) networks_->shutdown();

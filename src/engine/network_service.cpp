@@ -1226,6 +1226,11 @@ absl::StatusOr<nlohmann::ordered_json> NetworkService::publishTunnelled(const st
   return ports;
 }
 
+void NetworkService::closePublishedPorts() {
+  std::lock_guard lock(impl_->mu_);
+  while (!impl_->ports_.empty()) impl_->releasePortsLocked(impl_->ports_.begin()->first);
+}
+
 void NetworkService::tearDownSandbox(const std::string& containerId) {
   std::lock_guard lock(impl_->mu_);
   {

@@ -113,6 +113,9 @@ class NetworkService final : public api::backend::NetworkBackend {
                                                           const nlohmann::ordered_json& doc, PortDialer dial);
   // Container exit or removal. Idempotent.
   void tearDownSandbox(const std::string& containerId);
+  // Daemon shutdown, before the runtime goes: no published port relays
+  // (or dials through the runtime) any more.
+  void closePublishedPorts();
   // Hot-plug into / out of a running container's namespace; returns the new settings entry.
   absl::StatusOr<nlohmann::ordered_json> attachRunning(const std::string& containerId, const std::string& containerName,
                                                        const std::string& networkId, const nlohmann::json& endpointConfig);

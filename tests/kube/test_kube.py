@@ -67,8 +67,8 @@ class KubeBase(unittest.TestCase):
             for b in self.earlier:
                 b.cleanup()
 
-    def docker(self, *args, check=True, timeout=120):
-        return run_docker(list(args), self.berth.url, check=check, timeout=timeout)
+    def docker(self, *args, check=True, timeout=120, stdin=None):
+        return run_docker(list(args), self.berth.url, check=check, timeout=timeout, stdin=stdin)
 
     def inspect(self, name):
         return json.loads(self.docker("inspect", name).stdout)[0]
@@ -390,6 +390,10 @@ class Networks(KubeBase):
         self.serve(self.docker, "store", "stored", "backend", "db")
         self.assertEqual(self.client_reads(self.docker, "backend", "http://db:8080/", "http://store:8080/"),
                          "stored\nstored\n")
+        # Connected while running: containers started on that network from now on find it.
+        self.docker("network", "create", "frontend")
+        self.docker("network", "connect", "--alias", "web", "frontend", "store")
+        self.assertEqual(self.client_reads(self.docker, "frontend", "http://web:8080/"), "stored\n")
         # Not on the network: no such names; --add-host lines are there as given.
         r = self.docker("run", "--rm", "--add-host", "extra.example:10.1.2.3", BUSYBOX, "sh", "-c",
                         "grep -w db /etc/hosts; grep extra.example /etc/hosts", check=False)
@@ -409,6 +413,49 @@ class Networks(KubeBase):
             self.serve(docker, "one", msg, "tests", "db")
         self.assertEqual(self.client_reads(self.docker, "tests", "http://db:8080/"), "first\n")
         self.assertEqual(self.client_reads(docker2, "tests", "http://db:8080/"), "second\n")
+
+
+class Rbac(KubeBase):
+    """deploy/rbac.yaml is enough: Berth as its service account, nothing more."""
+    berth_flags = ("--port-forward",)
+
+    def setUp(self):
+        manifest = os.path.join(HERE, "..", "..", "deploy", "rbac.yaml")
+        kubectl("apply", "-n", "default", "-f", manifest)
+        self.addCleanup(kubectl, "delete", "-n", "default", "-f", manifest, check=False)
+
+        def token():
+            r = kubectl("get", "serviceaccount", "berth", "-n", "default", "-o", "json", check=False)
+            secrets = json.loads(r.stdout).get("secrets") if r.returncode == 0 else None
+            if not secrets:
+                return None
+            r = kubectl("get", "secret", secrets[0]["name"], "-n", "default", "-o", "json", check=False)
+            data = json.loads(r.stdout).get("data", {}) if r.returncode == 0 else {}
+            return data.get("token")
+
+        import base64
+        tok = base64.b64decode(self.wait_for(token, what="the service account's token")).decode()
+        view = json.loads(kubectl("config", "view", "--raw", "--minify", "-o", "json").stdout)
+        cluster = view["clusters"][0]["cluster"]
+        self.tmp = tempfile.mkdtemp(prefix="berth-rbac-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        config = {"apiVersion": "v1", "kind": "Config", "current-context": "sa",
+                  "clusters": [{"name": "c", "cluster": cluster}],
+                  "users": [{"name": "berth", "user": {"token": tok}}],
+                  "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "berth", "namespace": "default"}}]}
+        path = os.path.join(self.tmp, "kubeconfig")
+        with open(path, "w") as f:
+            json.dump(config, f)
+        self.berth_flags = self.berth_flags + ("--kubeconfig", path)
+        super().setUp()
+
+    def test_the_role_covers_run_exec_attach_ports_and_rm(self):
+        self.docker("run", "-d", "--name", "web", "-p", "8080", "-e", "MSG=rbac", BUSYBOX, *HTTPD)
+        self.assertEqual(fetch("http://127.0.0.1:%d/" % host_port(self, "web")), "rbac\n")
+        self.assertEqual(self.docker("exec", "web", "cat", "/www/index.html").stdout, "rbac\n")
+        self.assertEqual(self.docker("run", "--rm", "-i", BUSYBOX, "cat", stdin="in\n").stdout, "in\n")
+        self.docker("rm", "-f", "web")
+        self.assertEqual(self.docker("ps", "-aq").stdout, "")
 
 
 class Restart(KubeBase):
