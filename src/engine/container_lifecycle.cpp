@@ -111,9 +111,12 @@ absl::StatusOr<bool> ContainerService::startLocked(Live& l, Record& r) {
   }
   BERTH_ASSIGN_OR_RETURN(runtime::ContainerSpec spec, specFor(r));
   const bool here = runtime_.onThisMachine();
-  if (here) BERTH_RETURN_IF_ERROR(setUpNetworking(r, spec));
-  if (!here) BERTH_RETURN_IF_ERROR(remoteNetworking(r, spec));
-  if (!here) BERTH_RETURN_IF_ERROR(publishRemotePorts(r));
+  if (here) {
+    BERTH_RETURN_IF_ERROR(setUpNetworking(r, spec));
+  } else {
+    BERTH_RETURN_IF_ERROR(remoteNetworking(r, spec));
+    BERTH_RETURN_IF_ERROR(publishRemotePorts(r));
+  }
   runtime::StartOptions options;
   const ojson& config = r.doc["Config"];
   options.openStdin = config.value("OpenStdin", false);
@@ -617,7 +620,7 @@ void ContainerService::reconcile() {
       live(id)->running = true;
       if (runtime_.onThisMachine()) {
         networks_.restoreSandbox({id, r.row.name, r.doc["Config"].value("Hostname", ""), &r.doc, ""});
-      } else if (absl::Status st = publishRemotePorts(r); !st.ok() || !save(r).ok()) {
+      } else if (absl::Status st = publishRemotePorts(r); !st.ok() || !(st = save(r)).ok()) {
         log::warn("could not publish a container's ports again", {{"container", id.substr(0, 12)},
                                                                   {"error", std::string(st.message())}});
       }

@@ -397,7 +397,7 @@ class Networks(KubeBase):
         # Not on the network: no such names; --add-host lines are there as given.
         r = self.docker("run", "--rm", "--add-host", "extra.example:10.1.2.3", BUSYBOX, "sh", "-c",
                         "grep -w db /etc/hosts; grep extra.example /etc/hosts", check=False)
-        self.assertEqual(r.stdout, "10.1.2.3\textra.example\n")
+        self.assertEqual((r.stdout, r.stderr), ("10.1.2.3\textra.example\n", ""))
         # Without --port-forward or --reverse-proxy a published port is where the cluster serves it.
         self.docker("run", "-d", "--name", "pub", "-p", "8080", BUSYBOX, "sleep", "300")
         ip = self.inspect("pub")["NetworkSettings"]["IPAddress"]

@@ -27,9 +27,10 @@ bool readFrame(int fd, uint8_t& type, std::string& payload) {
   return proto::readExact(fd, payload.data(), len);
 }
 
-// How long the log may lag behind an exit the cluster reported: the helper's
-// follow polls every 50 ms.
-constexpr auto kLogSettle = std::chrono::milliseconds(300);
+// How long the log may lag behind an exit the cluster reported before the
+// follow is cut (it normally ends by itself well before: it polls every 50 ms,
+// but its exec stream can start late on a busy node).
+constexpr auto kLogSettle = std::chrono::seconds(5);
 // How long an attach whose log ended waits for the cluster to report the exit.
 constexpr auto kExitReportWait = std::chrono::seconds(10);
 
@@ -224,11 +225,11 @@ void PodSession::containerExited(int code) {
     if (!exitCode_) exitCode_ = code;
   }
   cv_.notify_all();
-  // The log's last lines may still be on their way: give them a moment.
+  // The log's last lines may still be on their way: the helper's follow
+  // ends by itself once it has written them; cut it only if it does not.
   tracker_.add();
   std::thread([s = shared_from_this()]() mutable {
-    std::this_thread::sleep_for(kLogSettle);
-    s->parts_.output->cancel();
+    if (!s->waitEnded(kLogSettle)) s->parts_.output->cancel();
     SessionTracker& t = s->tracker_;
     s.reset();
     t.done();
