@@ -128,6 +128,17 @@ absl::StatusOr<uint16_t> parsePort(std::string_view text, std::string_view what)
   return uint16_t(v);
 }
 
+// The Ports document's start: exposed ports show up unbound (null), as in dockerd.
+ojson exposedUnbound(const ojson& doc) {
+  ojson ports = ojson::object();
+  if (doc["Config"].contains("ExposedPorts") && doc["Config"]["ExposedPorts"].is_object()) {
+    for (auto it = doc["Config"]["ExposedPorts"].begin(); it != doc["Config"]["ExposedPorts"].end(); ++it) {
+      ports[it.key().find('/') == std::string::npos ? it.key() + "/tcp" : it.key()] = nullptr;
+    }
+  }
+  return ports;
+}
+
 // PortBindings plus, with PublishAllPorts, every exposed port left unbound.
 absl::StatusOr<std::vector<PortRequest>> portRequests(const ojson& doc) {
   std::vector<PortRequest> out;
@@ -525,14 +536,8 @@ class NetworkService::Impl {
 
   absl::StatusOr<ojson> publishLocked(const std::string& containerId, const ojson& doc, uint32_t target,
                                       const PortDialer* dial = nullptr) {
-    ojson ports = ojson::object();
+    ojson ports = exposedUnbound(doc);
     BERTH_ASSIGN_OR_RETURN(std::vector<PortRequest> reqs, portRequests(doc));
-    // Exposed ports show up unbound (null), as in dockerd.
-    if (doc["Config"].contains("ExposedPorts") && doc["Config"]["ExposedPorts"].is_object()) {
-      for (auto it = doc["Config"]["ExposedPorts"].begin(); it != doc["Config"]["ExposedPorts"].end(); ++it) {
-        ports[it.key().find('/') == std::string::npos ? it.key() + "/tcp" : it.key()] = nullptr;
-      }
-    }
     for (const PortRequest& r : reqs) {
       if (!ports.contains(r.key) || ports[r.key].is_null()) ports[r.key] = nullptr;
     }
@@ -724,12 +729,7 @@ absl::StatusOr<std::vector<std::string>> NetworkService::extraHostsOf(const nloh
 }
 
 nlohmann::ordered_json NetworkService::portsAt(const nlohmann::ordered_json& doc, const std::string& address) {
-  ojson ports = ojson::object();
-  if (doc["Config"].contains("ExposedPorts") && doc["Config"]["ExposedPorts"].is_object()) {
-    for (auto it = doc["Config"]["ExposedPorts"].begin(); it != doc["Config"]["ExposedPorts"].end(); ++it) {
-      ports[it.key().find('/') == std::string::npos ? it.key() + "/tcp" : it.key()] = nullptr;
-    }
-  }
+  ojson ports = exposedUnbound(doc);
   absl::StatusOr<std::vector<PortRequest>> reqs = portRequests(doc);
   if (!reqs.ok()) return ports;
   for (const PortRequest& r : *reqs) {

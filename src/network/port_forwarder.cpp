@@ -310,17 +310,14 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
   }
 
   void start() {
-    if (m_->dial) {
-      startDialed();
-      return;
-    }
-    auto fd = (*m_->factory)(AF_INET, SOCK_STREAM);
+    const bool dialed = static_cast<bool>(m_->dial);
+    absl::StatusOr<UniqueFd> fd = dialed ? m_->dial() : (*m_->factory)(AF_INET, SOCK_STREAM);
     if (!fd.ok()) {
-      close(strCat("upstream socket: ", fd.status().message()));
+      close(strCat(dialed ? "dial: " : "upstream socket: ", fd.status().message()));
       return;
     }
     error_code ec;
-    upstream_.assign(tcp::v4(), fd->get(), ec);
+    upstream_.assign(tcp::v4(), fd->get(), ec);  // a dialed one may be any stream socket: asio's calls work on it
     if (ec) {
       close(strCat("upstream socket: ", ec.message()));
       return;
@@ -329,30 +326,14 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
     upstream_.non_blocking(true, ec);
     client_.non_blocking(true, ec);
     client_.set_option(tcp::no_delay(true), ec);
-    upstream_.set_option(tcp::no_delay(true), ec);
+    upstream_.set_option(tcp::no_delay(true), ec);  // fails harmlessly on a unix socket
+    if (dialed) {  // a tunnel's socket is connected already: relaying starts at once
+      onConnected(error_code());
+      return;
+    }
     upstream_.async_connect(m_->tcpTarget, [self = shared_from_this()](const error_code& ec) {
       self->onConnected(ec);
     });
-  }
-
-  // A tunnel's socket: connected already, so relaying starts at once.
-  void startDialed() {
-    absl::StatusOr<UniqueFd> fd = m_->dial();
-    if (!fd.ok()) {
-      close(strCat("dial: ", fd.status().message()));
-      return;
-    }
-    error_code ec;
-    upstream_.assign(tcp::v4(), fd->get(), ec);  // asio's stream calls work on any stream socket
-    if (ec) {
-      close(strCat("dialed socket: ", ec.message()));
-      return;
-    }
-    fd->release();
-    upstream_.non_blocking(true, ec);
-    client_.non_blocking(true, ec);
-    client_.set_option(tcp::no_delay(true), ec);
-    onConnected(error_code());
   }
 
   // Idempotent. Closing the sockets cancels the pending waits; their handlers
