@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "runtime/kube/bind_source.h"
 #include "runtime/kube/names.h"
 #include "runtime/kube/pod_builder.h"
 #include "util/log.h"
@@ -98,6 +99,7 @@ const std::vector<Key>& keys() {
       key("annotations", &DaemonConfig::podAnnotations, "annotation"),
       key("port-forward", &DaemonConfig::portForward),
       key("reverse-proxy", &DaemonConfig::reverseProxy),
+      key("bind-roots", &DaemonConfig::bindRoots, "bind-root"),
   };
   return k;
 }
@@ -343,6 +345,7 @@ absl::StatusOr<runtime::kube::KubeBackendOptions> kubeSettings(const DaemonConfi
   options.runtime.ports = cfg.portForward   ? runtime::kube::PortAccess::kPortForward
                           : cfg.reverseProxy ? runtime::kube::PortAccess::kReverseProxy
                                              : runtime::kube::PortAccess::kNone;
+  BERTH_ASSIGN_OR_RETURN(options.runtime.bindRoots, runtime::kube::canonicalBindRoots(cfg.bindRoots));
   return options;
 }
 

@@ -53,6 +53,7 @@ struct DaemonConfig {
   std::string requestCpu, requestMemory, requestEphemeralStorage;  // request[,limit]
   std::vector<std::string> podLabels, podAnnotations;  // key=value on every pod
   bool portForward = false, reverseProxy = false;  // published ports bound here: through pods/portforward, or to pod IPs
+  std::vector<std::string> bindRoots;  // directories binds may be copied from into pods
 };
 
 

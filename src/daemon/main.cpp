@@ -53,6 +53,8 @@ void addKubeFlags(CLI::App& serve, DaemonConfig& c) {
   serve.add_flag("--reverse-proxy", c.reverseProxy,
                  "Bind published ports here and relay each connection to the pod's IP (needs a route to pods)")
       ->group(group);
+  opt("--bind-root", c.bindRoots, "Directory whose contents binds (-v /path:/dest) may copy into pods (repeatable); "
+      "binds from anywhere else are refused");
 }
 
 void addServeFlags(CLI::App& serve, DaemonConfig& c) {

@@ -20,6 +20,7 @@ struct Mount {
   bool readOnly = false;
   std::string propagation;  // rprivate (default), private, rshared, shared, rslave, slave
   std::string options;      // tmpfs: "size=…,mode=…"
+  std::string volume;       // a named or anonymous volume's name (source is its directory here)
 };
 
 struct Rlimit {

@@ -415,6 +415,75 @@ class Networks(KubeBase):
         self.assertEqual(self.client_reads(docker2, "tests", "http://db:8080/"), "second\n")
 
 
+class Volumes(KubeBase):
+    """Volumes are emptyDirs; binds are copied in, and only from under --bind-root."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="berth-kube-binds-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.root = os.path.join(self.tmp, "root")
+        site = os.path.join(self.root, "site")
+        os.makedirs(os.path.join(site, "sub"))
+        with open(os.path.join(site, "index.html"), "w") as f:
+            f.write("hello\n")
+        with open(os.path.join(site, "sub", "note"), "w") as f:
+            f.write("note\n")
+        os.chmod(os.path.join(site, "sub", "note"), 0o600)
+        os.symlink("index.html", os.path.join(site, "link"))
+        self.conf = os.path.join(self.root, "app.conf")
+        with open(self.conf, "w") as f:
+            f.write("port=1\n")
+        os.chmod(self.conf, 0o640)
+        self.outside = os.path.join(self.tmp, "outside")
+        os.makedirs(self.outside)
+        with open(os.path.join(self.outside, "secret"), "w") as f:
+            f.write("token\n")
+        os.symlink(self.outside, os.path.join(self.root, "escape"))
+        self.berth_flags = ("--bind-root", self.root)
+        super().setUp()
+
+    def test_named_and_anonymous_volumes_are_writable_directories(self):
+        r = self.docker("run", "--rm", "-v", "data:/data", "-v", "/scratch", BUSYBOX, "sh", "-c",
+                        "echo kept > /data/f && cat /data/f && touch /scratch/x && ls /scratch")
+        self.assertEqual(r.stdout, "kept\nx\n")
+        r = self.docker("run", "--rm", "--mount", "type=volume,source=data,target=/data,readonly", BUSYBOX,
+                        "sh", "-c", "touch /data/y 2>/dev/null || echo read-only")
+        self.assertEqual(r.stdout, "read-only\n")
+
+    def test_binds_under_the_root_are_copied_in(self):
+        site = os.path.join(self.root, "site")
+        r = self.docker("run", "--rm", "-v", site + ":/srv/site:ro", "-v", "data:/data", "-v", self.conf + ":/data/app.conf",
+                        BUSYBOX, "sh", "-c",
+                        "cat /srv/site/index.html /srv/site/link /srv/site/sub/note /data/app.conf;"
+                        "stat -c %a /srv/site/sub/note /data/app.conf; readlink /srv/site/link;"
+                        "touch /srv/site/new 2>/dev/null || echo read-only")
+        self.assertEqual(r.stdout, "hello\nhello\nnote\nport=1\n600\n640\nindex.html\nread-only\n")
+        # A writable directory bind; each start copies it afresh.
+        self.docker("create", "--name", "rw", "-v", site + ":/srv/site", BUSYBOX, "sh", "-c",
+                    "cat /srv/site/index.html; echo changed > /srv/site/index.html")
+        self.assertEqual(self.docker("start", "-a", "rw").stdout, "hello\n")
+        self.assertEqual(self.docker("start", "-a", "rw").stdout, "hello\n")
+        # The file binds' ConfigMap is the container's, and goes with it.
+        self.docker("run", "-d", "--name", "conf", "-v", self.conf + ":/etc/app.conf", BUSYBOX, "sleep", "300")
+        name = self.pod_of("conf")
+        cm = json.loads(kubectl("get", "configmap", name, "-o", "json").stdout)
+        self.assertEqual(cm["metadata"]["labels"]["berth.dev/container"], name[3:])
+        self.docker("rm", "-f", "conf")
+        self.assertNotEqual(kubectl("get", "configmap", name, check=False).returncode, 0)
+
+    def test_binds_from_elsewhere_are_refused(self):
+        for source, real in ((os.path.join(self.outside, "secret"), os.path.join(self.outside, "secret")),
+                             (os.path.join(self.root, "escape", "secret"), os.path.join(self.outside, "secret")),
+                             ("/etc/hostname", "/etc/hostname")):
+            r = self.docker("run", "--rm", "-v", source + ":/s", BUSYBOX, "cat", "/s", check=False)
+            self.assertEqual(r.returncode, 125, r.stderr)
+            self.assertIn("bind source %s (%s) is outside the directories named by --bind-root: %s"
+                          % (source, real, self.root), r.stderr)
+            self.assertNotIn("token", r.stdout)
+        r = self.docker("run", "--rm", "-v", os.path.join(self.root, "missing") + ":/s", BUSYBOX, "true", check=False)
+        self.assertIn("bind source path does not exist: " + os.path.join(self.root, "missing"), r.stderr)
+
+
 class Rbac(KubeBase):
     """deploy/rbac.yaml is enough: Berth as its service account, nothing more."""
     berth_flags = ("--port-forward",)
@@ -446,7 +515,10 @@ class Rbac(KubeBase):
         path = os.path.join(self.tmp, "kubeconfig")
         with open(path, "w") as f:
             json.dump(config, f)
-        self.berth_flags = self.berth_flags + ("--kubeconfig", path)
+        self.conf = os.path.join(self.tmp, "app.conf")
+        with open(self.conf, "w") as f:
+            f.write("rbac=1\n")
+        self.berth_flags = self.berth_flags + ("--kubeconfig", path, "--bind-root", self.tmp)
         super().setUp()
 
     def test_the_role_covers_run_exec_attach_ports_and_rm(self):
@@ -454,6 +526,8 @@ class Rbac(KubeBase):
         self.assertEqual(fetch("http://127.0.0.1:%d/" % host_port(self, "web")), "rbac\n")
         self.assertEqual(self.docker("exec", "web", "cat", "/www/index.html").stdout, "rbac\n")
         self.assertEqual(self.docker("run", "--rm", "-i", BUSYBOX, "cat", stdin="in\n").stdout, "in\n")
+        self.assertEqual(self.docker("run", "--rm", "-v", self.conf + ":/etc/app.conf", BUSYBOX, "cat", "/etc/app.conf").stdout,
+                         "rbac=1\n")
         self.docker("rm", "-f", "web")
         self.assertEqual(self.docker("ps", "-aq").stdout, "")
 

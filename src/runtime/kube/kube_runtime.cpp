@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "runtime/kube/bind_source.h"
 #include "runtime/kube/copy_ops.h"
 #include "runtime/kube/pod_session.h"
 #include "runtime/kube/pod_stream.h"
@@ -251,6 +252,16 @@ absl::StatusOr<int> KubeRuntime::helper(const std::string& pod, const char* cont
   return rc;
 }
 
+absl::Status KubeRuntime::putConfigMap(const json& configMap) {
+  absl::Status st = client_->post(client_->corePath("configmaps"), configMap).status();
+  if (!absl::IsAlreadyExists(st)) return st;
+  // An earlier run's: its files may have changed since.
+  std::string name = configMap["metadata"]["name"];
+  absl::StatusOr<json> gone = client_->remove(client_->corePath("configmaps", name));
+  if (!gone.ok() && !absl::IsNotFound(gone.status())) return gone.status();
+  return client_->post(client_->corePath("configmaps"), configMap).status();
+}
+
 absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptions options) {
   std::string name = podOf(spec.id);
   // The pod of an earlier run (restartPolicy Never: a new run is a new pod).
@@ -258,8 +269,25 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
   PodRun run;
   run.openStdin = options.openStdin;
   run.stdinOnce = options.stdinOnce;
-  run.gate = !options.copies.empty();  // the process waits until they have landed
+  // Binds are read here, only under --bind-root, and carried into the pod.
+  std::map<size_t, UniqueFd> bindDirs;
+  std::map<size_t, std::string> bindFiles;
+  size_t fileBytes = 0;
+  for (size_t i = 0; i < spec.mounts.size(); ++i) {
+    const Mount& m = spec.mounts[i];
+    if (m.type == "tmpfs" || !m.volume.empty()) continue;
+    BERTH_ASSIGN_OR_RETURN(BindSource source, openBindSource(m.source, options_.bindRoots, kConfigMapBytes - fileBytes));
+    run.binds[i] = {source.directory, source.mode};
+    if (source.directory) {
+      bindDirs[i] = std::move(source.dir);
+    } else {
+      fileBytes += source.content.size();
+      bindFiles[i] = std::move(source.content);
+    }
+  }
+  run.gate = !options.copies.empty() || !bindDirs.empty();  // the process waits until they have landed
   BERTH_ASSIGN_OR_RETURN(json pod, buildPod(spec, options_.pod, run));
+  if (!bindFiles.empty()) BERTH_RETURN_IF_ERROR(putConfigMap(buildBindFiles(spec, options_.pod, bindFiles)));
   BERTH_RETURN_IF_ERROR(client_->post(client_->corePath("pods"), pod).status());
   // Its ports for in-cluster clients; kept across restarts (same name, same selector).
   if (json service = buildService(spec, options_.pod); !service.is_null()) {
@@ -289,7 +317,13 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
   }
   // Copies made before start land while the helper holds the process back.
   if (run.gate && m.kind == MainState::kRunning) {
-    absl::Status copied = copyBeforeStart(spec.id, options.copies);
+    absl::Status copied;
+    for (auto& [i, dir] : bindDirs) {
+      absl::StatusOr<std::unique_ptr<PodStream>> stream = openPut(name, kSidecarContainer, bindStagingDir(i), {});
+      copied = stream.ok() ? putTree(**stream, dir.get(), spec.mounts[i].destination) : stream.status();
+      if (!copied.ok()) break;
+    }
+    if (copied.ok()) copied = copyBeforeStart(spec.id, options.copies);
     if (copied.ok()) {
       std::string out;
       absl::StatusOr<int> rc = helper(name, kSidecarContainer, {"release"}, &out);
@@ -684,26 +718,28 @@ absl::Status KubeRuntime::archivePath(const std::string& id, const std::string& 
   return absl::OkStatus();
 }
 
-absl::Status KubeRuntime::copyIn(const std::string& id, const std::string& path, int treeFd, const CopyOptions& options) {
-  BERTH_RETURN_IF_ERROR(requireRunning(id));
+absl::StatusOr<std::unique_ptr<PodStream>> KubeRuntime::openPut(const std::string& pod, const char* container,
+                                                                 const std::string& path, const CopyOptions& options) {
   StreamRequest req;
-  req.pod = podOf(id);
-  req.container = kMainContainer;
+  req.pod = pod;
+  req.container = container;
   req.stdin = true;
   req.command = {kHelperPath, "archive", "put", path};
   if (options.noOverwriteDirNonDir) req.command.push_back("--no-overwrite-dir-non-dir");
   if (options.owner) req.command.insert(req.command.end(), {"--owner", strCat(options.owner->first, ":", options.owner->second)});
-  absl::StatusOr<std::unique_ptr<PodStream>> stream = PodStream::open(*client_, req);
-  if (!stream.ok()) return notRunningForCopy(id, stream.status());
+  return PodStream::open(*client_, req);
+}
+
+absl::Status KubeRuntime::putTree(PodStream& stream, int treeFd, const std::string& path) {
   std::string err;
   absl::StatusOr<int> rc;
-  std::thread reader([&] { rc = (*stream)->run([&err](int channel, std::string_view d) { if (channel == 2) err.append(d); }); });
+  std::thread reader([&] { rc = stream.run([&err](int channel, std::string_view d) { if (channel == 2) err.append(d); }); });
   std::map<std::pair<dev_t, ino_t>, std::string> seen;
-  absl::Status sent = sendTree(**stream, treeFd, "", seen);
+  absl::Status sent = sendTree(stream, treeFd, "", seen);
   if (sent.ok()) {
-    (*stream)->write(stdinFrame(""));
+    stream.write(stdinFrame(""));
   } else {
-    (*stream)->cancel();  // the helper sees its input break off, not an end
+    stream.cancel();  // the helper sees its input break off, not an end
   }
   reader.join();
   BERTH_RETURN_IF_ERROR(sent);
@@ -713,6 +749,13 @@ absl::Status KubeRuntime::copyIn(const std::string& id, const std::string& path,
   if (*rc == 4) return absl::InvalidArgumentError(strCat("extracting the archive: ", trim(err)));
   if (*rc != 0) return absl::InternalError(strCat("the kube helper's copy into ", path, " failed: ", trim(err)));
   return absl::OkStatus();
+}
+
+absl::Status KubeRuntime::copyIn(const std::string& id, const std::string& path, int treeFd, const CopyOptions& options) {
+  BERTH_RETURN_IF_ERROR(requireRunning(id));
+  absl::StatusOr<std::unique_ptr<PodStream>> stream = openPut(podOf(id), kMainContainer, path, options);
+  if (!stream.ok()) return notRunningForCopy(id, stream.status());
+  return putTree(**stream, treeFd, path);
 }
 
 absl::Status KubeRuntime::copyBeforeStart(const std::string& id, const std::vector<PendingCopy>& copies) {
@@ -775,8 +818,10 @@ absl::Status KubeRuntime::remove(const std::string& id) {
     if (!s->waitEnded(std::chrono::seconds(5))) s->cancel();
   }
   std::string pod = podOf(id);
-  absl::StatusOr<json> service = client_->remove(client_->corePath("services", pod));
-  if (!service.ok() && !absl::IsNotFound(service.status())) return service.status();
+  for (const char* kind : {"services", "configmaps"}) {
+    absl::StatusOr<json> gone = client_->remove(client_->corePath(kind, pod));
+    if (!gone.ok() && !absl::IsNotFound(gone.status())) return gone.status();
+  }
   if (!informer_.get(pod)) return absl::OkStatus();
   return deletePod(pod);
 }

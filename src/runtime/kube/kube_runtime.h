@@ -22,6 +22,7 @@ struct KubeRuntimeOptions {
   PodOptions pod;
   int64_t startTimeoutSeconds = 60;  // kubedock's --timeout: scheduling, pulling and starting
   PortAccess ports = PortAccess::kNone;  // --port-forward, --reverse-proxy
+  std::vector<std::string> bindRoots;     // --bind-root, as real paths: where binds may come from
 };
 
 // Everything the daemon's flags say about the backend: which cluster, and the runtime's options.
@@ -76,6 +77,13 @@ class KubeRuntime final : public Runtime {
   // stdout (and stderr, unless `errors` takes it) in `output`.
   absl::StatusOr<int> helper(const std::string& pod, const char* container, std::vector<std::string> args,
                              std::string* output = nullptr, std::string* errors = nullptr);
+  // A stream to `archive put` into `path` of the pod's container, and the
+  // tree sent down it (copy_ops.h).
+  absl::StatusOr<std::unique_ptr<PodStream>> openPut(const std::string& pod, const char* container,
+                                                     const std::string& path, const CopyOptions& options);
+  absl::Status putTree(PodStream& stream, int treeFd, const std::string& path);
+  // Creates the ConfigMap, replacing an earlier one of the same name.
+  absl::Status putConfigMap(const nlohmann::json& configMap);
   // FailedPrecondition unless the container's process runs (docker cp's text).
   absl::Status requireRunning(const std::string& id);
   // The helper in a running container's main container; FailedPrecondition

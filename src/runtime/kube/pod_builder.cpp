@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "runtime/kube/names.h"
+#include "util/base64.h"
 #include "util/status.h"
 #include "util/strings.h"
 
@@ -104,6 +105,20 @@ json buildService(const ContainerSpec& spec, const PodOptions& options) {
   };
 }
 
+std::string bindStagingDir(size_t mountIndex) { return strCat("/berth-binds/", mountIndex); }
+
+json buildBindFiles(const ContainerSpec& spec, const PodOptions& options, const std::map<size_t, std::string>& contents) {
+  json data = json::object();
+  for (const auto& [i, content] : contents) data[strCat("bind-", i)] = base64Encode(content);
+  return json{
+      {"apiVersion", "v1"},
+      {"kind", "ConfigMap"},
+      {"metadata", {{"name", podName(options, spec.id)},
+                    {"labels", {{kInstanceLabel, options.instance}, {kContainerLabel, spec.id.substr(0, 12)}}}}},
+      {"binaryData", std::move(data)},
+  };
+}
+
 std::string podName(const PodOptions& options, const std::string& containerId) {
   return strCat(options.namePrefix, "-", containerId.substr(0, 12));
 }
@@ -117,12 +132,6 @@ absl::StatusOr<json> buildPod(const ContainerSpec& spec, const PodOptions& optio
                             {&spec.utsMode, "UTS"}}) {
     if (*mode == "host") {
       return absl::InvalidArgumentError(strCat("the kube backend does not share the node's ", what, " namespace (host mode)"));
-    }
-  }
-  for (const Mount& m : spec.mounts) {
-    if (m.type != "tmpfs") {
-      return absl::InvalidArgumentError(strCat("the kube backend does not mount host paths or volumes yet (", m.destination,
-                                               "); copy files in with docker cp instead"));
     }
   }
   std::string id12 = spec.id.substr(0, 12);
@@ -193,17 +202,45 @@ absl::StatusOr<json> buildPod(const ContainerSpec& spec, const PodOptions& optio
   }
   if (!ports.empty()) main["ports"] = std::move(ports);
   main["volumeMounts"] = json::array({helperMount});
-  // --tmpfs: memory-backed emptyDirs.
   json volumes = json::array({{{"name", "berth"}, {"emptyDir", json::object()}}});
-  for (size_t i = 0; i < spec.mounts.size(); ++i) {
-    std::string name = strCat("tmpfs-", i);
-    json emptyDir = {{"medium", "Memory"}};
-    for (std::string_view opt : split(spec.mounts[i].options, ',', true)) {
-      if (opt.starts_with("size=")) emptyDir["sizeLimit"] = quantityOfSize(opt.substr(5));
+  json sidecarMounts = json::array({helperMount});
+  json fileItems = json::array();
+  // Parents before what is mounted inside them, as dockerd orders mounts.
+  std::vector<size_t> order(spec.mounts.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    auto depth = [](const std::string& p) { return std::count(p.begin(), p.end(), '/'); };
+    return depth(spec.mounts[a].destination) < depth(spec.mounts[b].destination);
+  });
+  for (size_t i : order) {
+    const Mount& m = spec.mounts[i];
+    json mount = {{"mountPath", m.destination}, {"readOnly", m.readOnly}};
+    if (m.type == "tmpfs") {  // a memory-backed emptyDir
+      json emptyDir = {{"medium", "Memory"}};
+      for (std::string_view opt : split(m.options, ',', true)) {
+        if (opt.starts_with("size=")) emptyDir["sizeLimit"] = quantityOfSize(opt.substr(5));
+      }
+      mount["name"] = strCat("tmpfs-", i);
+      volumes.push_back({{"name", mount["name"]}, {"emptyDir", emptyDir}});
+    } else if (!m.volume.empty()) {
+      mount["name"] = strCat("vol-", i);
+      volumes.push_back({{"name", mount["name"]}, {"emptyDir", json::object()}});
+    } else if (auto b = run.binds.find(i); b == run.binds.end()) {
+      return absl::InvalidArgumentError(strCat("the bind mount at ", m.destination, " has no source opened for the pod"));
+    } else if (b->second.directory) {
+      mount["name"] = strCat("bind-", i);
+      volumes.push_back({{"name", mount["name"]}, {"emptyDir", json::object()}});
+      sidecarMounts.push_back({{"name", mount["name"]}, {"mountPath", bindStagingDir(i)}});
+    } else {
+      mount["name"] = "files";
+      mount["subPath"] = strCat("bind-", i);
+      mount["readOnly"] = true;
+      fileItems.push_back({{"key", strCat("bind-", i)}, {"path", strCat("bind-", i)}, {"mode", b->second.fileMode & 0777}});
     }
-    volumes.push_back({{"name", name}, {"emptyDir", emptyDir}});
-    main["volumeMounts"].push_back({{"name", name}, {"mountPath", spec.mounts[i].destination},
-                                    {"readOnly", spec.mounts[i].readOnly}});
+    main["volumeMounts"].push_back(std::move(mount));
+  }
+  if (!fileItems.empty()) {
+    volumes.push_back({{"name", "files"}, {"configMap", {{"name", podName(options, spec.id)}, {"items", fileItems}}}});
   }
 
   json init = {
@@ -216,7 +253,7 @@ absl::StatusOr<json> buildPod(const ContainerSpec& spec, const PodOptions& optio
       {"name", kSidecarContainer},
       {"image", options.helperImage},
       {"command", json::array({strCat("/", kHelperBinary), "serve"})},
-      {"volumeMounts", json::array({helperMount})},
+      {"volumeMounts", std::move(sidecarMounts)},
       {"resources", {{"requests", {{"cpu", "10m"}, {"memory", "8Mi"}}}, {"limits", {{"memory", "32Mi"}}}}},
   };
   if (!options.pullPolicy.empty()) {

@@ -47,11 +47,30 @@ struct PodOptions {
   bool ignoreContainerMemory = false;  // --ignore-container-memory: no memory limit from -m
 };
 
+// How a bind mount reaches the pod; the runtime has opened its source
+// (bind_source.h). A directory: an emptyDir that the runtime fills through
+// the gate, from the sidecar, where it is at bindStagingDir (so a read-only
+// bind can still be filled). A regular file: its key in the container's
+// ConfigMap (buildBindFiles), mounted as a file.
+struct BindMount {
+  bool directory = false;
+  uint32_t fileMode = 0644;
+};
+
 struct PodRun {
   bool openStdin = false, stdinOnce = false;
   bool gate = false;  // the helper waits for `release` (archives to copy before the process runs)
   int64_t stopTimeoutSeconds = 10;
+  std::map<size_t, BindMount> binds;  // by index in spec.mounts: each bind that is not a volume
 };
+
+// Where the sidecar sees the emptyDir of the bind mount at `mountIndex`.
+std::string bindStagingDir(size_t mountIndex);
+
+// The ConfigMap holding the container's file binds (by mount index), named
+// as its pod; mounted read-only, as ConfigMaps are.
+nlohmann::json buildBindFiles(const ContainerSpec& spec, const PodOptions& options,
+                              const std::map<size_t, std::string>& contents);
 
 // hostAliases from /etc/hosts lines ("ip\tname alias…"), one entry per
 // address in first-seen order; names Kubernetes would refuse are left out.
@@ -65,7 +84,9 @@ nlohmann::json buildService(const ContainerSpec& spec, const PodOptions& options
 // The pod's name for a container id.
 std::string podName(const PodOptions& options, const std::string& containerId);
 
-// InvalidArgument for what a pod cannot be (a user name rather than a number).
+// InvalidArgument for what a pod cannot be (a user name rather than a
+// number, a bind the runtime has not opened). Named and anonymous volumes
+// are emptyDirs: they live as long as the pod.
 absl::StatusOr<nlohmann::json> buildPod(const ContainerSpec& spec, const PodOptions& options, const PodRun& run);
 
 }  // namespace berth::runtime::kube

@@ -184,8 +184,18 @@ TEST(Config, KubeSettingsInKubernetesTerms) {
   forward.reverseProxy = true;
   EXPECT_EQ(kubeSettings(forward, {}).status().message(), "--port-forward and --reverse-proxy are mutually exclusive");
   DaemonConfig fromFile;
-  ASSERT_TRUE(applyConfigJson(nlohmann::json::parse(R"({"port-forward":true})"), {}, fromFile).ok());
+  ASSERT_TRUE(applyConfigJson(nlohmann::json::parse(R"({"port-forward":true,"bind-roots":["/proc/self/.."]})"), {},
+                              fromFile).ok());
   EXPECT_TRUE(fromFile.portForward);
+
+  // --bind-root: real paths, each must be a directory.
+  EXPECT_TRUE(k->runtime.bindRoots.empty());
+  DaemonConfig roots = c;
+  roots.bindRoots = {"/proc/self/..", "/"};
+  EXPECT_EQ(kubeSettings(roots, {})->runtime.bindRoots, (std::vector<std::string>{"/proc", "/"}));
+  roots.bindRoots = {"/nonexistent-berth-root"};
+  EXPECT_EQ(kubeSettings(roots, {}).status().message(), "--bind-root /nonexistent-berth-root: No such file or directory");
+  EXPECT_EQ(fromFile.bindRoots, std::vector<std::string>{"/proc/self/.."});
 }
 
 TEST(Config, Durations) {

@@ -23,6 +23,18 @@ ContainerSpec busybox() {
   return s;
 }
 
+Mount mount(std::string type, std::string source, std::string destination, bool readOnly, std::string volume = "",
+            std::string options = "") {
+  Mount m;
+  m.type = std::move(type);
+  m.source = std::move(source);
+  m.destination = std::move(destination);
+  m.readOnly = readOnly;
+  m.volume = std::move(volume);
+  m.options = std::move(options);
+  return m;
+}
+
 PodOptions options() {
   PodOptions o;
   o.instance = "d41d8cd98f00";
@@ -149,16 +161,54 @@ TEST(PodBuilder, RefusesWhatWouldHandOverTheNode) {
   s.pidMode = "host";
   EXPECT_EQ(buildPod(s, options(), PodRun{}).status().message(),
             "the kube backend does not share the node's PID namespace (host mode)");
+  // A bind reaches a pod only as what the runtime read under --bind-root.
   s = busybox();
-  s.mounts.push_back({"bind", "/var/run/secrets", "/s", true, "", ""});
+  s.mounts.push_back(mount("bind", "/var/run/secrets", "/s", true));
   EXPECT_EQ(buildPod(s, options(), PodRun{}).status().message(),
-            "the kube backend does not mount host paths or volumes yet (/s); copy files in with docker cp instead");
+            "the bind mount at /s has no source opened for the pod");
+}
+
+TEST(PodBuilder, VolumesAndBindsBecomeEmptyDirsAndTheFilesConfigMap) {
+  ContainerSpec s = busybox();
+  s.mounts.push_back(mount("bind", "/var/lib/berth/volumes/data/_data", "/data", false, "data"));
+  s.mounts.push_back(mount("bind", "/var/lib/berth/volumes/3f2a/_data", "/var/lib/x", false, "3f2a"));
+  s.mounts.push_back(mount("bind", "/work/site", "/usr/share/site", true));
+  s.mounts.push_back(mount("bind", "/work/app.conf", "/data/app.conf", false));
+  PodRun run;
+  run.binds[2] = {true, 0755};
+  run.binds[3] = {false, 0640};
+  absl::StatusOr<json> pod = buildPod(s, options(), run);
+  ASSERT_TRUE(pod.ok()) << pod.status();
+  EXPECT_EQ((*pod)["spec"]["volumes"], json::parse(R"([
+    {"name":"berth","emptyDir":{}},
+    {"name":"vol-0","emptyDir":{}},
+    {"name":"vol-1","emptyDir":{}},
+    {"name":"bind-2","emptyDir":{}},
+    {"name":"files","configMap":{"name":"berth-0123456789ab","items":[{"key":"bind-3","path":"bind-3","mode":416}]}}])"));
+  // Parents first: the file lands inside the volume at /data.
+  EXPECT_EQ((*pod)["spec"]["containers"][0]["volumeMounts"], json::parse(R"([
+    {"name":"berth","mountPath":"/.berth"},
+    {"name":"vol-0","mountPath":"/data","readOnly":false},
+    {"name":"files","mountPath":"/data/app.conf","subPath":"bind-3","readOnly":true},
+    {"name":"vol-1","mountPath":"/var/lib/x","readOnly":false},
+    {"name":"bind-2","mountPath":"/usr/share/site","readOnly":true}])"));
+  // The sidecar fills the directory bind's emptyDir, read-only or not.
+  EXPECT_EQ((*pod)["spec"]["containers"][1]["volumeMounts"], json::parse(R"([
+    {"name":"berth","mountPath":"/.berth"},
+    {"name":"bind-2","mountPath":"/berth-binds/2"}])"));
+  EXPECT_EQ(bindStagingDir(2), "/berth-binds/2");
+
+  json files = buildBindFiles(s, options(), {{3, std::string("port=1\n\0\xff", 9)}});
+  EXPECT_EQ(files, json::parse(R"({"apiVersion":"v1","kind":"ConfigMap",
+    "metadata":{"name":"berth-0123456789ab",
+                "labels":{"berth.dev/instance":"d41d8cd98f00","berth.dev/container":"0123456789ab"}},
+    "binaryData":{"bind-3":"cG9ydD0xCgD/"}})"));
 }
 
 TEST(PodBuilder, TmpfsIsAMemoryEmptyDir) {
   ContainerSpec s = busybox();
-  s.mounts.push_back({"tmpfs", "", "/scratch", false, "", "size=64m,mode=1777"});
-  s.mounts.push_back({"tmpfs", "", "/ro", true, "", "mode=1777"});
+  s.mounts.push_back(mount("tmpfs", "", "/scratch", false, "", "size=64m,mode=1777"));
+  s.mounts.push_back(mount("tmpfs", "", "/ro", true, "", "mode=1777"));
   auto pod = buildPod(s, options(), PodRun{});
   ASSERT_TRUE(pod.ok()) << pod.status();
   const json& vols = (*pod)["spec"]["volumes"];
