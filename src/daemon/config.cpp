@@ -100,6 +100,8 @@ const std::vector<Key>& keys() {
       key("port-forward", &DaemonConfig::portForward),
       key("reverse-proxy", &DaemonConfig::reverseProxy),
       key("bind-roots", &DaemonConfig::bindRoots, "bind-root"),
+      key("prune-start", &DaemonConfig::pruneStart),
+      key("reapmax", &DaemonConfig::reapMax),
   };
   return k;
 }
@@ -346,6 +348,12 @@ absl::StatusOr<runtime::kube::KubeBackendOptions> kubeSettings(const DaemonConfi
                           : cfg.reverseProxy ? runtime::kube::PortAccess::kReverseProxy
                                              : runtime::kube::PortAccess::kNone;
   BERTH_ASSIGN_OR_RETURN(options.runtime.bindRoots, runtime::kube::canonicalBindRoots(cfg.bindRoots));
+  options.runtime.pruneStart = cfg.pruneStart;
+  absl::StatusOr<int64_t> reapMax = parseDurationSeconds(cfg.reapMax);
+  if (!reapMax.ok()) {
+    return absl::InvalidArgumentError(strCat("--reapmax: invalid duration \"", cfg.reapMax, "\": want e.g. 60m, 1h or 0 (never)"));
+  }
+  options.runtime.reapMaxSeconds = *reapMax;
   return options;
 }
 

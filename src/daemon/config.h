@@ -54,6 +54,8 @@ struct DaemonConfig {
   std::vector<std::string> podLabels, podAnnotations;  // key=value on every pod
   bool portForward = false, reverseProxy = false;  // published ports bound here: through pods/portforward, or to pod IPs
   std::vector<std::string> bindRoots;  // directories binds may be copied from into pods
+  bool pruneStart = false;             // remove every Berth pod of the namespace at start
+  std::string reapMax = "60m";         // containers older than this are removed; "0": never
 };
 
 

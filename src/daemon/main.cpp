@@ -53,6 +53,10 @@ void addKubeFlags(CLI::App& serve, DaemonConfig& c) {
   serve.add_flag("--reverse-proxy", c.reverseProxy,
                  "Bind published ports here and relay each connection to the pod's IP (needs a route to pods)")
       ->group(group);
+  serve.add_flag("--prune-start", c.pruneStart, "At start, remove every Berth pod (any instance's) of the namespace")
+      ->group(group);
+  opt("--reapmax", c.reapMax, "Remove this daemon's containers this long after their creation, and other Berth "
+      "instances' leftover pods 15 minutes later; 0: never")->capture_default_str();
   opt("--bind-root", c.bindRoots, "Directory whose contents binds (-v /path:/dest) may copy into pods (repeatable); "
       "binds from anywhere else are refused");
 }

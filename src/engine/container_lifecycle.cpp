@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -640,6 +641,41 @@ void ContainerService::reconcile() {
     r.doc["State"]["Status"] = "exited";
     absl::StatusOr<bool> st = startLocked(*l, r);
     if (!st.ok()) log::warn("restarting a container", {{"container", id.substr(0, 12)}, {"error", std::string(st.status().message())}});
+  }
+}
+
+void ContainerService::forgetAll() {
+  std::lock_guard lock(mu_);
+  absl::StatusOr<std::vector<Record>> records = all();
+  if (!records.ok()) return;
+  for (const Record& r : *records) {
+    if (absl::Status st = db_.deleteContainer(r.row.id); !st.ok()) {
+      log::warn("could not forget a container", {{"container", r.row.id.substr(0, 12)}, {"error", std::string(st.message())}});
+      continue;
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(strCat(specContext_.containersDir, "/", r.row.id), ec);
+    publish("destroy", r);
+  }
+  std::lock_guard liveLock(liveMu_);
+  live_.clear();
+}
+
+void ContainerService::reapOlderThan(std::chrono::seconds maxAge) {
+  absl::StatusOr<std::vector<Record>> records;
+  {
+    std::lock_guard lock(mu_);
+    records = all();
+  }
+  if (!records.ok()) return;
+  auto now = std::chrono::system_clock::now();
+  for (const Record& r : *records) {
+    absl::StatusOr<SystemTime> created = parseRfc3339(r.doc.value("Created", ""));
+    if (!created.ok() || now - *created <= maxAge) continue;
+    log::info("removing a container older than --reapmax", {{"container", r.row.id.substr(0, 12)}});
+    if (absl::Status st = removeContainer(r.row.id, {true, true, false}); !st.ok() && !absl::IsNotFound(st)) {
+      log::warn("could not reap a container", {{"container", r.row.id.substr(0, 12)}, {"error", std::string(st.message())}});
+    }
   }
 }
 

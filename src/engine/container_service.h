@@ -84,6 +84,13 @@ class ContainerService final : public api::backend::ContainerBackend, public Con
   void reconcile();
   // At daemon stop: no restarts are scheduled from here on.
   void shutdown();
+  // The runtime removed everything of every container at once (the kube
+  // backend at shutdown, or --prune-start): their records and what was kept
+  // for them here go too.
+  void forgetAll();
+  // Removes (forced, with anonymous volumes) the containers created more
+  // than `maxAge` ago: the kube backend's --reapmax.
+  void reapOlderThan(std::chrono::seconds maxAge);
 
   // Which images containers use, for image removal and GC.
   absl::StatusOr<std::vector<ImageUse>> imageUses();

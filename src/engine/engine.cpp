@@ -134,6 +134,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::create(EngineOptions options, st
   engine->networks_->setContainerNetworking(containers);
   engine->images_->setImageUses([containers] { return containers->imageUses(); });
   engine->volumes_->setVolumeUses([containers] { return containers->volumeUses(); });
+  // --prune-start removed every Berth pod of the namespace: this daemon's records of them go too.
+  if (engine->options_.kube && engine->options_.kube->runtime.pruneStart) containers->forgetAll();
   containers->reconcile();
   engine->networks_->removeUnusedBridges();
   return engine;
@@ -148,6 +150,11 @@ absl::StatusOr<std::unique_ptr<runtime::Runtime>> Engine::kubeRuntime(const std:
   BERTH_ASSIGN_OR_RETURN(k.runtime.pod.helperImage,
                          publishHelper(k.runtime.pod.helperImage, helperBinary, options_, goArch(host_.machine)));
   k.runtime.pod.instance = id_;
+  // Its reaper removes this daemon's own containers through the engine (so
+  // their records go too); containers_ exists before its first round.
+  if (k.runtime.reapMaxSeconds > 0) {
+    k.runtime.reapOwn = [this, max = std::chrono::seconds(k.runtime.reapMaxSeconds)] { containers_->reapOlderThan(max); };
+  }
   BERTH_ASSIGN_OR_RETURN(auto rt, runtime::kube::KubeRuntime::create(std::move(client), std::move(k.runtime)));
   log::info("kube backend ready", {{"server", server}, {"namespace", nameSpace}, {"helper", rt->helperImage()}});
   return std::unique_ptr<runtime::Runtime>(std::move(rt));
@@ -159,6 +166,12 @@ Engine::~Engine() {
   scheduler_.reset();
   // Relays of pods' ports dial through the runtime.
   if (networks_) networks_->closePublishedPorts();
+  // Pods end with the daemon (kubedock's behaviour; a crash leaves them to
+  // the next start or to another instance's reaper).
+  if (runtime_ && !runtime_->onThisMachine() && containers_) {
+    containers_->forgetAll();
+    runtime_->removeEverything();
+  }
   runtime_.reset();
   // Bridges without containers and the firewall table go with the daemon.
   if (networks_) networks_->shutdown();

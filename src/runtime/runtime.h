@@ -194,6 +194,11 @@ class Runtime {
   virtual void cleanup(const std::string& id) = 0;
   // With the container: everything of it, its writable layer included.
   virtual absl::Status remove(const std::string& id) = 0;
+  // Removes at once, without waiting, everything the runtime made for the
+  // daemon's containers: the kube backend's at shutdown (a CI job's pods
+  // must not outlive the job's Berth) and at --reapmax. The engine forgets
+  // the containers after.
+  virtual void removeEverything() {}
 };
 
 }  // namespace berth::runtime

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -537,6 +538,7 @@ class Restart(KubeBase):
         self.docker("run", "-d", "--name", "keeper", BUSYBOX, "sh", "-c",
                     "trap 'exit 5' TERM; echo before; while true; do sleep 0.2; done")
         old = self.berth
+        old.signal(signal.SIGKILL)  # a crash: a SIGTERM removes everything (Leftovers)
         old.stop(cleanup=False)
         self.earlier.append(old)
         self.berth = self.start_berth(data_root=old.data_root, sock=old.sock)
@@ -544,6 +546,67 @@ class Restart(KubeBase):
         self.assertEqual(self.docker("logs", "keeper").stdout, "before\n")
         self.docker("stop", "keeper")
         self.assertEqual(self.inspect("keeper")["State"]["ExitCode"], 5)
+
+
+def instance_objects(instance):
+    r = kubectl("get", "pods,services,configmaps", "-l", "berth.dev/instance=" + instance, "-o", "name")
+    return r.stdout.split()
+
+
+class Leftovers(KubeBase):
+    """Nothing of a Berth outlives it: a SIGTERM removes its pods, Services
+    and ConfigMaps; --reapmax removes old containers; --prune-start clears
+    the namespace of every Berth's pods."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="berth-kube-left-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.conf = os.path.join(self.tmp, "app.conf")
+        with open(self.conf, "w") as f:
+            f.write("x=1\n")
+        self.berth_flags = ("--bind-root", self.tmp)
+        super().setUp()
+
+    def instance(self):
+        return self.docker("info", "--format", "{{.ID}}").stdout.strip()
+
+    def test_sigterm_removes_everything_of_the_instance(self):
+        self.docker("run", "-d", "--name", "web", "-p", "8080", "-v", self.conf + ":/etc/app.conf", BUSYBOX, "sleep", "300")
+        self.docker("create", "--name", "idle", BUSYBOX, "true")
+        instance = self.instance()
+        self.assertEqual(len(instance_objects(instance)), 3)  # pod, Service, ConfigMap
+        old = self.berth
+        started = time.time()
+        self.assertEqual(old.stop(cleanup=False), 0)
+        self.assertLess(time.time() - started, 10)
+        self.earlier.append(old)
+        self.assertEqual(instance_objects(instance), [])
+        self.berth = self.start_berth(data_root=old.data_root, sock=old.sock)
+        self.assertEqual(self.docker("ps", "-aq").stdout, "")
+
+    def test_reapmax_removes_old_containers_and_prune_start_every_berth_pod(self):
+        self.docker("run", "-d", "--name", "kept", BUSYBOX, "sleep", "300")
+        pod = self.pod_of("kept")
+        first = self.berth
+
+        def another(*flags):
+            self.berth_flags = flags
+            b = self.start_berth()
+            self.addCleanup(b.stop)  # a SIGTERM: what it made goes with it
+            return b
+
+        # A daemon with --reapmax 3s: its own container goes after 3 s; the
+        # first daemon's pod is young, so the reaper leaves it to its owner.
+        self.berth = another("--reapmax", "3s")
+        self.docker("run", "-d", "--name", "short", BUSYBOX, "sleep", "300")
+        short = self.pod_of("short")
+        self.wait_for(lambda: self.docker("ps", "-aq").stdout == "", timeout=20, what="the reaper")
+        self.assertIsNone(self.pod(short))
+        self.assertIsNotNone(self.pod(pod))
+        # --prune-start: every Berth pod of the namespace, whoever made it.
+        self.berth = another("--prune-start")
+        self.assertIsNone(self.pod(pod))
+        self.berth = first
 
 
 class DockerPy(KubeBase):

@@ -194,8 +194,68 @@ MainState mainState(const json* pod) {
 absl::StatusOr<std::unique_ptr<KubeRuntime>> KubeRuntime::create(std::unique_ptr<KubeClient> client,
                                                                  KubeRuntimeOptions options) {
   std::unique_ptr<KubeRuntime> rt(new KubeRuntime(std::move(client), std::move(options)));
+  if (rt->options_.pruneStart) {
+    BERTH_ASSIGN_OR_RETURN(std::vector<json> pods, rt->berthPods());
+    for (const json& p : pods) rt->discard(p["metadata"].value("name", ""));
+    log::info("pruned the namespace's Berth pods (--prune-start)", {{"pods", strCat(pods.size())}});
+  }
   BERTH_RETURN_IF_ERROR(rt->informer_.start());
+  if (rt->options_.reapMaxSeconds > 0) rt->reaper_ = std::thread([r = rt.get()] { r->reapLoop(); });
   return rt;
+}
+
+bool reapable(const json& pod, const std::string& instance, int64_t reapMaxSeconds,
+              std::chrono::system_clock::time_point now) {
+  if (reapMaxSeconds <= 0 || !pod.contains("metadata")) return false;
+  const json& meta = pod["metadata"];
+  if (!meta.contains("labels") || !meta["labels"].is_object()) return false;
+  std::string owner = meta["labels"].value(kInstanceLabel, "");
+  if (owner.empty() || owner == instance) return false;
+  absl::StatusOr<SystemTime> created = parseRfc3339(meta.value("creationTimestamp", ""));
+  return created.ok() && now - *created > std::chrono::seconds(reapMaxSeconds + 15 * 60);
+}
+
+absl::StatusOr<std::vector<json>> KubeRuntime::berthPods() {
+  BERTH_ASSIGN_OR_RETURN(json list, client_->get(strCat(client_->corePath("pods"), "?labelSelector=", queryEscape(kInstanceLabel))));
+  std::vector<json> pods;
+  if (list.contains("items") && list["items"].is_array()) {
+    for (json& p : list["items"]) pods.push_back(std::move(p));
+  }
+  return pods;
+}
+
+void KubeRuntime::discard(const std::string& pod) {
+  for (std::string_view kind : {"pods", "services", "configmaps"}) {
+    json options = kind == "pods" ? json{{"gracePeriodSeconds", 0}} : json(nullptr);
+    absl::StatusOr<json> r = client_->remove(client_->corePath(kind, pod), options);
+    if (!r.ok() && !absl::IsNotFound(r.status())) {
+      log::warn("could not remove a Berth object", {{"kind", std::string(kind)}, {"name", pod},
+                                                    {"error", std::string(r.status().message())}});
+    }
+  }
+}
+
+void KubeRuntime::removeEverything() {
+  for (const std::string& pod : informer_.names()) discard(pod);
+}
+
+void KubeRuntime::reapLoop() {
+  auto every = std::chrono::seconds(std::min<int64_t>(options_.reapMaxSeconds, 60));
+  std::unique_lock lock(reapMu_);
+  while (!reapWake_.wait_for(lock, every, [this] { return stopping_; })) {
+    lock.unlock();
+    if (options_.reapOwn) options_.reapOwn();
+    absl::StatusOr<std::vector<json>> pods = berthPods();
+    if (!pods.ok()) log::warn("the reaper could not list pods", {{"error", std::string(pods.status().message())}});
+    auto now = std::chrono::system_clock::now();
+    for (const json& p : pods.ok() ? *pods : std::vector<json>{}) {
+      if (!reapable(p, options_.pod.instance, options_.reapMaxSeconds, now)) continue;
+      std::string name = p["metadata"].value("name", "");
+      log::info("reaping another Berth's leftover pod", {{"pod", name}});
+      discard(name);
+    }
+    lock.lock();
+  }
 }
 
 KubeRuntime::KubeRuntime(std::unique_ptr<KubeClient> client, KubeRuntimeOptions options)
@@ -204,6 +264,12 @@ KubeRuntime::KubeRuntime(std::unique_ptr<KubeClient> client, KubeRuntimeOptions 
       informer_(*client_, strCat(kInstanceLabel, "=", options_.pod.instance)) {}
 
 KubeRuntime::~KubeRuntime() {
+  {
+    std::lock_guard lock(reapMu_);
+    stopping_ = true;
+  }
+  reapWake_.notify_all();
+  if (reaper_.joinable()) reaper_.join();
   // Sessions call back into this runtime until their threads end.
   {
     std::lock_guard lock(mu_);

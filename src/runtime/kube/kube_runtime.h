@@ -3,10 +3,14 @@
 // started and watched through one informer (no polling), signalled and
 // read through the in-pod helper over exec.
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "runtime/kube/kube_client.h"
@@ -23,7 +27,16 @@ struct KubeRuntimeOptions {
   int64_t startTimeoutSeconds = 60;  // kubedock's --timeout: scheduling, pulling and starting
   PortAccess ports = PortAccess::kNone;  // --port-forward, --reverse-proxy
   std::vector<std::string> bindRoots;     // --bind-root, as real paths: where binds may come from
+  bool pruneStart = false;                // --prune-start: every Berth pod of the namespace goes first
+  int64_t reapMaxSeconds = 3600;          // --reapmax: other instances' pods go this + 15 min after creation; 0: never
+  std::function<void()> reapOwn;          // each reaper round: the engine removes its own containers past reapMax
 };
+
+// Whether the reaper removes `pod` (of any Berth instance): another
+// instance's, created more than reapMax + 15 minutes before `now` (its own
+// daemon, if alive, removes it after reapMax).
+bool reapable(const nlohmann::json& pod, const std::string& instance, int64_t reapMaxSeconds,
+              std::chrono::system_clock::time_point now);
 
 // Everything the daemon's flags say about the backend: which cluster, and the runtime's options.
 struct KubeBackendOptions {
@@ -67,10 +80,16 @@ class KubeRuntime final : public Runtime {
   absl::StatusOr<std::unique_ptr<LogCursor>> openLogs(const std::string& id, int64_t tail) override;
   void cleanup(const std::string& id) override;
   absl::Status remove(const std::string& id) override;
+  void removeEverything() override;
 
  private:
   KubeRuntime(std::unique_ptr<KubeClient> client, KubeRuntimeOptions options);
   std::string podOf(const std::string& id) const { return podName(options_.pod, id); }
+  // Deletes the pod (grace 0), its Service and its ConfigMap, without waiting.
+  void discard(const std::string& pod);
+  // The pods of every Berth instance in the namespace.
+  absl::StatusOr<std::vector<nlohmann::json>> berthPods();
+  void reapLoop();
   // Deletes the pod (now) and waits until it is gone.
   absl::Status deletePod(const std::string& pod);
   // Runs the helper in `container` of the pod; its exit code.
@@ -110,6 +129,11 @@ class KubeRuntime final : public Runtime {
   std::mutex mu_;
   std::map<std::string, Exec> execs_;                                      // by execKey
   std::map<std::string, std::vector<std::weak_ptr<PodSession>>> attaches_;  // by container id
+  // The reaper of other instances' leftovers.
+  std::mutex reapMu_;
+  std::condition_variable reapWake_;
+  bool stopping_ = false;  // guarded by reapMu_
+  std::thread reaper_;
 };
 
 // What a pod's state says about its main container (exposed for tests).

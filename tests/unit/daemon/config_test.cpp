@@ -196,6 +196,17 @@ TEST(Config, KubeSettingsInKubernetesTerms) {
   roots.bindRoots = {"/nonexistent-berth-root"};
   EXPECT_EQ(kubeSettings(roots, {}).status().message(), "--bind-root /nonexistent-berth-root: No such file or directory");
   EXPECT_EQ(fromFile.bindRoots, std::vector<std::string>{"/proc/self/.."});
+
+  // The reaper: kubedock's default of an hour; 0 turns it off.
+  EXPECT_EQ(k->runtime.reapMaxSeconds, 3600);
+  EXPECT_FALSE(k->runtime.pruneStart);
+  DaemonConfig reap = c;
+  reap.reapMax = "0";
+  reap.pruneStart = true;
+  EXPECT_EQ(kubeSettings(reap, {})->runtime.reapMaxSeconds, 0);
+  EXPECT_TRUE(kubeSettings(reap, {})->runtime.pruneStart);
+  reap.reapMax = "soon";
+  EXPECT_EQ(kubeSettings(reap, {}).status().message(), "--reapmax: invalid duration \"soon\": want e.g. 60m, 1h or 0 (never)");
 }
 
 TEST(Config, Durations) {

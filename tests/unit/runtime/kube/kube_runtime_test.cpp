@@ -74,3 +74,25 @@ TEST(ExitOf, TheExitOnceThePodEnded) {
 
 }  // namespace
 }  // namespace berth::runtime::kube
+
+namespace berth::runtime::kube {
+namespace {
+
+TEST(Reaper, RemovesOtherInstancesPodsFifteenMinutesAfterTheirReapMax) {
+  auto pod = [](const char* instance, const char* created) {
+    return nlohmann::json{{"metadata", {{"name", "x"}, {"creationTimestamp", created},
+                                        {"labels", {{"berth.dev/instance", instance}}}}}};
+  };
+  auto now = std::chrono::system_clock::from_time_t(1700000000);  // 2023-11-14T22:13:20Z
+  // reapmax 1 h: another instance's pod goes after 1 h 15 min, never ours (the engine removes those).
+  EXPECT_TRUE(reapable(pod("other", "2023-11-14T20:58:19Z"), "mine", 3600, now));
+  EXPECT_FALSE(reapable(pod("other", "2023-11-14T20:58:20Z"), "mine", 3600, now));
+  EXPECT_FALSE(reapable(pod("mine", "2023-11-01T00:00:00Z"), "mine", 3600, now));
+  EXPECT_FALSE(reapable(pod("other", "2023-11-01T00:00:00Z"), "mine", 0, now));  // --reapmax 0: never
+  EXPECT_FALSE(reapable(pod("", "2023-11-01T00:00:00Z"), "mine", 3600, now));
+  EXPECT_FALSE(reapable(pod("other", "yesterday"), "mine", 3600, now));
+  EXPECT_FALSE(reapable(nlohmann::json::object(), "mine", 3600, now));
+}
+
+}  // namespace
+}  // namespace berth::runtime::kube
