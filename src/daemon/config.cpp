@@ -101,6 +101,8 @@ const std::vector<Key>& keys() {
       key("reverse-proxy", &DaemonConfig::reverseProxy),
       key("bind-roots", &DaemonConfig::bindRoots, "bind-root"),
       key("prune-start", &DaemonConfig::pruneStart),
+      key("lock", &DaemonConfig::lock),
+      key("lock-timeout", &DaemonConfig::lockTimeout),
       key("reapmax", &DaemonConfig::reapMax),
   };
   return k;
@@ -354,6 +356,11 @@ absl::StatusOr<runtime::kube::KubeBackendOptions> kubeSettings(const DaemonConfi
     return absl::InvalidArgumentError(strCat("--reapmax: invalid duration \"", cfg.reapMax, "\": want e.g. 60m, 1h or 0 (never)"));
   }
   options.runtime.reapMaxSeconds = *reapMax;
+  absl::StatusOr<int64_t> lockTimeout = parseDurationSeconds(cfg.lockTimeout);
+  if (!lockTimeout.ok() || *lockTimeout <= 0) {
+    return absl::InvalidArgumentError(strCat("--lock-timeout: invalid duration \"", cfg.lockTimeout, "\": want e.g. 15m or 90s"));
+  }
+  options.runtime.lockTimeoutSeconds = cfg.lock ? *lockTimeout : 0;
   return options;
 }
 

@@ -55,6 +55,8 @@ struct DaemonConfig {
   bool portForward = false, reverseProxy = false;  // published ports bound here: through pods/portforward, or to pod IPs
   std::vector<std::string> bindRoots;  // directories binds may be copied from into pods
   bool pruneStart = false;             // remove every Berth pod of the namespace at start
+  bool lock = false;                   // one Berth at a time in the namespace (a Lease)
+  std::string lockTimeout = "15m";     // how long a start waits for that Lease
   std::string reapMax = "60m";         // containers older than this are removed; "0": never
 };
 

@@ -55,6 +55,9 @@ void addKubeFlags(CLI::App& serve, DaemonConfig& c) {
       ->group(group);
   serve.add_flag("--prune-start", c.pruneStart, "At start, remove every Berth pod (any instance's) of the namespace")
       ->group(group);
+  serve.add_flag("--lock", c.lock, "One Berth at a time in the namespace: hold a Lease (berth-lock), waiting for it at start")
+      ->group(group);
+  opt("--lock-timeout", c.lockTimeout, "How long a start with --lock waits for the Lease")->capture_default_str();
   opt("--reapmax", c.reapMax, "Remove this daemon's containers this long after their creation, and other Berth "
       "instances' leftover pods 15 minutes later; 0: never")->capture_default_str();
   opt("--bind-root", c.bindRoots, "Directory whose contents binds (-v /path:/dest) may copy into pods (repeatable); "

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import unittest
 
@@ -487,7 +488,7 @@ class Volumes(KubeBase):
 
 class Rbac(KubeBase):
     """deploy/rbac.yaml is enough: Berth as its service account, nothing more."""
-    berth_flags = ("--port-forward",)
+    berth_flags = ("--port-forward", "--lock")
 
     def setUp(self):
         manifest = os.path.join(HERE, "..", "..", "deploy", "rbac.yaml")
@@ -607,6 +608,39 @@ class Leftovers(KubeBase):
         self.berth = another("--prune-start")
         self.assertIsNone(self.pod(pod))
         self.berth = first
+
+
+class Lock(KubeBase):
+    """--lock: one Berth at a time in the namespace, through a Lease."""
+    berth_flags = ("--lock",)
+
+    def holder(self):
+        r = kubectl("get", "lease", "berth-lock", "-o", "json", check=False)
+        return json.loads(r.stdout)["spec"]["holderIdentity"] if r.returncode == 0 else None
+
+    def test_a_second_berth_waits_until_the_first_lets_go(self):
+        first = self.berth
+        self.assertEqual(self.holder(), self.docker("info", "--format", "{{.ID}}").stdout.strip())
+        result = {}
+
+        def start():
+            try:
+                result["berth"] = self.start_berth()
+            except Exception as e:  # noqa: BLE001 - reported below
+                result["error"] = e
+
+        waiting = threading.Thread(target=start)
+        waiting.start()
+        waiting.join(4)
+        self.assertTrue(waiting.is_alive(), result)  # not serving while the first holds the Lease
+        self.assertEqual(first.stop(cleanup=False), 0)  # deletes its Lease
+        self.earlier.append(first)
+        waiting.join(40)
+        self.assertIn("berth", result, result)
+        self.berth = result["berth"]
+        self.assertEqual(self.holder(), self.docker("info", "--format", "{{.ID}}").stdout.strip())
+        self.assertEqual(self.berth.stop(), 0)
+        self.assertIsNone(self.holder())
 
 
 class DockerPy(KubeBase):

@@ -65,6 +65,12 @@ std::string KubeClient::corePath(std::string_view resource, std::string_view nam
   return p;
 }
 
+std::string KubeClient::groupPath(std::string_view groupVersion, std::string_view resource, std::string_view name) const {
+  std::string p = strCat("/apis/", groupVersion, "/namespaces/", config_.nameSpace, "/", resource);
+  if (!name.empty()) p = strCat(p, "/", name);
+  return p;
+}
+
 std::string KubeClient::bearerToken() const {
   if (!config_.tokenFile.empty()) return std::string(trim(readFileOrEmpty(config_.tokenFile)));
   return config_.token;

@@ -32,6 +32,8 @@ class KubeClient {
   const std::string& nameSpace() const { return config_.nameSpace; }
   // "/api/v1/namespaces/<ns>/<resource>[/<name>]" in the configured namespace.
   std::string corePath(std::string_view resource, std::string_view name = "") const;
+  // "/apis/<groupVersion>/namespaces/<ns>/<resource>[/<name>]": a named API group's.
+  std::string groupPath(std::string_view groupVersion, std::string_view resource, std::string_view name = "") const;
 
   absl::StatusOr<nlohmann::json> get(const std::string& path);
   absl::StatusOr<nlohmann::json> post(const std::string& path, const nlohmann::json& body);

@@ -194,6 +194,10 @@ MainState mainState(const json* pod) {
 absl::StatusOr<std::unique_ptr<KubeRuntime>> KubeRuntime::create(std::unique_ptr<KubeClient> client,
                                                                  KubeRuntimeOptions options) {
   std::unique_ptr<KubeRuntime> rt(new KubeRuntime(std::move(client), std::move(options)));
+  if (rt->options_.lockTimeoutSeconds > 0) {
+    BERTH_ASSIGN_OR_RETURN(rt->lock_, NamespaceLock::acquire(*rt->client_, rt->options_.pod.instance,
+                                                            std::chrono::seconds(rt->options_.lockTimeoutSeconds)));
+  }
   if (rt->options_.pruneStart) {
     BERTH_ASSIGN_OR_RETURN(std::vector<json> pods, rt->berthPods());
     for (const json& p : pods) rt->discard(p["metadata"].value("name", ""));

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "runtime/kube/kube_client.h"
+#include "runtime/kube/namespace_lock.h"
 #include "runtime/kube/pod_builder.h"
 #include "runtime/kube/pod_informer.h"
 #include "runtime/kube/pod_session.h"
@@ -28,6 +29,7 @@ struct KubeRuntimeOptions {
   PortAccess ports = PortAccess::kNone;  // --port-forward, --reverse-proxy
   std::vector<std::string> bindRoots;     // --bind-root, as real paths: where binds may come from
   bool pruneStart = false;                // --prune-start: every Berth pod of the namespace goes first
+  int64_t lockTimeoutSeconds = 0;         // --lock: hold the namespace's Lease, waiting this long for it; 0: no lock
   int64_t reapMaxSeconds = 3600;          // --reapmax: other instances' pods go this + 15 min after creation; 0: never
   std::function<void()> reapOwn;          // each reaper round: the engine removes its own containers past reapMax
 };
@@ -117,6 +119,7 @@ class KubeRuntime final : public Runtime {
   int execEnded(const std::string& key, const absl::StatusOr<int>& streamResult);
 
   std::unique_ptr<KubeClient> client_;
+  std::unique_ptr<NamespaceLock> lock_;  // --lock; released after everything else has gone
   const KubeRuntimeOptions options_;
   PodInformer informer_;
   SessionTracker sessions_;

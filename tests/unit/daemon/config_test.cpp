@@ -205,6 +205,11 @@ TEST(Config, KubeSettingsInKubernetesTerms) {
   reap.pruneStart = true;
   EXPECT_EQ(kubeSettings(reap, {})->runtime.reapMaxSeconds, 0);
   EXPECT_TRUE(kubeSettings(reap, {})->runtime.pruneStart);
+  EXPECT_EQ(k->runtime.lockTimeoutSeconds, 0);  // no --lock
+  reap.lock = true;
+  EXPECT_EQ(kubeSettings(reap, {})->runtime.lockTimeoutSeconds, 900);
+  reap.lockTimeout = "never";
+  EXPECT_EQ(kubeSettings(reap, {}).status().message(), "--lock-timeout: invalid duration \"never\": want e.g. 15m or 90s");
   reap.reapMax = "soon";
   EXPECT_EQ(kubeSettings(reap, {}).status().message(), "--reapmax: invalid duration \"soon\": want e.g. 60m, 1h or 0 (never)");
 }
