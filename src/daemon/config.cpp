@@ -10,6 +10,8 @@
 
 #include "runtime/kube/bind_source.h"
 #include "runtime/kube/names.h"
+#include "runtime/kube/pod_settings.h"
+#include "runtime/kube/pod_template.h"
 #include "runtime/kube/pod_builder.h"
 #include "util/log.h"
 #include "util/status.h"
@@ -102,6 +104,7 @@ const std::vector<Key>& keys() {
       key("bind-roots", &DaemonConfig::bindRoots, "bind-root"),
       key("prune-start", &DaemonConfig::pruneStart),
       key("lock", &DaemonConfig::lock),
+      key("pod-template", &DaemonConfig::podTemplate),
       key("lock-timeout", &DaemonConfig::lockTimeout),
       key("reapmax", &DaemonConfig::reapMax),
   };
@@ -233,43 +236,14 @@ std::vector<std::string> processEnvironment() {
 
 namespace {
 
-// A Kubernetes quantity: "100m", "0.5", "128Mi", "1G", "2e3".
-bool validQuantity(std::string_view q) {
-  size_t i = 0;
-  size_t digits = 0;
-  while (i < q.size() && ((q[i] >= '0' && q[i] <= '9') || q[i] == '.')) digits += q[i++] != '.';
-  if (digits == 0 || std::count(q.begin(), q.begin() + i, '.') > 1) return false;
-  std::string_view suffix = q.substr(i);
-  static constexpr std::string_view kSuffixes[] = {"", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
-  if (std::find(std::begin(kSuffixes), std::end(kSuffixes), suffix) != std::end(kSuffixes)) return true;
-  int64_t exp = 0;
-  return (suffix[0] == 'e' || suffix[0] == 'E') && parseInt(suffix.substr(1), exp);
-}
-
 absl::Status requestPair(std::string_view flag, const std::string& text, runtime::kube::ResourceRequest& out) {
-  if (text.empty()) return absl::OkStatus();
-  auto [request, limit] = splitOnce(text, ',');
-  for (std::string_view q : {request, limit}) {
-    if (!q.empty() && !validQuantity(q)) {
-      return absl::InvalidArgumentError(strCat("--", flag, ": \"", q, "\" is not a Kubernetes quantity (want request[,limit], e.g. 100m,1 or 128Mi)"));
-    }
-  }
-  out = {std::string(request), std::string(limit)};
-  return absl::OkStatus();
+  return runtime::kube::parseRequestPair(strCat("--", flag), text, out);
 }
 
-// key=value entries (each may hold several, comma-separated) into `out`.
 absl::Status keyValues(std::string_view flag, const std::vector<std::string>& entries, bool labelValues,
                        std::map<std::string, std::string>& out) {
   for (const std::string& entry : entries) {
-    for (std::string_view kv : split(entry, ',')) {
-      auto [k, v] = splitOnce(kv, '=');
-      if (kv.find('=') == std::string_view::npos || !runtime::kube::validLabelKey(k) ||
-          (labelValues && !v.empty() && !runtime::kube::validLabelValue(v))) {
-        return absl::InvalidArgumentError(strCat("--", flag, ": invalid entry \"", kv, "\" (want key=value with a Kubernetes label key)"));
-      }
-      out[std::string(k)] = std::string(v);
-    }
+    BERTH_RETURN_IF_ERROR(runtime::kube::parseKeyValues(strCat("--", flag), entry, labelValues, out));
   }
   return absl::OkStatus();
 }
@@ -303,16 +277,7 @@ absl::StatusOr<runtime::kube::KubeBackendOptions> kubeSettings(const DaemonConfi
     return absl::InvalidArgumentError(strCat("--pod-name-prefix \"", prefix, "\": want at most 50 lower-case letters, digits and '-', starting with a letter or digit"));
   }
   k.namePrefix = prefix;
-  std::string policy = toLower(cfg.pullPolicy);
-  if (policy == "always") {
-    k.pullPolicy = "Always";
-  } else if (policy == "ifnotpresent") {
-    k.pullPolicy = "IfNotPresent";
-  } else if (policy == "never") {
-    k.pullPolicy = "Never";
-  } else if (!policy.empty()) {
-    return absl::InvalidArgumentError(strCat("--pull-policy \"", cfg.pullPolicy, "\": want always, ifnotpresent or never"));
-  }
+  BERTH_ASSIGN_OR_RETURN(k.pullPolicy, runtime::kube::parsePullPolicy("--pull-policy", cfg.pullPolicy));
   for (const std::string& entry : cfg.imagePullSecrets) {
     for (std::string_view name : split(entry, ',')) {
       if (!name.empty()) k.imagePullSecrets.emplace_back(name);
@@ -361,6 +326,9 @@ absl::StatusOr<runtime::kube::KubeBackendOptions> kubeSettings(const DaemonConfi
     return absl::InvalidArgumentError(strCat("--lock-timeout: invalid duration \"", cfg.lockTimeout, "\": want e.g. 15m or 90s"));
   }
   options.runtime.lockTimeoutSeconds = cfg.lock ? *lockTimeout : 0;
+  if (!cfg.podTemplate.empty()) {
+    BERTH_ASSIGN_OR_RETURN(k.podTemplate, runtime::kube::loadPodTemplate(cfg.podTemplate));
+  }
   return options;
 }
 

@@ -56,6 +56,7 @@ struct DaemonConfig {
   std::vector<std::string> bindRoots;  // directories binds may be copied from into pods
   bool pruneStart = false;             // remove every Berth pod of the namespace at start
   bool lock = false;                   // one Berth at a time in the namespace (a Lease)
+  std::string podTemplate;             // a Pod in YAML every pod starts from
   std::string lockTimeout = "15m";     // how long a start waits for that Lease
   std::string reapMax = "60m";         // containers older than this are removed; "0": never
 };

@@ -57,6 +57,8 @@ void addKubeFlags(CLI::App& serve, DaemonConfig& c) {
       ->group(group);
   serve.add_flag("--lock", c.lock, "One Berth at a time in the namespace: hold a Lease (berth-lock), waiting for it at start")
       ->group(group);
+  opt("--pod-template", c.podTemplate, "A Pod in YAML every pod starts from: its labels, annotations and spec fields, "
+      "and its first container under every container; Berth's own settings win");
   opt("--lock-timeout", c.lockTimeout, "How long a start with --lock waits for the Lease")->capture_default_str();
   opt("--reapmax", c.reapMax, "Remove this daemon's containers this long after their creation, and other Berth "
       "instances' leftover pods 15 minutes later; 0: never")->capture_default_str();

@@ -643,6 +643,47 @@ class Lock(KubeBase):
         self.assertIsNone(self.holder())
 
 
+class PodSettings(KubeBase):
+    """--pod-template under every pod; kubedock's per-container labels over the flags."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="berth-kube-tpl-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        path = os.path.join(self.tmp, "template.yaml")
+        with open(path, "w") as f:
+            f.write("apiVersion: v1\n"
+                    "kind: Pod\n"
+                    "metadata:\n"
+                    "  labels: {team: ci}\n"
+                    "  annotations: {example.com/owner: tests}\n"
+                    "spec:\n"
+                    "  containers:\n"
+                    "    - name: template\n"
+                    "      env: [{name: FROM_TEMPLATE, value: \"yes\"}]\n"
+                    "      resources: {requests: {memory: 16Mi}}\n")
+        self.berth_flags = ("--pod-template", path, "--request-cpu", "20m")
+        super().setUp()
+
+    def main_of(self, name):
+        pod = self.pod(self.pod_of(name))
+        return pod, [c for c in pod["spec"]["containers"] if c["name"] == "main"][0]
+
+    def test_the_template_and_labels_shape_the_pod(self):
+        r = self.docker("run", "--name", "shaped", "--label", "com.joyrex2001.kubedock.runas-user=1234",
+                        "--label", "com.joyrex2001.kubedock.request-cpu=50m,200m", BUSYBOX,
+                        "sh", "-c", "id -u; echo $FROM_TEMPLATE")
+        self.assertEqual(r.stdout, "1234\nyes\n")
+        pod, main = self.main_of("shaped")
+        self.assertEqual(pod["metadata"]["labels"]["team"], "ci")
+        self.assertEqual(pod["metadata"]["annotations"]["example.com/owner"], "tests")
+        self.assertEqual(main["resources"], {"requests": {"cpu": "50m", "memory": "16Mi"}, "limits": {"cpu": "200m"}})
+        self.docker("run", "--name", "plain", BUSYBOX, "true")
+        self.assertEqual(self.main_of("plain")[1]["resources"], {"requests": {"cpu": "20m", "memory": "16Mi"}})
+        r = self.docker("run", "--label", "com.joyrex2001.kubedock.request-memory=lots", BUSYBOX, "true", check=False)
+        self.assertEqual(r.returncode, 125)
+        self.assertIn("label com.joyrex2001.kubedock.request-memory: \"lots\" is not a Kubernetes quantity", r.stderr)
+
+
 class DockerPy(KubeBase):
     def test_run_wait_logs(self):
         client = docker.DockerClient(base_url=self.berth.url, version="auto")

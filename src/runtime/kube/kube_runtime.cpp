@@ -15,6 +15,7 @@
 #include "runtime/kube/bind_source.h"
 #include "runtime/kube/copy_ops.h"
 #include "runtime/kube/pod_session.h"
+#include "runtime/kube/pod_settings.h"
 #include "runtime/kube/pod_stream.h"
 #include "runtime/kube/stdin_frames.h"
 #include "util/log.h"
@@ -356,7 +357,8 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
     }
   }
   run.gate = !options.copies.empty() || !bindDirs.empty();  // the process waits until they have landed
-  BERTH_ASSIGN_OR_RETURN(json pod, buildPod(spec, options_.pod, run));
+  BERTH_ASSIGN_OR_RETURN(PodOptions podOptions, containerPodOptions(spec, options_.pod));
+  BERTH_ASSIGN_OR_RETURN(json pod, buildPod(spec, podOptions, run));
   if (!bindFiles.empty()) BERTH_RETURN_IF_ERROR(putConfigMap(buildBindFiles(spec, options_.pod, bindFiles)));
   BERTH_RETURN_IF_ERROR(client_->post(client_->corePath("pods"), pod).status());
   // Its ports for in-cluster clients; kept across restarts (same name, same selector).

@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "runtime/kube/names.h"
+#include "runtime/kube/pod_template.h"
 #include "util/base64.h"
 #include "util/status.h"
 #include "util/strings.h"
@@ -155,7 +156,8 @@ absl::StatusOr<json> buildPod(const ContainerSpec& spec, const PodOptions& optio
   json main = json::object();
   main["name"] = kMainContainer;
   main["image"] = spec.image;
-  if (!options.pullPolicy.empty()) main["imagePullPolicy"] = options.pullPolicy;
+  std::string pullPolicy = options.containerPullPolicy.empty() ? options.pullPolicy : options.containerPullPolicy;
+  if (!pullPolicy.empty()) main["imagePullPolicy"] = pullPolicy;
   json command = json::array({helperPath, "run"});
   if (run.gate) command.push_back("--gate");
   if (spec.terminal) command.push_back("--tty");
@@ -280,12 +282,12 @@ absl::StatusOr<json> buildPod(const ContainerSpec& spec, const PodOptions& optio
   if (!options.nodeSelector.empty()) podSpec["nodeSelector"] = options.nodeSelector;
   if (options.activeDeadlineSeconds > 0) podSpec["activeDeadlineSeconds"] = options.activeDeadlineSeconds;
 
-  return json{
+  return applyPodTemplate(options.podTemplate, json{
       {"apiVersion", "v1"},
       {"kind", "Pod"},
       {"metadata", {{"name", podName(options, spec.id)}, {"labels", std::move(labels)}, {"annotations", std::move(annotations)}}},
       {"spec", std::move(podSpec)},
-  };
+  });
 }
 
 }  // namespace berth::runtime::kube

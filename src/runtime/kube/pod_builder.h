@@ -38,6 +38,7 @@ struct PodOptions {
   std::string namePrefix = "berth";
   std::string helperImage;
   std::string pullPolicy;  // Always, IfNotPresent, Never; empty: the cluster's default
+  std::string containerPullPolicy;  // a container's label: its own image only (not the helper's)
   std::vector<std::string> imagePullSecrets;
   std::string serviceAccount;
   std::map<std::string, std::string> nodeSelector, labels, annotations;
@@ -45,6 +46,7 @@ struct PodOptions {
   int64_t runAsUser = -1;             // -1: the image's user (or the container's User)
   ResourceRequest cpu, memory, ephemeralStorage;
   bool ignoreContainerMemory = false;  // --ignore-container-memory: no memory limit from -m
+  nlohmann::json podTemplate;          // --pod-template (pod_template.h); null: none
 };
 
 // How a bind mount reaches the pod; the runtime has opened its source
