@@ -326,6 +326,13 @@ absl::StatusOr<runtime::kube::KubeBackendOptions> kubeSettings(const DaemonConfi
     return absl::InvalidArgumentError(strCat("--lock-timeout: invalid duration \"", cfg.lockTimeout, "\": want e.g. 15m or 90s"));
   }
   options.runtime.lockTimeoutSeconds = cfg.lock ? *lockTimeout : 0;
+  // Docker sockets in pods reach Berth's first unix listener.
+  for (const std::string& h : cfg.hosts) {
+    if (h.starts_with("unix://")) {
+      options.runtime.apiSocket = h.substr(7);
+      break;
+    }
+  }
   if (!cfg.podTemplate.empty()) {
     BERTH_ASSIGN_OR_RETURN(k.podTemplate, runtime::kube::loadPodTemplate(cfg.podTemplate));
   }

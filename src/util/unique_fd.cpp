@@ -1,6 +1,7 @@
 #include "util/unique_fd.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 
@@ -9,8 +10,13 @@
 namespace berth {
 
 absl::Status writeAll(int fd, std::string_view data) {
+  bool socket = true;  // until told otherwise: a socket's closed peer is EPIPE here, never a SIGPIPE for the daemon
   while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
+    ssize_t n = socket ? ::send(fd, data.data(), data.size(), MSG_NOSIGNAL) : ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == ENOTSOCK) {
+      socket = false;
+      continue;
+    }
     if (n < 0) {
       if (errno == EINTR) continue;
       return errnoStatus(errno, "write");

@@ -10,6 +10,8 @@
 namespace berth {
 
 // Writes all of `data` to `fd`, retrying short writes and EINTR.
+// Writes all of `data`; to a socket whose peer has gone it fails with EPIPE
+// rather than raising SIGPIPE (which would end the daemon).
 absl::Status writeAll(int fd, std::string_view data);
 
 // The whole content of a small file (/proc, /sys, configuration); empty

@@ -47,6 +47,15 @@ class Registry:
             self.stop()
             raise
 
+    @classmethod
+    def client(cls, address, auth=None):
+        """A client of a registry that runs already (no process of its own)."""
+        r = cls.__new__(cls)
+        r.auth, r.dir, r.proc, r.log = auth, None, None, None
+        r.address = address
+        r.port = int(address.rsplit(":", 1)[1])
+        return r
+
     def _start(self):
         lines = [
             "version: 0.1",

@@ -131,8 +131,7 @@ def busybox_applets():
     return sorted(a for a in out.split() if a and a != "busybox")
 
 
-def busybox(oci=False):
-    """busybox-static as an image: what `docker run busybox sh -c …` needs."""
+def _busybox_layer():
     layer = LayerBuilder()
     for d in ("bin", "etc", "root", "tmp", "var", "home"):
         layer.dir(d, 0o1777 if d == "tmp" else 0o755)
@@ -142,8 +141,29 @@ def busybox(oci=False):
         layer.symlink("bin/" + applet, "busybox")
     layer.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n")
     layer.file("etc/group", b"root:x:0:\nnogroup:x:65534:\n")
-    blob, diff_id = layer.finish()
+    return layer.finish()
+
+
+def busybox(oci=False):
+    """busybox-static as an image: what `docker run busybox sh -c …` needs."""
+    blob, diff_id = _busybox_layer()
     return _manifest(_config([diff_id]), [(blob, diff_id)], oci=oci)
+
+
+def busybox_with(files):
+    """busybox plus a layer of {path: (host file, mode)}, e.g. the static docker CLI."""
+    layer = LayerBuilder()
+    made = set()
+    for path, (source, mode) in sorted(files.items()):
+        parts = path.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            d = "/".join(parts[:i])
+            if d not in made:
+                made.add(d)
+                layer.dir(d)
+        with open(source, "rb") as f:
+            layer.file(path, f.read(), mode)
+    return custom([_busybox_layer(), layer.finish()])
 
 
 def _note_image(arch, variant):

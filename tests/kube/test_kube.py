@@ -684,6 +684,40 @@ class PodSettings(KubeBase):
         self.assertIn("label com.joyrex2001.kubedock.request-memory: \"lots\" is not a Kubernetes quantity", r.stderr)
 
 
+class DockerSocket(KubeBase):
+    """A Docker socket in a pod is Berth's own API, served by the sidecar and
+    reached through pods/portforward (what ryuk and Docker-in-Docker need)."""
+
+    @classmethod
+    def setUpClass(cls):
+        sys.path.insert(0, os.path.join(HERE, "..", "images"))
+        import registry
+        import testimages
+        image = testimages.busybox_with({"usr/local/bin/docker": (shutil.which(DOCKER_CLI) or DOCKER_CLI, 0o755)})
+        registry.Registry.client(REGISTRY).push("dockercli", "latest", image)
+
+    def test_a_container_drives_berth_through_its_docker_socket(self):
+        version = self.docker("version", "--format", "{{.Server.Version}}").stdout
+        for source in (self.berth.sock, "/var/run/docker.sock"):  # Berth's socket, or a remote client's default
+            r = self.docker("run", "--rm", "--name", "outer", "-v", source + ":/var/run/docker.sock", REGISTRY + "/dockercli",
+                            "sh", "-c", "docker version --format '{{.Server.Version}}' && "
+                                        "docker run --rm %s echo nested && "
+                                        "echo piped | docker run --rm -i %s cat && "  # stdin's end crosses the tunnel
+                                        "docker ps --format '{{.Names}}'" % (BUSYBOX, BUSYBOX))
+            self.assertEqual(r.stdout, version + "nested\npiped\nouter\n", r.stderr)
+        self.assertEqual(self.docker("ps", "-aq").stdout, "")
+
+    def test_the_socket_answers_again_after_a_berth_crash(self):
+        self.docker("run", "-d", "--name", "keeper", "-v", self.berth.sock + ":/var/run/docker.sock",
+                    REGISTRY + "/dockercli", "sleep", "300")
+        old = self.berth
+        old.signal(signal.SIGKILL)
+        old.stop(cleanup=False)
+        self.earlier.append(old)
+        self.berth = self.start_berth(data_root=old.data_root, sock=old.sock)
+        self.assertEqual(self.docker("exec", "keeper", "docker", "ps", "--format", "{{.Names}}").stdout, "keeper\n")
+
+
 class DockerPy(KubeBase):
     def test_run_wait_logs(self):
         client = docker.DockerClient(base_url=self.berth.url, version="auto")

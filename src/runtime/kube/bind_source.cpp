@@ -27,6 +27,13 @@ absl::StatusOr<std::string> pathOfFd(int fd) {
 
 }  // namespace
 
+bool isDockerSocketBind(const std::string& source, const std::string& destination) {
+  struct stat st {};
+  if (::stat(source.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) return true;
+  auto named = [](const std::string& p) { return p == "docker.sock" || p.ends_with("/docker.sock"); };
+  return named(source) || named(destination);
+}
+
 absl::StatusOr<std::vector<std::string>> canonicalBindRoots(const std::vector<std::string>& roots) {
   std::vector<std::string> out;
   for (const std::string& r : roots) {

@@ -26,6 +26,12 @@ struct BindSource {
 // What Kubernetes lets a ConfigMap hold (its data, in all).
 inline constexpr size_t kConfigMapBytes = 1 << 20;
 
+// Whether a bind asks for a Docker socket in the container (testcontainers'
+// ryuk, Docker-in-Docker): its source is a unix socket, or its source or
+// destination is a docker.sock. Such a bind reads nothing here: the pod's
+// sidecar serves Berth's own API at the destination (socket_relay.h).
+bool isDockerSocketBind(const std::string& source, const std::string& destination);
+
 // The real paths of --bind-root directories; InvalidArgument for one that
 // is missing or not a directory.
 absl::StatusOr<std::vector<std::string>> canonicalBindRoots(const std::vector<std::string>& roots);

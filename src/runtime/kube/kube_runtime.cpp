@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -205,6 +206,13 @@ absl::StatusOr<std::unique_ptr<KubeRuntime>> KubeRuntime::create(std::unique_ptr
     log::info("pruned the namespace's Berth pods (--prune-start)", {{"pods", strCat(pods.size())}});
   }
   BERTH_RETURN_IF_ERROR(rt->informer_.start());
+  // Docker sockets of pods an earlier daemon started.
+  for (const std::string& name : rt->informer_.names()) {
+    std::optional<json> pod = rt->informer_.get(name);
+    if (pod && pod->contains("metadata") && (*pod)["metadata"].value("annotations", json::object()).contains(kSocketAnnotation)) {
+      rt->serveSocket(name);
+    }
+  }
   if (rt->options_.reapMaxSeconds > 0) rt->reaper_ = std::thread([r = rt.get()] { r->reapLoop(); });
   return rt;
 }
@@ -241,7 +249,12 @@ void KubeRuntime::discard(const std::string& pod) {
 }
 
 void KubeRuntime::removeEverything() {
+  relays_.stopAll();
   for (const std::string& pod : informer_.names()) discard(pod);
+}
+
+void KubeRuntime::serveSocket(const std::string& pod) {
+  relays_.serve(pod, [this, pod] { return informer_.get(pod).has_value(); });
 }
 
 void KubeRuntime::reapLoop() {
@@ -287,6 +300,7 @@ KubeRuntime::~KubeRuntime() {
       }
     }
   }
+  relays_.stopAll();
   tunnels_.closeAll();
   sessions_.waitIdle();
 }
@@ -340,6 +354,7 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
   PodRun run;
   run.openStdin = options.openStdin;
   run.stdinOnce = options.stdinOnce;
+  std::vector<std::string> release = {"release"};
   // Binds are read here, only under --bind-root, and carried into the pod.
   std::map<size_t, UniqueFd> bindDirs;
   std::map<size_t, std::string> bindFiles;
@@ -347,6 +362,15 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
   for (size_t i = 0; i < spec.mounts.size(); ++i) {
     const Mount& m = spec.mounts[i];
     if (m.type == "tmpfs" || !m.volume.empty()) continue;
+    if (isDockerSocketBind(m.source, m.destination)) {
+      if (options_.apiSocket.empty()) {
+        return absl::FailedPreconditionError(strCat("a Docker socket in a pod (", m.destination, ") needs Berth to listen "
+                                                    "on a unix socket (-H unix://…)"));
+      }
+      run.binds[i].socket = true;
+      release = {"release", "--when", sidecarSocketPath(m.destination)};  // the process finds its socket there
+      continue;
+    }
     BERTH_ASSIGN_OR_RETURN(BindSource source, openBindSource(m.source, options_.bindRoots, kConfigMapBytes - fileBytes));
     run.binds[i] = {source.directory, source.mode};
     if (source.directory) {
@@ -356,7 +380,7 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
       bindFiles[i] = std::move(source.content);
     }
   }
-  run.gate = !options.copies.empty() || !bindDirs.empty();  // the process waits until they have landed
+  run.gate = !options.copies.empty() || !bindDirs.empty() || release.size() > 1;  // the process waits for them
   BERTH_ASSIGN_OR_RETURN(PodOptions podOptions, containerPodOptions(spec, options_.pod));
   BERTH_ASSIGN_OR_RETURN(json pod, buildPod(spec, podOptions, run));
   if (!bindFiles.empty()) BERTH_RETURN_IF_ERROR(putConfigMap(buildBindFiles(spec, options_.pod, bindFiles)));
@@ -387,6 +411,11 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
     }
     return absl::FailedPreconditionError(m.message);
   }
+  // Its Docker socket answers from now on (clients that came earlier wait in the sidecar).
+  if (m.kind == MainState::kRunning &&
+      std::any_of(run.binds.begin(), run.binds.end(), [](const auto& b) { return b.second.socket; })) {
+    serveSocket(name);
+  }
   // Copies made before start land while the helper holds the process back.
   if (run.gate && m.kind == MainState::kRunning) {
     absl::Status copied;
@@ -398,7 +427,7 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
     if (copied.ok()) copied = copyBeforeStart(spec.id, options.copies);
     if (copied.ok()) {
       std::string out;
-      absl::StatusOr<int> rc = helper(name, kSidecarContainer, {"release"}, &out);
+      absl::StatusOr<int> rc = helper(name, kSidecarContainer, release, &out);
       if (!rc.ok() || *rc != 0) copied = rc.ok() ? absl::InternalError(strCat("releasing the process: ", out)) : rc.status();
     }
     if (!copied.ok()) {
@@ -890,6 +919,7 @@ absl::Status KubeRuntime::remove(const std::string& id) {
     if (!s->waitEnded(std::chrono::seconds(5))) s->cancel();
   }
   std::string pod = podOf(id);
+  relays_.stop(pod);
   for (const char* kind : {"services", "configmaps"}) {
     absl::StatusOr<json> gone = client_->remove(client_->corePath(kind, pod));
     if (!gone.ok() && !absl::IsNotFound(gone.status())) return gone.status();

@@ -19,6 +19,7 @@
 #include "runtime/kube/pod_informer.h"
 #include "runtime/kube/pod_session.h"
 #include "runtime/kube/port_tunnel.h"
+#include "runtime/kube/socket_relay.h"
 #include "runtime/runtime.h"
 
 namespace berth::runtime::kube {
@@ -32,6 +33,7 @@ struct KubeRuntimeOptions {
   int64_t lockTimeoutSeconds = 0;         // --lock: hold the namespace's Lease, waiting this long for it; 0: no lock
   int64_t reapMaxSeconds = 3600;          // --reapmax: other instances' pods go this + 15 min after creation; 0: never
   std::function<void()> reapOwn;          // each reaper round: the engine removes its own containers past reapMax
+  std::string apiSocket;                  // Berth's own unix socket: what Docker socket mounts in pods reach
 };
 
 // Whether the reaper removes `pod` (of any Berth instance): another
@@ -87,6 +89,8 @@ class KubeRuntime final : public Runtime {
  private:
   KubeRuntime(std::unique_ptr<KubeClient> client, KubeRuntimeOptions options);
   std::string podOf(const std::string& id) const { return podName(options_.pod, id); }
+  // Serves the pod's Docker socket while the pod is there.
+  void serveSocket(const std::string& pod);
   // Deletes the pod (grace 0), its Service and its ConfigMap, without waiting.
   void discard(const std::string& pod);
   // The pods of every Berth instance in the namespace.
@@ -124,6 +128,7 @@ class KubeRuntime final : public Runtime {
   PodInformer informer_;
   SessionTracker sessions_;
   PortTunnels tunnels_{*client_, sessions_};
+  SocketRelays relays_{tunnels_, sessions_, options_.apiSocket};
   struct Exec {
     std::shared_ptr<PodSession> session;
     std::optional<ExitStatus> exit;

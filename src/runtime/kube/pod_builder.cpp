@@ -106,6 +106,10 @@ json buildService(const ContainerSpec& spec, const PodOptions& options) {
   };
 }
 
+std::string sidecarSocketPath(const std::string& destination) {
+  return strCat("/berth-socket", destination.substr(destination.rfind('/')));
+}
+
 std::string bindStagingDir(size_t mountIndex) { return strCat("/berth-binds/", mountIndex); }
 
 json buildBindFiles(const ContainerSpec& spec, const PodOptions& options, const std::map<size_t, std::string>& contents) {
@@ -207,6 +211,7 @@ absl::StatusOr<json> buildPod(const ContainerSpec& spec, const PodOptions& optio
   json volumes = json::array({{{"name", "berth"}, {"emptyDir", json::object()}}});
   json sidecarMounts = json::array({helperMount});
   json fileItems = json::array();
+  std::string socketPath;  // where the sidecar serves the Docker socket
   // Parents before what is mounted inside them, as dockerd orders mounts.
   std::vector<size_t> order(spec.mounts.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -229,6 +234,18 @@ absl::StatusOr<json> buildPod(const ContainerSpec& spec, const PodOptions& optio
       volumes.push_back({{"name", mount["name"]}, {"emptyDir", json::object()}});
     } else if (auto b = run.binds.find(i); b == run.binds.end()) {
       return absl::InvalidArgumentError(strCat("the bind mount at ", m.destination, " has no source opened for the pod"));
+    } else if (b->second.socket) {
+      size_t slash = m.destination.rfind('/');
+      if (slash == 0 || slash == std::string::npos || !socketPath.empty()) {
+        return absl::InvalidArgumentError(strCat("the kube backend serves one Docker socket per container, in a directory "
+                                                 "of its own (not at /): ", m.destination));
+      }
+      socketPath = sidecarSocketPath(m.destination);
+      mount["name"] = "docker-socket";
+      mount["mountPath"] = m.destination.substr(0, slash);
+      mount["readOnly"] = false;
+      volumes.push_back({{"name", "docker-socket"}, {"emptyDir", json::object()}});
+      sidecarMounts.push_back({{"name", "docker-socket"}, {"mountPath", "/berth-socket"}});
     } else if (b->second.directory) {
       mount["name"] = strCat("bind-", i);
       volumes.push_back({{"name", mount["name"]}, {"emptyDir", json::object()}});
@@ -251,10 +268,15 @@ absl::StatusOr<json> buildPod(const ContainerSpec& spec, const PodOptions& optio
       {"command", json::array({strCat("/", kHelperBinary), "install", kHelperDir})},
       {"volumeMounts", json::array({helperMount})},
   };
+  json serve = json::array({strCat("/", kHelperBinary), "serve"});
+  if (!socketPath.empty()) {
+    serve.insert(serve.end(), {"--docker-socket", socketPath, "--tunnel-port", strCat(kSocketTunnelPort)});
+    annotations[kSocketAnnotation] = strCat(kSocketTunnelPort);
+  }
   json sidecar = {
       {"name", kSidecarContainer},
       {"image", options.helperImage},
-      {"command", json::array({strCat("/", kHelperBinary), "serve"})},
+      {"command", std::move(serve)},
       {"volumeMounts", std::move(sidecarMounts)},
       {"resources", {{"requests", {{"cpu", "10m"}, {"memory", "8Mi"}}}, {"limits", {{"memory", "32Mi"}}}}},
   };

@@ -57,7 +57,18 @@ struct PodOptions {
 struct BindMount {
   bool directory = false;
   uint32_t fileMode = 0644;
+  // A Docker socket (a socket source, or docker.sock): nothing is copied;
+  // the sidecar serves Berth's own API at the destination, in an emptyDir
+  // at its directory, reached by Berth through pods/portforward to
+  // kSocketTunnelPort (helper/docker_socket.h). One per container.
+  bool socket = false;
 };
+
+inline constexpr uint16_t kSocketTunnelPort = 47535;                    // on the pod's loopback only
+inline constexpr const char* kSocketAnnotation = "berth.dev/docker-socket";  // the pod serves one (its tunnel port)
+
+// Where the sidecar serves the Docker socket mounted at `destination`.
+std::string sidecarSocketPath(const std::string& destination);
 
 struct PodRun {
   bool openStdin = false, stdinOnce = false;

@@ -206,6 +206,9 @@ TEST(Config, KubeSettingsInKubernetesTerms) {
   EXPECT_EQ(kubeSettings(reap, {})->runtime.reapMaxSeconds, 0);
   EXPECT_TRUE(kubeSettings(reap, {})->runtime.pruneStart);
   EXPECT_EQ(k->runtime.lockTimeoutSeconds, 0);  // no --lock
+  DaemonConfig listening = c;
+  listening.hosts = {"tcp://127.0.0.1:2375", "unix:///run/x/berth.sock", "unix:///run/y.sock"};
+  EXPECT_EQ(kubeSettings(listening, {})->runtime.apiSocket, "/run/x/berth.sock");  // where pods' Docker sockets lead
   reap.lock = true;
   EXPECT_EQ(kubeSettings(reap, {})->runtime.lockTimeoutSeconds, 900);
   reap.lockTimeout = "never";

@@ -16,7 +16,8 @@
 //                          /etc/passwd and /etc/group). --framed-stdin: stdin
 //                          comes in stdin_frames.h's frames, so its end can be
 //                          told through a stream that cannot half-close.
-//   release                let a gated `run` go on (archives have landed)
+//   release [--when PATH]  let a gated `run` go on (archives have landed; PATH,
+//                          the sidecar's Docker socket, exists)
 //   signal N               deliver signal N to the process `run` started
 //   started                wait until `run` has started the process (exit 0)
 //                          or could not (runc's text on stdout, 126 or 127)
@@ -32,8 +33,11 @@
 //   archive put DIR [--no-overwrite-dir-non-dir] [--owner UID:GID]
 //                          applies copy_ops.h entries from framed stdin below DIR
 //                          (exit 2: no DIR; 3: DIR is not a directory; 4: refused)
-//   serve                  the sidecar: waits until the pod goes (SIGTERM), so
-//                          the log stays readable after the process exited
+//   serve [--docker-socket PATH --tunnel-port N]
+//                          the sidecar: waits until the pod goes (SIGTERM), so
+//                          the log stays readable after the process exited;
+//                          with a socket, serves Berth's API there through
+//                          the broker of docker_socket.h
 //
 // DIR is /.berth: an emptyDir shared by the init and main containers.
 #include <fcntl.h>
@@ -59,6 +63,7 @@
 #include <vector>
 
 #include "runtime/kube/copy_ops.h"
+#include "runtime/kube/helper/docker_socket.h"
 #include "runtime/kube/stdin_frames.h"
 #include "runtime/log_writer.h"
 #include "util/tar_tree.h"
@@ -522,21 +527,38 @@ int logs(bool follow, long tail) {
   }
 }
 
-int serve() {
+// The broker of a Docker socket (docker_socket.h), in a process of its own,
+// started again should it end.
+pid_t startBroker(const char* socketPath, int port, const sigset_t& blocked) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    sigprocmask(SIG_UNBLOCK, &blocked, nullptr);
+    _exit(berth::kubehelper::dockerSocket(socketPath, port));
+  }
+  return pid;
+}
+
+int serve(const char* socketPath, int port) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGCHLD);
   sigprocmask(SIG_BLOCK, &set, nullptr);
+  pid_t broker = socketPath != nullptr ? startBroker(socketPath, port, set) : -1;
   while (true) {
     int sig = 0;
     if (sigwait(&set, &sig) != 0) return 1;
     if (sig == SIGCHLD) {
-      while (waitpid(-1, nullptr, WNOHANG) > 0) {
+      for (pid_t pid; (pid = waitpid(-1, nullptr, WNOHANG)) > 0;) {
+        if (pid == broker) {
+          usleep(200000);
+          broker = startBroker(socketPath, port, set);
+        }
       }
       continue;
     }
+    if (broker > 0) kill(broker, SIGTERM);
     return 0;
   }
 }
@@ -784,9 +806,19 @@ int main(int argc, char** argv) {
   if (argc < 2) return fail("usage: berth-kubehelper install|run|exec|release|signal|started|logs|serve ...", 2);
   std::string cmd = argv[1];
   if (cmd == "install" && argc == 3) return install(argv[2]);
-  if (cmd == "release" && argc == 2) return writeFileAtomic(path("released"), "") ? 0 : fail("cannot write the release mark");
+  if (cmd == "release" && (argc == 2 || (argc == 4 && std::string(argv[2]) == "--when"))) {
+    // --when PATH: not before PATH exists (the sidecar's Docker socket), for up to 30 s.
+    for (int i = 0; argc == 4 && !exists(argv[3]); ++i) {
+      if (i == 1500) return fail(std::string("release: ") + argv[3] + " did not appear", 4);
+      usleep(20000);
+    }
+    return writeFileAtomic(path("released"), "") ? 0 : fail("cannot write the release mark");
+  }
   if (cmd == "signal" && argc == 3) return signalProcess(argv[2]);
-  if (cmd == "serve" && argc == 2) return serve();
+  if (cmd == "serve" && argc == 2) return serve(nullptr, 0);
+  if (cmd == "serve" && argc == 6 && std::string(argv[2]) == "--docker-socket" && std::string(argv[4]) == "--tunnel-port") {
+    return serve(argv[3], atoi(argv[5]));
+  }
   if (cmd == "started" && argc == 2) return started();
   if (cmd == "logs") {
     bool follow = false;

@@ -88,6 +88,11 @@ TEST_F(BindSourceTest, SocketsAndLargeFilesAreRefused) {
   EXPECT_EQ(openBindSource(path, roots_, kConfigMapBytes).status().message(),
             "bind source " + path + " is neither a directory nor a regular file: the kube backend copies binds into the "
             "pod, and this cannot be copied");
+  EXPECT_TRUE(isDockerSocketBind(path, "/var/run/api.sock"));
+  EXPECT_TRUE(isDockerSocketBind("/var/run/docker.sock", "/x"));  // a remote client's default, absent here
+  EXPECT_TRUE(isDockerSocketBind(at("root/site"), "/var/run/docker.sock"));
+  EXPECT_FALSE(isDockerSocketBind(at("root/app.conf"), "/etc/app.conf"));
+  EXPECT_FALSE(isDockerSocketBind(at("root/site"), "/srv/notdocker.sock"));
   ::close(s);
   EXPECT_EQ(openBindSource(at("root/app.conf"), roots_, 4).status().message(),
             "bind source " + at("root/app.conf") + " has 7 bytes: file binds reach the pod in one ConfigMap, which holds "

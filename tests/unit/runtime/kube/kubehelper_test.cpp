@@ -1,7 +1,11 @@
 // Drives the real berth-kubehelper binary as the pod would, in a temporary
 // directory standing for /.berth.
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -244,6 +248,98 @@ TEST_F(KubeHelper, InstallCopiesItself) {
   EXPECT_EQ(berth::readFileOrEmpty((dir_ / "target/berth-kubehelper").string()),
             berth::readFileOrEmpty(BERTH_KUBEHELPER_PATH));
   EXPECT_EQ(access((dir_ / "target/berth-kubehelper").c_str(), X_OK), 0);
+}
+
+// Connects to 127.0.0.1:port (retrying while the sidecar starts up).
+berth::UniqueFd connectTcp(uint16_t port) {
+  for (int i = 0; i < 100; ++i) {
+    berth::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return fd;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return berth::UniqueFd();
+}
+
+berth::UniqueFd connectUnix(const std::string& path) {
+  berth::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  path.copy(a.sun_path, sizeof a.sun_path - 1);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return berth::UniqueFd();
+  return fd;
+}
+
+std::string readAll(int fd) {
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, size_t(n));
+  return out;
+}
+
+TEST_F(KubeHelper, DockerSocketJoinsEachClientToADataConnectionBerthOpens) {
+  // A free port for the tunnel end.
+  berth::UniqueFd probe(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::bind(probe.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&a), &len), 0);
+  uint16_t port = ntohs(a.sin_port);
+  probe.reset();
+  std::string sock = (dir_ / "docker.sock").string();
+  pid_t sidecar = spawn({"serve", "--docker-socket", sock, "--tunnel-port", std::to_string(port)});
+
+  berth::UniqueFd control = connectTcp(port);
+  ASSERT_TRUE(control.valid());
+  ASSERT_EQ(::write(control.get(), "C", 1), 1);
+  berth::UniqueFd client;
+  for (int i = 0; i < 100 && !client.valid(); ++i) {
+    client = connectUnix(sock);
+    if (!client.valid()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(client.valid());
+  struct stat st {};
+  ASSERT_EQ(::stat(sock.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0666u);
+  char asked = 0;
+  ASSERT_EQ(::read(control.get(), &asked, 1), 1);
+  EXPECT_EQ(asked, 'N');
+  berth::UniqueFd data = connectTcp(port);
+  ASSERT_EQ(::write(data.get(), "D", 1), 1);
+  // The client's bytes cross in frames, its half-close as the end frame
+  // (tunnel_relay.h); Berth's answer crosses as it is, and its end ends both.
+  ASSERT_EQ(::write(client.get(), "GET /_ping HTTP/1.1\r\n\r\n", 23), 23);
+  ::shutdown(client.get(), SHUT_WR);
+  std::string expected = berth::runtime::kube::stdinFrame("GET /_ping HTTP/1.1\r\n\r\n") + berth::runtime::kube::stdinFrame("");
+  std::string got;
+  char buf[256];
+  while (got.size() < expected.size()) {
+    ssize_t n = ::read(data.get(), buf, sizeof buf);
+    if (n <= 0) break;
+    got.append(buf, size_t(n));
+  }
+  EXPECT_EQ(got, expected);
+  ASSERT_EQ(::write(data.get(), "OK", 2), 2);
+  ::shutdown(data.get(), SHUT_WR);
+  EXPECT_EQ(readAll(client.get()), "OK");
+
+  // A client that came while Berth had no control connection is asked for when one comes.
+  control.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  berth::UniqueFd later = connectUnix(sock);
+  ASSERT_TRUE(later.valid());
+  control = connectTcp(port);
+  ASSERT_EQ(::write(control.get(), "C", 1), 1);
+  ASSERT_EQ(::read(control.get(), &asked, 1), 1);
+  EXPECT_EQ(asked, 'N');
+
+  ::kill(sidecar, SIGTERM);
+  EXPECT_EQ(finish(sidecar).code, 0);
 }
 
 }  // namespace

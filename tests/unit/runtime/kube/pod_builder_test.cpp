@@ -205,6 +205,29 @@ TEST(PodBuilder, VolumesAndBindsBecomeEmptyDirsAndTheFilesConfigMap) {
     "binaryData":{"bind-3":"cG9ydD0xCgD/"}})"));
 }
 
+TEST(PodBuilder, ADockerSocketIsServedByTheSidecarInAnEmptyDirAtItsDirectory) {
+  ContainerSpec s = busybox();
+  s.mounts.push_back(mount("bind", "/run/berth/berth.sock", "/var/run/docker.sock", false));
+  PodRun run;
+  run.binds[0].socket = true;
+  absl::StatusOr<json> pod = buildPod(s, options(), run);
+  ASSERT_TRUE(pod.ok()) << pod.status();
+  EXPECT_EQ((*pod)["metadata"]["annotations"]["berth.dev/docker-socket"], "47535");
+  EXPECT_EQ((*pod)["spec"]["volumes"][1], json::parse(R"({"name":"docker-socket","emptyDir":{}})"));
+  EXPECT_EQ((*pod)["spec"]["containers"][0]["volumeMounts"][1],
+            json::parse(R"({"name":"docker-socket","mountPath":"/var/run","readOnly":false})"));
+  const json& sidecar = (*pod)["spec"]["containers"][1];
+  EXPECT_EQ(sidecar["command"], json::parse(R"(["/berth-kubehelper","serve","--docker-socket","/berth-socket/docker.sock",
+                                                 "--tunnel-port","47535"])"));
+  EXPECT_EQ(sidecar["volumeMounts"][1], json::parse(R"({"name":"docker-socket","mountPath":"/berth-socket"})"));
+  // One per container, never at /.
+  s.mounts.push_back(mount("bind", "/run/berth/berth.sock", "/docker.sock", false));
+  run.binds[1].socket = true;
+  EXPECT_EQ(buildPod(s, options(), run).status().message(),
+            "the kube backend serves one Docker socket per container, in a directory of its own (not at /): /docker.sock");
+  EXPECT_FALSE(buildPod(busybox(), options(), PodRun{})->at("metadata")["annotations"].contains("berth.dev/docker-socket"));
+}
+
 TEST(PodBuilder, TmpfsIsAMemoryEmptyDir) {
   ContainerSpec s = busybox();
   s.mounts.push_back(mount("tmpfs", "", "/scratch", false, "", "size=64m,mode=1777"));
