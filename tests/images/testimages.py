@@ -150,7 +150,7 @@ def busybox(oci=False):
     return _manifest(_config([diff_id]), [(blob, diff_id)], oci=oci)
 
 
-def busybox_with(files):
+def busybox_with(files, cmd=("sh",)):
     """busybox plus a layer of {path: (host file, mode)}, e.g. the static docker CLI."""
     layer = LayerBuilder()
     made = set()
@@ -163,7 +163,7 @@ def busybox_with(files):
                 layer.dir(d)
         with open(source, "rb") as f:
             layer.file(path, f.read(), mode)
-    return custom([_busybox_layer(), layer.finish()])
+    return custom([_busybox_layer(), layer.finish()], cmd=cmd)
 
 
 def _note_image(arch, variant):

@@ -718,6 +718,43 @@ class DockerSocket(KubeBase):
         self.assertEqual(self.docker("exec", "keeper", "docker", "ps", "--format", "{{.Names}}").stdout, "keeper\n")
 
 
+class Testcontainers(KubeBase):
+    """testcontainers-node with its reaper on: the reaper's container gets a
+    Docker socket (Berth's API through its pod's sidecar) and its port 8080
+    published here; once the test process has gone, it removes what the
+    session started, through that socket."""
+    berth_flags = ("--port-forward",)
+
+    @classmethod
+    def setUpClass(cls):
+        sys.path.insert(0, os.path.join(HERE, "..", "images"))
+        import registry
+        import testimages
+        image = testimages.busybox_with({"usr/local/bin/docker": (shutil.which(DOCKER_CLI) or DOCKER_CLI, 0o755),
+                                         "ryuk-standin": (os.path.join(HERE, "ryuk-standin"), 0o755)},
+                                        cmd=("/ryuk-standin",))
+        registry.Registry.client(REGISTRY).push("ryuk", "test", image)
+
+    def test_the_reaper_removes_the_sessions_containers(self):
+        node_dir = os.path.join(HERE, "..", "integration", "node")
+        if not os.path.isdir(os.path.join(node_dir, "node_modules", "testcontainers")):
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=node_dir, check=True,
+                           timeout=600)
+        # This machine has a /.dockerenv, so testcontainers would look for the
+        # bridge network's gateway; ports published by --port-forward are here.
+        env = clean_env({"DOCKER_HOST": self.berth.url, "BERTH_TEST_IMAGE": BUSYBOX,
+                         "RYUK_CONTAINER_IMAGE": REGISTRY + "/ryuk:test",
+                         "TESTCONTAINERS_RYUK_RECONNECTION_TIMEOUT": "5s",
+                         "TESTCONTAINERS_HOST_OVERRIDE": "localhost"})
+        r = subprocess.run(["node", "tc_ryuk.mjs"], cwd=node_dir, env=env, capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        started = json.loads(r.stdout.strip().splitlines()[-1])["id"]
+        self.assertTrue(self.inspect(started)["State"]["Running"])  # until the reaper's timeout
+        reaper = [c for c in self.docker("ps", "--format", "{{.Names}}").stdout.split() if c.startswith("testcontainers-ryuk-")]
+        self.assertEqual(len(reaper), 1)
+        self.wait_for(lambda: self.docker("ps", "-aq").stdout == "", timeout=90, what="the reaper's clean-up")
+
+
 class DockerPy(KubeBase):
     def test_run_wait_logs(self):
         client = docker.DockerClient(base_url=self.berth.url, version="auto")
