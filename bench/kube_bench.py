@@ -21,13 +21,10 @@ writes every figure as JSON to bench/results/kube-<date>.json.
 """
 
 import argparse
-import base64
 import concurrent.futures
 import datetime
-import http.client
 import json
 import os
-import ssl
 import statistics
 import subprocess
 import sys
@@ -37,7 +34,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+sys.path.insert(0, os.path.join(REPO, "tests", "kube"))
 
+import kubecluster  # noqa: E402
 from harness import Berth  # noqa: E402
 from run_bench import UnixHTTP  # noqa: E402
 
@@ -46,49 +45,17 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
-class Kube:
-    """The API server of a kubeconfig written by cluster-up (JSON, inline certificates)."""
+class Kube(kubecluster.Api):
+    """The test cluster's API server (tests/kube/kubecluster.py), with pods and watches."""
 
-    def __init__(self, path):
-        with open(path) as f:
-            cfg = json.load(f)
-        cluster = cfg["clusters"][0]["cluster"]
-        user = cfg["users"][0]["user"]
-        self.tmp = tempfile.mkdtemp(prefix="berth-kube-bench-")
-        files = {}
-        for key in ("certificate-authority-data", "client-certificate-data", "client-key-data"):
-            files[key] = os.path.join(self.tmp, key)
-            with open(files[key], "wb") as f:
-                f.write(base64.b64decode(cluster.get(key) or user.get(key)))
-        self.ctx = ssl.create_default_context(cafile=files["certificate-authority-data"])
-        self.ctx.load_cert_chain(files["client-certificate-data"], files["client-key-data"])
-        host, port = cluster["server"].split("//")[1].rsplit(":", 1)
-        self.host, self.port = host, int(port)
-        self.ns = cfg["contexts"][0]["context"].get("namespace", "default")
-
-    def conn(self, timeout=120):
-        return http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=timeout)
-
-    def req(self, method, path, body=None):
-        c = self.conn()
-        try:
-            headers = {"Accept": "application/json"}
-            data = None
-            if body is not None:
-                data = json.dumps(body).encode()
-                headers["Content-Type"] = "application/json"
-            c.request(method, path, body=data, headers=headers)
-            r = c.getresponse()
-            return r.status, json.loads(r.read() or b"null")
-        finally:
-            c.close()
+    ns = "default"
 
     def pods(self, name=""):
         return "/api/v1/namespaces/%s/pods%s" % (self.ns, "/" + name if name else "")
 
     def wait(self, name, rv, done):
         """Watches the pod from resourceVersion `rv` until done(pod) holds."""
-        c = self.conn()
+        c = self.connection(timeout=120)
         try:
             c.request("GET", "%s?watch=1&fieldSelector=metadata.name%%3D%s&resourceVersion=%s" % (self.pods(), name, rv))
             r = c.getresponse()
@@ -187,7 +154,7 @@ def main():
         cluster_started = True
     registry = os.environ["BERTH_TEST_REGISTRY"]
     image = registry + "/busybox"
-    kube = Kube(os.environ["KUBECONFIG"])
+    kube = Kube.from_kubeconfig(os.environ["KUBECONFIG"], tempfile.mkdtemp(prefix="berth-kube-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
     berth = Berth("--backend", "kube", "--helper-image", registry + "/berth/helper:bench", "--pod-name-prefix", "bench",
                   binary=args.berth, env=env, start_timeout=60)

@@ -270,13 +270,37 @@ def write_kubeconfig(st, path, user, api_port):
 
 # ---------------------------------------------------------- API client ----
 class Api:
-    def __init__(self, st, port):
-        self.port = port
-        self.ctx = ssl.create_default_context(cafile=st.p("pki", "ca.crt"))
-        self.ctx.load_cert_chain(st.p("pki", "admin.crt"), st.p("pki", "admin.key"))
+    """JSON requests to an API server with a client certificate."""
+
+    def __init__(self, st, port, host="127.0.0.1", ctx=None):
+        self.host, self.port = host, port
+        if ctx is None:
+            ctx = ssl.create_default_context(cafile=st.p("pki", "ca.crt"))
+            ctx.load_cert_chain(st.p("pki", "admin.crt"), st.p("pki", "admin.key"))
+        self.ctx = ctx
+
+    @classmethod
+    def from_kubeconfig(cls, path, tmpdir):
+        """The first cluster and user of a kubeconfig as cluster-up writes it (JSON, inline certificates)."""
+        with open(path) as f:
+            cfg = json.load(f)
+        cluster, user = cfg["clusters"][0]["cluster"], cfg["users"][0]["user"]
+        files = {}
+        for key, source in (("ca", cluster["certificate-authority-data"]), ("crt", user["client-certificate-data"]),
+                            ("key", user["client-key-data"])):
+            files[key] = os.path.join(tmpdir, "api." + key)
+            with open(files[key], "wb") as f:
+                f.write(base64.b64decode(source))
+        ctx = ssl.create_default_context(cafile=files["ca"])
+        ctx.load_cert_chain(files["crt"], files["key"])
+        host, port = cluster["server"].split("//")[1].rsplit(":", 1)
+        return cls(None, int(port), host, ctx)
+
+    def connection(self, timeout=10):
+        return http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=timeout)
 
     def req(self, method, path, body=None, timeout=10):
-        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx, timeout=timeout)
+        conn = self.connection(timeout)
         try:
             headers = {"Accept": "application/json"}
             data = None

@@ -181,7 +181,8 @@ class Lifecycle(KubeBase):
         for args, text in ((["--privileged"], "the kube backend does not run privileged containers"),
                            (["--network", "host"], "the kube backend does not share the node's network namespace"),
                            (["--pid", "host"], "the kube backend does not share the node's PID namespace"),
-                           (["-v", "/etc:/host-etc"], "the kube backend does not mount host paths or volumes yet")):
+                           (["-v", "/etc:/host-etc"], "the kube backend copies host paths into pods only from the "
+                                                      "directories named by --bind-root, and none is set (bind source /etc)")):
             r = self.docker("run", "-d", *args, BUSYBOX, "true", check=False)
             self.assertNotEqual(r.returncode, 0, args)
             self.assertIn(text, r.stderr)

@@ -22,6 +22,7 @@
 
 #include "runtime/kube/copy_ops.h"
 #include "runtime/kube/stdin_frames.h"
+#include "runtime/kube/tunnel_relay.h"
 #include "runtime/log_record.h"
 #include "util/unique_fd.h"
 
@@ -340,6 +341,33 @@ TEST_F(KubeHelper, DockerSocketJoinsEachClientToADataConnectionBerthOpens) {
 
   ::kill(sidecar, SIGTERM);
   EXPECT_EQ(finish(sidecar).code, 0);
+}
+
+struct SocketPair {
+  berth::UniqueFd a, b;
+  SocketPair() {
+    int sv[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    a.reset(sv[0]);
+    b.reset(sv[1]);
+  }
+};
+
+// Pod client ↔ broker relay ↔ tunnel ↔ Berth relay ↔ API: the client's
+// half-close reaches the API as one, while the answer still flows back.
+TEST(TunnelRelay, AHalfCloseCrossesTheTunnelInBand) {
+  SocketPair client, tunnel, api;
+  std::thread pod([&] { berth::runtime::kube::relayTunnel(client.b.get(), tunnel.a.get(), true); tunnel.a.reset(); client.b.reset(); });
+  std::thread berth([&] { berth::runtime::kube::relayTunnel(api.a.get(), tunnel.b.get(), false); tunnel.b.reset(); api.a.reset(); });
+  std::string request(100000, 'x');  // more than one read
+  ASSERT_TRUE(berth::runtime::kube::sendAll(client.a.get(), request));
+  ::shutdown(client.a.get(), SHUT_WR);
+  EXPECT_EQ(readAll(api.b.get()), request);  // ends: the half-close arrived
+  ASSERT_TRUE(berth::runtime::kube::sendAll(api.b.get(), "answer after the client's end"));
+  api.b.reset();  // the API closes: the tunnel and the client's connection end
+  EXPECT_EQ(readAll(client.a.get()), "answer after the client's end");
+  pod.join();
+  berth.join();
 }
 
 }  // namespace
