@@ -354,7 +354,7 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
   PodRun run;
   run.openStdin = options.openStdin;
   run.stdinOnce = options.stdinOnce;
-  std::vector<std::string> release = {"release"};
+  std::string socketPath;  // the sidecar's Docker socket, when the container has one
   // Binds are read here, only under --bind-root, and carried into the pod.
   std::map<size_t, UniqueFd> bindDirs;
   std::map<size_t, std::string> bindFiles;
@@ -368,7 +368,7 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
                                                     "on a unix socket (-H unix://…)"));
       }
       run.binds[i].socket = true;
-      release = {"release", "--when", sidecarSocketPath(m.destination)};  // the process finds its socket there
+      socketPath = sidecarSocketPath(m.destination);
       continue;
     }
     BERTH_ASSIGN_OR_RETURN(BindSource source, openBindSource(m.source, options_.bindRoots, kConfigMapBytes - fileBytes));
@@ -380,7 +380,8 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
       bindFiles[i] = std::move(source.content);
     }
   }
-  run.gate = !options.copies.empty() || !bindDirs.empty() || release.size() > 1;  // the process waits for them
+  // The process waits until the copies have landed and its Docker socket exists.
+  run.gate = !options.copies.empty() || !bindDirs.empty() || !socketPath.empty();
   BERTH_ASSIGN_OR_RETURN(PodOptions podOptions, containerPodOptions(spec, options_.pod));
   BERTH_ASSIGN_OR_RETURN(json pod, buildPod(spec, podOptions, run));
   if (!bindFiles.empty()) BERTH_RETURN_IF_ERROR(putConfigMap(buildBindFiles(spec, options_.pod, bindFiles)));
@@ -412,10 +413,7 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
     return absl::FailedPreconditionError(m.message);
   }
   // Its Docker socket answers from now on (clients that came earlier wait in the sidecar).
-  if (m.kind == MainState::kRunning &&
-      std::any_of(run.binds.begin(), run.binds.end(), [](const auto& b) { return b.second.socket; })) {
-    serveSocket(name);
-  }
+  if (m.kind == MainState::kRunning && !socketPath.empty()) serveSocket(name);
   // Copies made before start land while the helper holds the process back.
   if (run.gate && m.kind == MainState::kRunning) {
     absl::Status copied;
@@ -426,6 +424,8 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
     }
     if (copied.ok()) copied = copyBeforeStart(spec.id, options.copies);
     if (copied.ok()) {
+      std::vector<std::string> release = {"release"};
+      if (!socketPath.empty()) release.insert(release.end(), {"--when", socketPath});
       std::string out;
       absl::StatusOr<int> rc = helper(name, kSidecarContainer, release, &out);
       if (!rc.ok() || *rc != 0) copied = rc.ok() ? absl::InternalError(strCat("releasing the process: ", out)) : rc.status();
