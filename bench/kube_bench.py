@@ -154,7 +154,8 @@ def main():
         cluster_started = True
     registry = os.environ["BERTH_TEST_REGISTRY"]
     image = registry + "/busybox"
-    kube = Kube.from_kubeconfig(os.environ["KUBECONFIG"], tempfile.mkdtemp(prefix="berth-kube-bench-"))
+    certs = tempfile.TemporaryDirectory(prefix="berth-kube-bench-")  # the admin's key, copied out of the kubeconfig
+    kube = Kube.from_kubeconfig(os.environ["KUBECONFIG"], certs.name)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
     berth = Berth("--backend", "kube", "--helper-image", registry + "/berth/helper:bench", "--pod-name-prefix", "bench",
                   binary=args.berth, env=env, start_timeout=60)
@@ -191,6 +192,7 @@ def main():
             floor_remove(kube, names)
     finally:
         berth.stop()
+        certs.cleanup()
         if cluster_started:
             subprocess.run([os.path.join(REPO, "tests", "kube", "cluster-down")], capture_output=True)
 

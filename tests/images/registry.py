@@ -11,6 +11,7 @@ project's test images (`testimages.py`) into it.
 import base64
 import http.client
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -21,12 +22,28 @@ import urllib.parse
 REGISTRY_BIN = os.environ.get("BERTH_REGISTRY_BIN", "/usr/bin/docker-registry")
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def free_ports(n):
+    """n free ports below the ephemeral range. A port the kernel hands out for
+    bind(0) is an ephemeral one, which any outgoing connection (the API
+    server's own to etcd, say) may take as its source port between this choice
+    and the server's bind; below the range only a listener can."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        ephemeral_low = int(f.read().split()[0])
+    rng = random.Random()
+    ports = []
+    while len(ports) < n:
+        port = rng.randint(10000, ephemeral_low - 1)
+        if port in ports:
+            continue
+        s = socket.socket()
+        try:
+            s.bind(("", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        ports.append(port)
+    return ports
 
 
 class RegistryError(Exception):
@@ -37,7 +54,7 @@ class Registry:
     def __init__(self, auth=None):
         self.auth = auth  # (user, password) or None
         self.dir = tempfile.mkdtemp(prefix="berth-registry-")
-        self.port = _free_port()
+        self.port = free_ports(1)[0]
         self.address = "127.0.0.1:%d" % self.port
         self.proc = None
         self.log = open(os.path.join(self.dir, "registry.log"), "wb")

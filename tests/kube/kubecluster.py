@@ -25,6 +25,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "images"))
 
 import kubebuild  # noqa: E402
+import registry  # noqa: E402
 
 DEFAULT_STATE = "/tmp/berth-kube"
 # Names the cluster owns on the machine (one cluster at a time).
@@ -91,18 +92,6 @@ def write_sysctl(name, value):
     except OSError as e:
         log("cannot restore %s=%s: %s" % (name, value, e))
         return False
-
-
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
 
 
 def proc_starttime(pid):
@@ -586,7 +575,6 @@ def conflicts():
 def start_registry(st, pause_bin):
     """docker-registry from tests/images/registry.py, detached (own session, so
     it outlives cluster-up), with busybox and the pause image pushed."""
-    import registry
     import testimages
     wrapper = st.p("bin", "docker-registry")
     os.makedirs(os.path.dirname(wrapper), exist_ok=True)
@@ -661,7 +649,7 @@ def up(state_dir, check_pod=True, timeout=120):
 
 def _up(st, vdir, binp, procs, check_pod, timeout, t0, tb):
     (etcd_client, etcd_peer, api_port, kubelet_port, kubelet_healthz, proxy_healthz,
-     proxy_metrics) = free_ports(7)
+     proxy_metrics) = registry.free_ports(7)
     make_pki(st)
 
     # The bridge exists before the kubelet: its address is the node's
