@@ -22,27 +22,37 @@ import urllib.parse
 REGISTRY_BIN = os.environ.get("BERTH_REGISTRY_BIN", "/usr/bin/docker-registry")
 
 
-def free_ports(n):
-    """n free ports below the ephemeral range. A port the kernel hands out for
-    bind(0) is an ephemeral one, which any outgoing connection (the API
-    server's own to etcd, say) may take as its source port between this choice
-    and the server's bind; below the range only a listener can."""
+def _bindable(port):
+    s = socket.socket()
+    try:
+        s.bind(("", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def free_ports(n, consecutive=False):
+    """n free ports below the ephemeral range (a run of n consecutive ones if
+    asked). A port the kernel hands out for bind(0) is an ephemeral one, which
+    any outgoing connection (the API server's own to etcd, say) may take as
+    its source port between this choice and the server's bind; below the range
+    only a listener can."""
     with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
         ephemeral_low = int(f.read().split()[0])
     rng = random.Random()
     ports = []
     while len(ports) < n:
+        if consecutive:
+            first = rng.randint(10000, ephemeral_low - n)
+            run = list(range(first, first + n))
+            if all(_bindable(p) for p in run):
+                ports = run
+            continue
         port = rng.randint(10000, ephemeral_low - 1)
-        if port in ports:
-            continue
-        s = socket.socket()
-        try:
-            s.bind(("", port))
-        except OSError:
-            continue
-        finally:
-            s.close()
-        ports.append(port)
+        if port not in ports and _bindable(port):
+            ports.append(port)
     return ports
 
 

@@ -25,6 +25,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "images"))
+from registry import free_ports  # noqa: E402  (stdlib only, like this file)
+
 DEFAULT_BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "release", "src", "daemon", "berth")
 DOCKER_CLI = os.environ.get("DOCKER_CLI", "/usr/local/bin/docker")
 
@@ -114,6 +117,20 @@ class RootlessUser:
                         for n in [root] + [os.path.join(root, x) for x in dirs + files]:
                             os.lchown(n, self.uid, self.gid)
 
+    def processes(self):
+        """(pid, command line) of the user's live processes. Zombies are dead
+        already (this machine's pid 1 does not reap orphans)."""
+        ps = subprocess.run(["ps", "-o", "pid=,stat=", "-u", str(self.uid)], capture_output=True, text=True).stdout
+        out = []
+        for f in (l.split() for l in ps.splitlines()):
+            if len(f) == 2 and not f[1].startswith("Z"):
+                try:
+                    with open("/proc/%s/cmdline" % f[0]) as fh:
+                        out.append((int(f[0]), fh.read().replace("\0", " ").strip()))
+                except OSError:
+                    pass
+        return out
+
     def remove(self):
         if self.tun_mode is not None:
             os.chmod(TUN, self.tun_mode)
@@ -122,16 +139,13 @@ class RootlessUser:
                 lines = fh.readlines()
             with open(f, "w") as fh:
                 fh.writelines(l for l in lines if l != line)
-        # Zombies are dead already (this machine's pid 1 does not reap orphans).
-        ps = subprocess.run(["ps", "-o", "pid=,stat=", "-u", str(self.uid)], capture_output=True, text=True).stdout
-        left = []
-        for f in (l.split() for l in ps.splitlines()):
-            if len(f) == 2 and not f[1].startswith("Z"):
-                try:
-                    with open("/proc/%s/cmdline" % f[0]) as fh:
-                        left.append((int(f[0]), fh.read().replace("\0", " ").strip()))
-                except OSError:
-                    pass
+        left = self.processes()
+        # One still exiting (its memory, and so its command line, already gone)
+        # is not left behind: give such processes a moment to finish.
+        deadline = time.monotonic() + 2
+        while any(not cmd for _, cmd in left) and time.monotonic() < deadline:
+            time.sleep(0.1)
+            left = self.processes()
         for pid, _ in left:  # processes our daemons started, found by pid, so userdel can go on
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -152,13 +166,9 @@ def berth_bin():
 
 
 def free_tcp_port():
-    """A free port on 127.0.0.1 (bind port 0, read it, close)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+    """A free port on 127.0.0.1, from below the ephemeral range (the one
+    picker every test uses: registry.free_ports)."""
+    return free_ports(1)[0]
 
 
 def clean_env(extra=None):

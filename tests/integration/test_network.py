@@ -14,14 +14,29 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 import docker
 
-from harness import ROOTLESS, RootlessUser, free_tcp_port
+from harness import ROOTLESS, RootlessUser, free_ports, free_tcp_port
 from test_run import RunBase
 
 HTTPD = "mkdir -p /www && echo {text} > /www/index.html && exec httpd -f -p 80 -h /www"
+
+
+def fetch_local(port, timeout=5.0):
+    """GET / on 127.0.0.1:port once the container's httpd listens: a start
+    returns when the process runs, not when it has bound its port (until
+    then the forwarder's connection to it is refused and the client reset)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=5).read()
+        except (ConnectionError, urllib.error.URLError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 # A UDP echo server for the container (busybox's nc has no UDP): built here,
 # static, and bind-mounted read-only.
@@ -277,10 +292,10 @@ class Networks(RunBase):
         self.assertNotEqual(r.returncode, 0)
 
     def test_published_tcp_ports(self):
-        port = free_tcp_port()
+        port, _ = free_ports(2, consecutive=True)  # the second for the range below
         self.httpd("fixed", "-p", "127.0.0.1:%d:80" % port)
         self.assertEqual(self.docker("port", "fixed").stdout, "80/tcp -> 127.0.0.1:%d\n" % port)
-        self.assertEqual(urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=5).read(), b"fixed\n")
+        self.assertEqual(fetch_local(port), b"fixed\n")
         ps = self.docker("ps", "--filter", "name=fixed", "--format", "{{.Ports}}").stdout
         self.assertEqual(ps, "127.0.0.1:%d->80/tcp\n" % port)
         # Taken: dockerd's error, and the container does not run.
@@ -299,13 +314,13 @@ class Networks(RunBase):
         hp = int(binding[0]["HostPort"])
         self.assertTrue(low <= hp <= high, binding)
         self.assertEqual({b["HostIp"] for b in binding} - {"0.0.0.0", "::"}, set())
-        self.assertEqual(urllib.request.urlopen("http://127.0.0.1:%d/" % hp, timeout=5).read(), b"rand\n")
+        self.assertEqual(fetch_local(hp), b"rand\n")
         # Released on stop.
         self.docker("stop", "-t", "0", "fixed")
         with self.assertRaises(OSError):
             socket.create_connection(("127.0.0.1", port), timeout=2).recv(1)
         self.docker("start", "fixed")
-        self.assertEqual(urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=5).read(), b"fixed\n")
+        self.assertEqual(fetch_local(port), b"fixed\n")
 
     def test_published_udp_port(self):
         tmp = tempfile.mkdtemp()
@@ -403,7 +418,7 @@ class Networks(RunBase):
         port = free_tcp_port()
         self.httpd("kept", "--network", "keep", "-p", "127.0.0.1:%d:80" % port)
         self.restart_berth(kill=True)
-        self.assertEqual(urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=5).read(), b"kept\n")
+        self.assertEqual(fetch_local(port), b"kept\n")
         out = self.sh("--network", "keep", "busybox", "wget", "-qO-", "http://kept/")
         self.assertEqual(out.stdout, "kept\n")
         # A new container does not get the address the running one holds.
