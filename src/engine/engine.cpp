@@ -98,6 +98,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::create(EngineOptions options, st
   io.maxConcurrentDownloads = engine->options_.maxConcurrentDownloads;
   io.rootless = engine->options_.rootless;
   io.maxLayerBytes = engine->options_.maxLayerBytes;
+  io.metadataOnly = engine->options_.kube.has_value();
   BERTH_ASSIGN_OR_RETURN(engine->images_, ImageService::create(std::move(io), store, engine->events_));
   engine->volumes_ = std::make_unique<VolumeService>(store, engine->events_, engine->options_.dataRoot);
   // The runtime's helpers sit next to this binary.

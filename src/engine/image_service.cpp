@@ -162,12 +162,19 @@ absl::StatusOr<std::vector<std::string>> ImageService::loadImages(api::backend::
   return lines;
 }
 
+absl::Status ImageService::layersHere(const image::ImageEntry& e, std::string_view name) {
+  if (!e.record.layersRemote) return absl::OkStatus();
+  return absl::FailedPreconditionError(strCat("image ", name, " has no layers here: the kube backend pulls only ",
+                                              "the manifest and config, and the cluster's nodes pull the layers"));
+}
+
 absl::StatusOr<std::vector<api::backend::ArchiveFile>> ImageService::saveImages(const std::vector<std::string>& names) {
   if (names.empty()) return absl::InvalidArgumentError("no images to save");
   std::vector<image::SaveItem> items;
   std::map<std::string, size_t> byId;
   for (const std::string& name : names) {
     BERTH_ASSIGN_OR_RETURN(image::ImageEntry e, images_.resolve(name));
+    BERTH_RETURN_IF_ERROR(layersHere(e, name));
     // A name that is a tag is recorded in the archive; an id records none.
     std::vector<std::string> recorded;
     absl::StatusOr<image::Reference> ref = image::parseNormalized(name);
@@ -292,6 +299,7 @@ absl::Status ImageService::push(const api::backend::ImagePushOptions& options,
   for (const image::Reference& target : targets) {
     absl::StatusOr<image::ImageEntry> e = images_.resolve(target.canonical());
     if (!e.ok()) return absl::NotFoundError(strCat("An image does not exist locally with the tag: ", target.familiar()));
+    BERTH_RETURN_IF_ERROR(layersHere(*e, target.familiar()));
     image::PushRequest req{target, auth, &stopping_};
     absl::StatusOr<image::PushResult> result = pusher_.push(*client, *e, req, [&](const image::Progress& p) {
       progress(api::types::ProgressLine{p.id, p.status, p.current, p.total});
@@ -358,6 +366,7 @@ absl::Status ImageService::pull(const api::backend::ImagePullOptions& options,
   }
   BERTH_ASSIGN_OR_RETURN(req.auth, registry::decodeRegistryAuth(options.registryAuth));
   req.cancel = &stopping_;
+  req.metadataOnly = options_.metadataOnly;
   BERTH_ASSIGN_OR_RETURN(registry::RegistryClient * client, registryClient());
   absl::StatusOr<image::PullResult> result = puller_.pull(*client, req, [&](const image::Progress& p) {
     progress(api::types::ProgressLine{p.id, p.status, p.current, p.total});
@@ -393,6 +402,11 @@ absl::StatusOr<std::vector<std::string>> ImageService::chainIdsOf(std::string_vi
 absl::StatusOr<std::vector<std::string>> ImageService::snapshotPaths(const std::vector<std::string>& chainIds) {
   std::vector<std::string> out;
   for (const std::string& c : chainIds) {
+    if (!options_.metadataOnly && !snapshots_->info(c).ok()) {
+      return absl::FailedPreconditionError(
+          strCat("layer ", shortImageId(c), " of the image is not in this data root (the kube backend pulled only ",
+                 "its manifest and config): pull the image again"));
+    }
     BERTH_ASSIGN_OR_RETURN(std::string p, snapshots_->fsPath(c));
     out.push_back(std::move(p));
   }
@@ -415,7 +429,7 @@ absl::StatusOr<std::vector<api::types::ImageSummary>> ImageService::diskUsage() 
     api::types::ImageSummary s = summary(e);
     s.sharedSize = 0;
     for (const image::LayerRecord& l : e.record.layers) {
-      if (layerUsers[l.chainId] > 1) s.sharedSize += l.unpackedSize;
+      if (layerUsers[l.chainId] > 1) s.sharedSize += e.record.layerSize(l);
     }
     s.containers = containersOf[e.record.id];
     out.push_back(std::move(s));
@@ -508,7 +522,7 @@ absl::StatusOr<std::vector<api::types::ImageHistoryItem>> ImageService::imageHis
       item.createdBy = h.value("created_by", "");
       item.comment = h.value("comment", "");
       if (!h.value("empty_layer", false) && layer < e.record.layers.size()) {
-        item.size = e.record.layers[layer++].unpackedSize;
+        item.size = e.record.layerSize(e.record.layers[layer++]);
       }
       out.push_back(std::move(item));
     }
@@ -517,7 +531,7 @@ absl::StatusOr<std::vector<api::types::ImageHistoryItem>> ImageService::imageHis
       api::types::ImageHistoryItem item;
       item.id = "<missing>";
       item.created = e.record.createdUnix();
-      item.size = l.unpackedSize;
+      item.size = e.record.layerSize(l);
       out.push_back(std::move(item));
     }
   }

@@ -42,6 +42,9 @@ struct ImageServiceOptions {
   bool rootless = false;
   int64_t maxLayerBytes = int64_t(64) << 30;
   std::string graphDriver = "overlayfs";
+  // The kube backend: pulls record manifest and config only (nodes pull
+  // layers), and nothing here needs an image's snapshots.
+  bool metadataOnly = false;
 };
 
 class ImageService final : public api::backend::ImageBackend {
@@ -103,6 +106,8 @@ class ImageService final : public api::backend::ImageBackend {
                std::unique_ptr<store::ContentStore> content, std::unique_ptr<store::SnapshotStore> snapshots);
   absl::Status pull(const api::backend::ImagePullOptions& options, const api::backend::ProgressSink& progress);
   absl::Status push(const api::backend::ImagePushOptions& options, const api::backend::ProgressSink& progress);
+  // Save and push need every layer's blob: refused for a metadata-only record.
+  static absl::Status layersHere(const image::ImageEntry& e, std::string_view name);
   // Runs `job` on its own thread (joined by the destructor), then `done`.
   void runJob(std::function<absl::Status()> job, api::backend::DoneCallback done);
   // The registry client, created (and libcurl loaded) on first use.

@@ -8,7 +8,7 @@ namespace berth::image {
 
 int64_t ImageRecord::size() const {
   int64_t total = 0;
-  for (const LayerRecord& l : layers) total += l.unpackedSize;
+  for (const LayerRecord& l : layers) total += layerSize(l);
   return total;
 }
 
@@ -35,13 +35,15 @@ nlohmann::json ImageRecord::toJson() const {
                   {"chainId", l.chainId},
                   {"unpackedSize", l.unpackedSize}});
   }
-  return {{"id", id},
-          {"config", config},
-          {"layers", ls},
-          {"manifestDigest", manifestDigest},
-          {"manifestMediaType", manifestMediaType},
-          {"parent", parent},
-          {"lastTagTime", lastTagTime}};
+  nlohmann::json j = {{"id", id},
+                      {"config", config},
+                      {"layers", ls},
+                      {"manifestDigest", manifestDigest},
+                      {"manifestMediaType", manifestMediaType},
+                      {"parent", parent},
+                      {"lastTagTime", lastTagTime}};
+  if (layersRemote) j["layersRemote"] = true;
+  return j;
 }
 
 absl::StatusOr<ImageRecord> ImageRecord::fromJson(std::string_view text) {
@@ -60,6 +62,7 @@ absl::StatusOr<ImageRecord> ImageRecord::fromJson(std::string_view text) {
     r.manifestMediaType = j.value("manifestMediaType", "");
     r.parent = j.value("parent", "");
     r.lastTagTime = j.value("lastTagTime", int64_t(0));
+    r.layersRemote = j.value("layersRemote", false);
     return r;
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(strCat("image record: ", e.what()));

@@ -32,7 +32,12 @@ struct ImageRecord {
   std::string manifestMediaType;
   std::string parent;              // docker-style parent image id (import/commit), usually empty
   int64_t lastTagTime = 0;         // unix nanos
+  // Only the manifest and config were fetched (the kube backend: nodes pull
+  // the layers), so the layers' blobs and snapshots need not be here.
+  bool layersRemote = false;
 
+  // Unpacked bytes; for remote layers the compressed ones, the only size known.
+  int64_t layerSize(const LayerRecord& l) const { return layersRemote ? l.size : l.unpackedSize; }
   int64_t size() const;
   // Unix seconds of config.created (0 when absent or malformed).
   int64_t createdUnix() const;

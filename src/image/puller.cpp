@@ -358,6 +358,10 @@ absl::StatusOr<PullResult> Puller::pull(registry::RegistryClient& registry, cons
     if (info.ok()) {
       record.layers[i] = LayerRecord{l.digest, l.mediaType, l.size, (*diffIds)[i], chains[i], info->size};
       progress({shortId(l.digest), "Already exists"});
+    } else if (req.metadataOnly) {
+      record.layers[i] = LayerRecord{l.digest, l.mediaType, l.size, (*diffIds)[i], chains[i], 0};
+      record.layersRemote = true;
+      progress({shortId(l.digest), "Skipped (nodes pull layers)"});
     } else {
       absl::StatusOr<oci::Compression> c = oci::layerCompression(l.mediaType);
       if (!c.ok()) return c.status();
@@ -383,7 +387,7 @@ absl::StatusOr<PullResult> Puller::pull(registry::RegistryClient& registry, cons
 
   std::optional<ImageEntry> existing;
   if (absl::StatusOr<std::optional<ImageEntry>> e = images_.byId(record.id); e.ok()) existing = std::move(*e);
-  bool alreadyNamed = existing && missing.empty();
+  bool alreadyNamed = existing && missing.empty() && existing->record.layersRemote == record.layersRemote;
   if (alreadyNamed) {
     for (const std::string& t : tags) {
       alreadyNamed = alreadyNamed && std::find(existing->tags.begin(), existing->tags.end(), t) != existing->tags.end();

@@ -1,6 +1,7 @@
 #pragma once
 // Pulls an image from a registry into the content store, the snapshot
-// store and the image records, reporting progress as dockerd does.
+// store and the image records, reporting progress as dockerd does; or,
+// metadata only, checks the reference and records manifest and config.
 //
 // Per layer (up to `concurrency` at once, in parallel with each other):
 // download into the content store (resuming an ingest a crash left, with
@@ -45,6 +46,9 @@ struct PullRequest {
   std::optional<oci::Platform> platform;  // explicit platform, else the host's
   registry::AuthConfig auth;
   const std::atomic<bool>* cancel = nullptr;  // set: stop at the next chunk (daemon shutdown)
+  // Fetch the manifest and config only; layers not here already stay in the
+  // registry and the record says so (the kube backend: the nodes pull them).
+  bool metadataOnly = false;
 };
 
 struct PullResult {

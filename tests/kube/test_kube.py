@@ -25,6 +25,10 @@ import docker  # noqa: E402
 
 from harness import DOCKER_CLI, Berth, clean_env, run_docker  # noqa: E402
 
+sys.path.insert(0, os.path.join(HERE, "..", "images"))
+import registry  # noqa: E402
+import testimages  # noqa: E402
+
 REGISTRY = os.environ.get("BERTH_TEST_REGISTRY", "")
 KUBECONFIG = os.environ.get("KUBECONFIG", "")
 KUBECTL = os.environ.get("KUBECTL", "kubectl")
@@ -247,6 +251,42 @@ class Streams(KubeBase):
         self.docker("run", "-d", "-i", "--name", "reader", BUSYBOX, "sh", "-c", "read line; echo got $line")
         r = run_docker(["attach", "reader"], self.berth.url, timeout=120, stdin="abc\n", check=False)
         self.assertEqual((r.returncode, r.stdout), (0, "got abc\n"))
+
+
+class Images(KubeBase):
+    def test_pull_fetches_only_manifest_and_config(self):
+        with tempfile.NamedTemporaryFile("w") as f:
+            f.write("from the layer\n")
+            f.flush()
+            image = testimages.busybox_with({"etc/probe.txt": (f.name, 0o644)}, cmd=("cat", "/etc/probe.txt"))
+        registry.Registry.client(REGISTRY).push("kube/probe", "meta", image)
+        manifest = json.loads(image.manifest)
+        layers = manifest["layers"]
+        name = "%s/kube/probe:meta" % REGISTRY
+        out = self.docker("pull", name).stdout
+        for layer in layers:
+            self.assertIn("%s: Skipped (nodes pull layers)\n" % layer["digest"][7:19], out)
+        self.assertIn("Status: Downloaded newer image for %s\n" % name, out)
+        self.assertIn("Status: Image is up to date for %s\n" % name, self.docker("pull", name).stdout)
+        info = json.loads(self.docker("image", "inspect", name).stdout)[0]
+        self.assertEqual(info["Id"], manifest["config"]["digest"])
+        self.assertEqual(info["Config"]["Cmd"], ["cat", "/etc/probe.txt"])
+        self.assertEqual(len(info["RootFS"]["Layers"]), 2)
+        self.assertEqual(info["Size"], sum(layer["size"] for layer in layers))  # compressed: all that is known
+        # Berth's store has the config and no layer: no blob, no snapshot.
+        names = set()
+        for _, dirs, files in os.walk(self.berth.data_root):
+            names.update(dirs + files)
+        self.assertIn(manifest["config"]["digest"][7:], names)
+        for digest in [layer["digest"] for layer in layers] + info["RootFS"]["Layers"]:
+            self.assertNotIn(digest[7:], names)
+        # What needs the layers says so.
+        r = self.docker("save", "-o", os.path.join(self.berth.tmp, "probe.tar"), name, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Error response from daemon: image %s has no layers here: the kube backend pulls only the "
+                      "manifest and config, and the cluster's nodes pull the layers" % name, r.stderr)
+        # The node pulls them: the container prints the layer's file.
+        self.assertEqual(self.docker("run", "--rm", name).stdout, "from the layer\n")
 
 
 class Copy(KubeBase):

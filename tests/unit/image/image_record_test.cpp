@@ -41,6 +41,23 @@ TEST(ImageRecord, JsonRoundTripAndCreated) {
   EXPECT_EQ(back->size(), 1234);
   EXPECT_EQ(back->createdUnix(), 1700000000 - 3600);
   EXPECT_EQ(ImageRecord::fromJson("{}").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_FALSE(back->layersRemote);
+  EXPECT_FALSE(r.toJson().contains("layersRemote"));  // records written before the field read the same
+}
+
+TEST(ImageRecord, RemoteLayersKeepTheFlagAndCountCompressedBytes) {
+  ImageRecord r;
+  r.id = sha256Digest("config");
+  r.config = nlohmann::json::object();
+  r.layers.push_back({sha256Digest("a"), "application/vnd.oci.image.layer.v1.tar+gzip", 10, sha256Digest("da"),
+                      sha256Digest("da"), 0});
+  r.layers.push_back({sha256Digest("b"), "application/vnd.oci.image.layer.v1.tar+gzip", 32, sha256Digest("db"),
+                      sha256Digest("cb"), 0});
+  r.layersRemote = true;
+  auto back = ImageRecord::fromJson(r.toJson().dump());
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->layersRemote);
+  EXPECT_EQ(back->size(), 42);
 }
 
 }  // namespace
