@@ -331,14 +331,16 @@ absl::StatusOr<nlohmann::ordered_json> ContainerService::mountsFor(const json& h
   ojson mounts = ojson::array();
   std::set<std::string> targets;
   auto bad = [](std::string_view spec) { return absl::InvalidArgumentError(strCat("invalid volume specification: '", spec, "'")); };
-  auto volumeMount = [&](const std::string& name, const std::string& target, bool rw,
+  auto volumeMount = [&](const std::string& name, const std::string& target, bool rw, bool noCopy,
                          const std::map<std::string, std::string>& labels) -> absl::StatusOr<ojson> {
     api::backend::VolumeCreateRequest req;
     req.name = name;
     req.labels = labels;
     BERTH_ASSIGN_OR_RETURN(ojson v, volumes_.createVolume(req));
+    // dockerd's Mode: "z" (or "ro"), and nocopy when asked.
+    std::string mode = noCopy ? (rw ? "nocopy" : "ro,nocopy") : (rw ? "z" : "ro");
     return ojson{{"Type", "volume"}, {"Name", v.value("Name", "")}, {"Source", v.value("Mountpoint", "")},
-                 {"Destination", target}, {"Driver", "local"}, {"Mode", rw ? "z" : "ro"}, {"RW", rw},
+                 {"Destination", target}, {"Driver", "local"}, {"Mode", mode}, {"RW", rw},
                  {"Propagation", ""}};
   };
   auto addTarget = [&](const std::string& target, std::string_view spec) -> absl::Status {
@@ -353,13 +355,15 @@ absl::StatusOr<nlohmann::ordered_json> ContainerService::mountsFor(const json& h
       std::vector<std::string_view> parts = split(spec, ':');
       if (parts.size() < 2 || parts.size() > 3 || parts[0].empty()) return bad(spec);
       std::string source(parts[0]), target(parts[1]);
-      bool rw = true;
+      bool rw = true, noCopy = false;
       std::string propagation = "rprivate";
       if (parts.size() == 3) {
         for (std::string_view opt : split(parts[2], ',')) {
           if (opt == "ro") {
             rw = false;
-          } else if (opt == "rw" || opt == "z" || opt == "Z" || opt == "nocopy") {
+          } else if (opt == "nocopy") {
+            noCopy = true;
+          } else if (opt == "rw" || opt == "z" || opt == "Z") {
           } else if (opt == "private" || opt == "rprivate" || opt == "shared" || opt == "rshared" || opt == "slave" ||
                      opt == "rslave") {
             propagation = std::string(opt);
@@ -374,7 +378,7 @@ absl::StatusOr<nlohmann::ordered_json> ContainerService::mountsFor(const json& h
                           {"RW", rw}, {"Propagation", propagation}});
       } else {
         BERTH_RETURN_IF_ERROR(validateVolumeName(source));
-        BERTH_ASSIGN_OR_RETURN(ojson m, volumeMount(source, target, rw, {}));
+        BERTH_ASSIGN_OR_RETURN(ojson m, volumeMount(source, target, rw, noCopy, {}));
         mounts.push_back(std::move(m));
       }
     }
@@ -398,13 +402,17 @@ absl::StatusOr<nlohmann::ordered_json> ContainerService::mountsFor(const json& h
                           {"Propagation", propagation}});
       } else if (type == "volume") {
         std::map<std::string, std::string> labels;
-        if (m.contains("VolumeOptions") && m["VolumeOptions"].contains("Labels") && m["VolumeOptions"]["Labels"].is_object()) {
-          for (auto it = m["VolumeOptions"]["Labels"].begin(); it != m["VolumeOptions"]["Labels"].end(); ++it) {
-            if (it->is_string()) labels[it.key()] = it->get<std::string>();
+        bool noCopy = false;
+        if (auto o = m.find("VolumeOptions"); o != m.end() && o->is_object()) {
+          if (auto l = o->find("Labels"); l != o->end() && l->is_object()) {
+            for (auto it = l->begin(); it != l->end(); ++it) {
+              if (it->is_string()) labels[it.key()] = it->get<std::string>();
+            }
           }
+          if (auto n = o->find("NoCopy"); n != o->end() && n->is_boolean()) noCopy = n->get<bool>();
         }
         if (!source.empty()) BERTH_RETURN_IF_ERROR(validateVolumeName(source));
-        BERTH_ASSIGN_OR_RETURN(ojson v, volumeMount(source, target, rw, labels));
+        BERTH_ASSIGN_OR_RETURN(ojson v, volumeMount(source, target, rw, noCopy, labels));
         mounts.push_back(std::move(v));
       } else if (type == "tmpfs") {
         if (!source.empty()) return absl::InvalidArgumentError("invalid mount config for type \"tmpfs\": field Source must not be specified");
@@ -420,7 +428,7 @@ absl::StatusOr<nlohmann::ordered_json> ContainerService::mountsFor(const json& h
     for (auto it = vols->begin(); it != vols->end(); ++it) {
       if (targets.contains(it.key())) continue;
       BERTH_RETURN_IF_ERROR(addTarget(it.key(), it.key()));
-      BERTH_ASSIGN_OR_RETURN(ojson m, volumeMount("", it.key(), true, {}));
+      BERTH_ASSIGN_OR_RETURN(ojson m, volumeMount("", it.key(), true, false, {}));
       mounts.push_back(std::move(m));
     }
   }

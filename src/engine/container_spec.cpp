@@ -178,7 +178,11 @@ absl::StatusOr<runtime::ContainerSpec> buildContainerSpec(const ojson& doc, cons
     rm.destination = m.value("Destination", "");
     rm.readOnly = !m.value("RW", true);
     rm.propagation = m.value("Propagation", "");
-    if (type == "volume") rm.volume = m.value("Name", "");
+    if (type == "volume") {
+      rm.volume = m.value("Name", "");
+      std::string mode = m.value("Mode", "");
+      rm.copyUp = mode != "nocopy" && !mode.ends_with(",nocopy");
+    }
     s.mounts.push_back(std::move(rm));
   }
   if (auto it = h.find("Tmpfs"); it != h.end() && it->is_object()) {

@@ -21,6 +21,11 @@ struct Mount {
   std::string propagation;  // rprivate (default), private, rshared, shared, rslave, slave
   std::string options;      // tmpfs: "size=…,mode=…"
   std::string volume;       // a named or anonymous volume's name (source is its directory here)
+  std::string volumeHandle;  // set: the runtime keeps the volume (StoredVolume::handle), source is empty
+  // A volume that is empty when mounted first gets what the image has at
+  // the destination (Docker's copy-up); off with `nocopy`. The kube backend
+  // cannot (the image's files are on the node).
+  bool copyUp = false;
 };
 
 struct Rlimit {

@@ -60,20 +60,20 @@ class LayerBuilder:
         self.buf = io.BytesIO()
         self.tar = tarfile.open(fileobj=self.buf, mode="w", format=tarfile.PAX_FORMAT)
 
-    def _info(self, name, type_, mode):
+    def _info(self, name, type_, mode, owner=(0, 0)):
         ti = tarfile.TarInfo(name)
         ti.type = type_
         ti.mode = mode
         ti.mtime = EPOCH
-        ti.uid = ti.gid = 0
-        ti.uname = ti.gname = "root"
+        ti.uid, ti.gid = owner
+        ti.uname = ti.gname = "root" if owner == (0, 0) else ""
         return ti
 
-    def dir(self, name, mode=0o755):
-        self.tar.addfile(self._info(name, tarfile.DIRTYPE, mode))
+    def dir(self, name, mode=0o755, owner=(0, 0)):
+        self.tar.addfile(self._info(name, tarfile.DIRTYPE, mode, owner))
 
-    def file(self, name, data, mode=0o644):
-        ti = self._info(name, tarfile.REGTYPE, mode)
+    def file(self, name, data, mode=0o644, owner=(0, 0)):
+        ti = self._info(name, tarfile.REGTYPE, mode, owner)
         ti.size = len(data)
         self.tar.addfile(ti, io.BytesIO(data))
 
@@ -90,7 +90,7 @@ class LayerBuilder:
 
 
 def _config(diff_ids, arch="amd64", cmd=("sh",), variant=None, env=None, history_note="berth test image",
-            labels=None):
+            labels=None, volumes=()):
     cfg = {
         "architecture": arch,
         "os": "linux",
@@ -107,6 +107,8 @@ def _config(diff_ids, arch="amd64", cmd=("sh",), variant=None, env=None, history
         cfg["variant"] = variant
     if labels:
         cfg["config"]["Labels"] = dict(labels)
+    if volumes:
+        cfg["config"]["Volumes"] = {v: {} for v in volumes}
     return json.dumps(cfg, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -187,9 +189,14 @@ def index():
     return Image(body, OCI_INDEX, {}, children=[amd64, arm64])
 
 
-def custom(layers, labels=None, cmd=("sh",), oci=False):
+def custom(layers, labels=None, cmd=("sh",), oci=False, volumes=()):
     """An image from ready layers [(blob, diff_id)], e.g. hostile ones."""
-    return _manifest(_config([d for _, d in layers], cmd=cmd, labels=labels), layers, oci=oci)
+    return _manifest(_config([d for _, d in layers], cmd=cmd, labels=labels, volumes=volumes), layers, oci=oci)
+
+
+def busybox_over(layer, volumes=(), cmd=("sh",)):
+    """busybox under one more finished LayerBuilder layer, with the config's VOLUMEs."""
+    return custom([_busybox_layer(), layer], cmd=cmd, volumes=volumes)
 
 
 def labelled(labels, note="labelled"):

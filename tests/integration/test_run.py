@@ -672,6 +672,35 @@ class Isolation(RunBase):
         self.assertEqual(r.stdout, "v\n")
         self.assertIn("Read-only file system", r.stderr)
 
+    def test_a_fresh_volume_gets_the_image_files(self):
+        layer = testimages.LayerBuilder()
+        layer.dir("etc/app", 0o750, owner=(1234, 1234))
+        layer.file("etc/app/app.conf", b"port=80\n", 0o640, owner=(1234, 1234))
+        layer.symlink("etc/app/passwd", "/etc/passwd")
+        layer.dir("srv", 0o700, owner=(999, 999))  # an empty VOLUME: the volume takes its owner and mode
+        self.reg.push("test/seeded", "1", testimages.busybox_over(layer.finish(), volumes=["/etc/app", "/srv"]))
+        image = "%s/test/seeded:1" % self.reg.address
+        self.docker("pull", "-q", image)
+        listing = "ls -ln /etc/app | awk 'NR>1 {print $1, $3, $4, $9, $10, $11}'; stat -c '%a %u %g' /etc/app /srv"
+        want = "-rw-r----- 1234 1234 app.conf  \nlrwxrwxrwx 0 0 passwd -> /etc/passwd\n750 1234 1234\n700 999 999\n"
+        # The image's VOLUMEs (anonymous volumes), a named volume, --mount: each copied up when empty.
+        self.assertEqual(self.docker("run", "--rm", image, "sh", "-c", listing).stdout, want)
+        self.assertEqual(self.docker("run", "--rm", "-v", "seeded:/etc/app", image, "sh", "-c",
+                                     "cat /etc/app/app.conf; echo changed > /etc/app/app.conf").stdout, "port=80\n")
+        # Not again once it has files: the volume keeps what containers wrote.
+        self.assertEqual(self.docker("run", "--rm", "--mount", "type=volume,src=seeded,dst=/etc/app", image,
+                                     "cat", "/etc/app/app.conf").stdout, "changed\n")
+        # nocopy: the volume stays empty, in both spellings.
+        r = self.docker("run", "--rm", "-v", "bare:/etc/app:nocopy", image, "ls", "-A", "/etc/app")
+        self.assertEqual(r.stdout, "")
+        self.assertEqual(self.docker("volume", "inspect", "-f", "{{.Name}}", "bare").stdout, "bare\n")
+        r = self.docker("run", "--rm", "--mount", "type=volume,src=bare2,dst=/etc/app,volume-nocopy", image,
+                        "ls", "-A", "/etc/app")
+        self.assertEqual(r.stdout, "")
+        self.docker("create", "--name", "modes", "-v", "bare3:/etc/app:ro,nocopy", image)
+        self.assertEqual([m["Mode"] for m in self.inspect("modes")["Mounts"] if m["Destination"] == "/etc/app"],
+                         ["ro,nocopy"])
+
 
 class Survival(RunBase):
     def test_daemon_kill9_and_restart(self):

@@ -40,6 +40,8 @@
 #include "util/host_info.h"
 #include "util/rooted_fs.h"
 #include "util/strings.h"
+#include "util/tar_tree.h"
+#include "util/tree_copy.h"
 #include "util/unique_fd.h"
 
 namespace berth::runtime::local {
@@ -106,6 +108,18 @@ UniqueFd openTarget(int rootFd, const std::string& dest, bool directory) {
     fail(strCat("creating mount point ", dest, ": it is a symbolic link"));
   }
   return UniqueFd(fd);
+}
+
+// Docker's copy-up: a volume still empty takes the image's files at its
+// mount point, and that directory's owner and mode (postgres's 0700 data
+// directory, say), before it covers them.
+void copyUp(int targetFd, const Mount& m) {
+  std::string what = strCat("copying the image's ", m.destination, " into volume ", m.volume);
+  UniqueFd from(::openat(targetFd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd to(::open(m.source.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!from.valid() || !to.valid()) failErrno(what);
+  if (!sortedEntries(to.get()).empty()) return;
+  if (!copyDirectory(from.get(), to.get())) failErrno(what);
 }
 
 void mountAt(const char* source, int targetFd, const char* type, unsigned long flags, const std::string& data,
@@ -213,6 +227,7 @@ void setUpRootfs(const ContainerSpec& spec, bool userns) {
     struct stat st {};
     if (::stat(m.source.c_str(), &st) != 0) failErrno(strCat("bind source ", m.source));
     UniqueFd t = openTarget(root.get(), m.destination, S_ISDIR(st.st_mode));
+    if (m.copyUp && S_ISDIR(st.st_mode)) copyUp(t.get(), m);
     mountAt(m.source.c_str(), t.get(), nullptr, MS_BIND | MS_REC, "", m.destination);
     // Reopen through the new mount so the remounts act on it.
     UniqueFd mounted = openTarget(root.get(), m.destination, S_ISDIR(st.st_mode));
