@@ -107,6 +107,9 @@ const std::vector<Key>& keys() {
       key("pod-template", &DaemonConfig::podTemplate),
       key("lock-timeout", &DaemonConfig::lockTimeout),
       key("reapmax", &DaemonConfig::reapMax),
+      key("storage-class", &DaemonConfig::storageClass),
+      key("volume-size", &DaemonConfig::volumeSize),
+      key("disable-dind", &DaemonConfig::disableDind),
   };
   return k;
 }
@@ -336,6 +339,14 @@ absl::StatusOr<runtime::kube::KubeBackendOptions> kubeSettings(const DaemonConfi
   if (!cfg.podTemplate.empty()) {
     BERTH_ASSIGN_OR_RETURN(k.podTemplate, runtime::kube::loadPodTemplate(cfg.podTemplate));
   }
+  if (!cfg.storageClass.empty() && !runtime::kube::validDnsSubdomain(cfg.storageClass)) {
+    return absl::InvalidArgumentError(strCat("--storage-class \"", cfg.storageClass, "\": not a Kubernetes object name"));
+  }
+  if (!runtime::kube::validQuantity(cfg.volumeSize)) {
+    return absl::InvalidArgumentError(strCat("--volume-size \"", cfg.volumeSize, "\": not a Kubernetes quantity (e.g. 1Gi)"));
+  }
+  options.runtime.volumes = {cfg.storageClass, cfg.volumeSize};
+  options.runtime.disableDind = cfg.disableDind;
   return options;
 }
 

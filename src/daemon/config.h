@@ -59,6 +59,9 @@ struct DaemonConfig {
   std::string podTemplate;             // a Pod in YAML every pod starts from
   std::string lockTimeout = "15m";     // how long a start waits for that Lease
   std::string reapMax = "60m";         // containers older than this are removed; "0": never
+  std::string storageClass;            // named volumes as PersistentVolumeClaims of this class; empty: emptyDirs
+  std::string volumeSize = "1Gi";      // a claim's storage request
+  bool disableDind = false;            // no Docker socket served in pods
 };
 
 

@@ -29,7 +29,7 @@ void addKubeFlags(CLI::App& serve, DaemonConfig& c) {
   opt("--namespace", c.kubeNamespace, "Namespace of the pods [default: the context's, or the service account's]");
   opt("--timeout", c.kubeTimeout, "How long a start may wait for its pod to run (scheduling, pulling): 90s, 2m")
       ->capture_default_str();
-  opt("--helper-image,--initimage", c.helperImage,
+  opt("--helper-image,--initimage,--dindimage", c.helperImage,
       "repository:tag in a registry the cluster pulls from; Berth publishes its in-pod helper there at start "
       "(required with --backend kube)");
   opt("--pod-name-prefix", c.podNamePrefix, "Pods are named <prefix>-<container id, 12 digits>")->capture_default_str();
@@ -53,6 +53,8 @@ void addKubeFlags(CLI::App& serve, DaemonConfig& c) {
   serve.add_flag("--reverse-proxy", c.reverseProxy,
                  "Bind published ports here and relay each connection to the pod's IP (needs a route to pods)")
       ->group(group);
+  serve.add_flag("--disable-dind", c.disableDind,
+                 "Serve no Docker socket in pods: a bind of one (-v /var/run/docker.sock:…) is refused")->group(group);
   serve.add_flag("--prune-start", c.pruneStart, "At start, remove every Berth pod (any instance's) of the namespace")
       ->group(group);
   serve.add_flag("--lock", c.lock, "One Berth at a time in the namespace: hold a Lease (berth-lock), waiting for it at start")
@@ -64,6 +66,10 @@ void addKubeFlags(CLI::App& serve, DaemonConfig& c) {
       "instances' leftover pods 15 minutes later; 0: never")->capture_default_str();
   opt("--bind-root", c.bindRoots, "Directory whose contents binds (-v /path:/dest) may copy into pods (repeatable); "
       "binds from anywhere else are refused");
+  opt("--storage-class", c.storageClass, "Named volumes become PersistentVolumeClaims of this storage class, shared "
+      "by their containers and kept until `docker volume rm` [default: none; volumes are emptyDirs]");
+  opt("--volume-size", c.volumeSize, "The storage a volume's claim requests (docker volume create -o size=… "
+      "overrides it)")->capture_default_str();
 }
 
 void addServeFlags(CLI::App& serve, DaemonConfig& c) {

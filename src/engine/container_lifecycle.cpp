@@ -66,7 +66,13 @@ absl::StatusOr<std::vector<std::string>> ContainerService::lowerDirsOf(const Rec
 absl::StatusOr<runtime::ContainerSpec> ContainerService::specFor(const Record& r) {
   SpecContext ctx = specContext_;
   BERTH_ASSIGN_OR_RETURN(ctx.lowerDirs, lowerDirsOf(r));
-  return buildContainerSpec(r.doc, ctx);
+  BERTH_ASSIGN_OR_RETURN(runtime::ContainerSpec spec, buildContainerSpec(r.doc, ctx));
+  for (runtime::Mount& m : spec.mounts) {
+    if (!m.volume.empty()) {
+      BERTH_ASSIGN_OR_RETURN(m.volumeHandle, volumes_.volumeHandle(m.volume));
+    }
+  }
+  return spec;
 }
 
 std::shared_ptr<ContainerService::Live> ContainerService::live(const std::string& id) {

@@ -135,8 +135,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::create(EngineOptions options, st
   engine->networks_->setContainerNetworking(containers);
   engine->images_->setImageUses([containers] { return containers->imageUses(); });
   engine->volumes_->setVolumeUses([containers] { return containers->volumeUses(); });
+  engine->volumes_->setRuntime(engine->runtime_.get());
   // --prune-start removed every Berth pod of the namespace: this daemon's records of them go too.
-  if (engine->options_.kube && engine->options_.kube->runtime.pruneStart) containers->forgetAll();
+  if (engine->options_.kube && engine->options_.kube->runtime.pruneStart) {
+    containers->forgetAll();
+    engine->volumes_->forgetStored();
+  }
   containers->reconcile();
   engine->networks_->removeUnusedBridges();
   return engine;
@@ -154,7 +158,10 @@ absl::StatusOr<std::unique_ptr<runtime::Runtime>> Engine::kubeRuntime(const std:
   // Its reaper removes this daemon's own containers through the engine (so
   // their records go too); containers_ exists before its first round.
   if (k.runtime.reapMaxSeconds > 0) {
-    k.runtime.reapOwn = [this, max = std::chrono::seconds(k.runtime.reapMaxSeconds)] { containers_->reapOlderThan(max); };
+    k.runtime.reapOwn = [this, max = std::chrono::seconds(k.runtime.reapMaxSeconds)] {
+      containers_->reapOlderThan(max);
+      volumes_->reapStoredOlderThan(max);
+    };
   }
   BERTH_ASSIGN_OR_RETURN(auto rt, runtime::kube::KubeRuntime::create(std::move(client), std::move(k.runtime)));
   log::info("kube backend ready", {{"server", server}, {"namespace", nameSpace}, {"helper", rt->helperImage()}});
@@ -172,6 +179,8 @@ Engine::~Engine() {
   if (runtime_ && !runtime_->onThisMachine() && containers_) {
     containers_->forgetAll();
     runtime_->removeEverything();
+    // Then the volumes it keeps (a claim still mounted goes when its pod has).
+    if (volumes_) volumes_->forgetStored();
   }
   runtime_.reset();
   // Bridges without containers and the firewall table go with the daemon.

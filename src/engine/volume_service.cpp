@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <set>
 
+#include "util/log.h"
 #include "util/random_id.h"
 #include "util/rooted_fs.h"
 #include "util/status.h"
@@ -18,6 +19,19 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 namespace fs = std::filesystem;
+
+// What the runtime keeps of a stored volume (private: not in the API's documents).
+constexpr const char* kPrivateKey = "Berth";
+
+std::string handleOf(const ojson& volume) {
+  auto b = volume.find(kPrivateKey);
+  return b == volume.end() || !b->is_object() ? std::string() : b->value("Handle", "");
+}
+
+ojson publicDoc(ojson volume) {
+  volume.erase(kPrivateKey);
+  return volume;
+}
 
 std::map<std::string, std::string> labelsOf(const ojson& volume) {
   auto l = volume.find("Labels");
@@ -77,11 +91,14 @@ absl::StatusOr<nlohmann::ordered_json> VolumeService::createVolume(const api::ba
   if (driver != "local") {
     return absl::NotFoundError(strCat("error looking up volume plugin ", driver, ": plugin \"", driver, "\" not found"));
   }
-  static const std::set<std::string> kOptions = {"type", "o", "device", "size"};
+  // The local driver's options, or the runtime's when it keeps volumes itself.
+  std::vector<std::string> runtimeOptions = runtime_ ? runtime_->volumeOptions() : std::vector<std::string>{};
+  std::set<std::string> allowed = {"type", "o", "device", "size"};
+  if (!runtimeOptions.empty()) allowed = std::set<std::string>(runtimeOptions.begin(), runtimeOptions.end());
   for (const auto& [k, v] : req.driverOpts) {
-    if (!kOptions.contains(k)) return absl::InvalidArgumentError(strCat("invalid option: \"", k, "\""));
+    if (!allowed.contains(k)) return absl::InvalidArgumentError(strCat("invalid option: \"", k, "\""));
   }
-  if (req.driverOpts.contains("type") != req.driverOpts.contains("device")) {
+  if (runtimeOptions.empty() && req.driverOpts.contains("type") != req.driverOpts.contains("device")) {
     return absl::InvalidArgumentError("missing required option: \"device\" and \"type\" go together");
   }
   std::string name = req.name;
@@ -100,28 +117,43 @@ absl::StatusOr<nlohmann::ordered_json> VolumeService::createVolume(const api::ba
       return absl::AlreadyExistsError(strCat("create ", name, ": volume name is already in use with driver \"",
                                              existing->driver, "\""));
     }
-    return v;
+    return publicDoc(std::move(v));
+  }
+  // Anonymous volumes live as long as their container: never kept by the runtime.
+  std::optional<runtime::StoredVolume> stored;
+  if (runtime_ && !req.name.empty()) {
+    BERTH_ASSIGN_OR_RETURN(stored, runtime_->createVolume(name, req.driverOpts));
   }
   std::string dir = strCat(root_, "/", name);
-  std::error_code ec;
-  fs::create_directories(dir + "/_data", ec);
-  if (ec) return absl::InternalError(strCat("create ", name, ": ", ec.message()));
-  ::chmod((dir + "/_data").c_str(), 0755);
+  if (!stored) {
+    std::error_code ec;
+    fs::create_directories(dir + "/_data", ec);
+    if (ec) return absl::InternalError(strCat("create ", name, ": ", ec.message()));
+    ::chmod((dir + "/_data").c_str(), 0755);
+  }
 
   ojson v;
   v["CreatedAt"] = formatRfc3339Nano(nowSystem()).substr(0, 19) + "Z";
   v["Driver"] = driver;
   v["Labels"] = ojson::object();
   for (const auto& [k, val] : labels) v["Labels"][k] = val;
-  v["Mountpoint"] = dir + "/_data";
+  v["Mountpoint"] = stored ? "" : dir + "/_data";
   v["Name"] = name;
   v["Options"] = ojson::object();
   for (const auto& [k, val] : req.driverOpts) v["Options"][k] = val;
   v["Scope"] = "local";
+  if (stored) {
+    v["Status"] = ojson::object();
+    for (const auto& [k, val] : stored->status) v["Status"][k] = val;
+    v[kPrivateKey] = {{"Handle", stored->handle}};
+  }
   absl::Status st = db_.insertVolume({name, driver, toUnixNanos(nowSystem()), v.dump()});
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    if (stored) (void)runtime_->removeVolume(stored->handle);
+    return st;
+  }
   publish("create", name, driver);
-  return v;
+  return publicDoc(std::move(v));
 }
 
 absl::StatusOr<std::vector<nlohmann::ordered_json>> VolumeService::listVolumes(const api::types::Filters& filters) {
@@ -141,7 +173,7 @@ absl::StatusOr<std::vector<nlohmann::ordered_json>> VolumeService::listVolumes(c
       continue;
     }
     if (!api::types::labelsMatch(filters, labelsOf(v))) continue;
-    out.push_back(std::move(v));
+    out.push_back(publicDoc(std::move(v)));
   }
   return out;
 }
@@ -149,10 +181,22 @@ absl::StatusOr<std::vector<nlohmann::ordered_json>> VolumeService::listVolumes(c
 absl::StatusOr<nlohmann::ordered_json> VolumeService::inspectVolume(std::string_view name) {
   BERTH_ASSIGN_OR_RETURN(std::optional<store::VolumeRow> row, db_.getVolume(name));
   if (!row) return absl::NotFoundError(strCat("get ", name, ": no such volume"));
-  return ojson::parse(row->spec, nullptr, false);
+  return publicDoc(ojson::parse(row->spec, nullptr, false));
 }
 
-absl::StatusOr<int64_t> VolumeService::destroy(const std::string& name) {
+absl::StatusOr<std::string> VolumeService::volumeHandle(std::string_view name) {
+  BERTH_ASSIGN_OR_RETURN(std::optional<store::VolumeRow> row, db_.getVolume(name));
+  return row ? handleOf(ojson::parse(row->spec, nullptr, false)) : std::string();
+}
+
+absl::StatusOr<int64_t> VolumeService::destroy(const store::VolumeRow& row) {
+  const std::string& name = row.name;
+  // The runtime's copy first: if it cannot go, the record stays to retry with.
+  if (std::string handle = handleOf(ojson::parse(row.spec, nullptr, false)); !handle.empty() && runtime_) {
+    if (absl::Status st = runtime_->removeVolume(handle); !st.ok()) {
+      return absl::Status(st.code(), strCat("remove ", name, ": ", st.message()));
+    }
+  }
   std::string dir = strCat(root_, "/", name);
   int64_t size = treeSize(dir + "/_data");
   BERTH_RETURN_IF_ERROR(db_.deleteVolume(name));
@@ -173,7 +217,34 @@ absl::Status VolumeService::removeVolume(std::string_view name, bool force) {
   if (auto it = used.find(std::string(name)); it != used.end()) {
     return absl::FailedPreconditionError(strCat("remove ", name, ": volume is in use - [", join(it->second, ", "), "]"));
   }
-  return destroy(std::string(name)).status();
+  return destroy(*row).status();
+}
+
+void VolumeService::reapStoredOlderThan(std::chrono::seconds maxAge) {
+  std::lock_guard lock(mu_);
+  absl::StatusOr<std::vector<store::VolumeRow>> rows = db_.listVolumes();
+  absl::StatusOr<std::map<std::string, std::vector<std::string>>> used = uses();
+  if (!rows.ok() || !used.ok()) return;
+  int64_t now = toUnixNanos(nowSystem());
+  for (const store::VolumeRow& row : *rows) {
+    if (used->contains(row.name) || now - row.created <= int64_t(maxAge.count()) * 1'000'000'000) continue;
+    if (handleOf(ojson::parse(row.spec, nullptr, false)).empty()) continue;
+    log::info("removing a volume older than --reapmax", {{"volume", row.name}});
+    if (absl::StatusOr<int64_t> gone = destroy(row); !gone.ok()) {
+      log::warn("could not reap a volume", {{"volume", row.name}, {"error", std::string(gone.status().message())}});
+    }
+  }
+}
+
+void VolumeService::forgetStored() {
+  std::lock_guard lock(mu_);
+  absl::StatusOr<std::vector<store::VolumeRow>> rows = db_.listVolumes();
+  for (const store::VolumeRow& row : rows.ok() ? *rows : std::vector<store::VolumeRow>{}) {
+    if (handleOf(ojson::parse(row.spec, nullptr, false)).empty()) continue;
+    if (absl::StatusOr<int64_t> gone = destroy(row); !gone.ok()) {
+      log::warn("could not remove a volume", {{"volume", row.name}, {"error", std::string(gone.status().message())}});
+    }
+  }
 }
 
 absl::StatusOr<api::backend::VolumePruneReport> VolumeService::pruneVolumes(const api::types::Filters& filters) {
@@ -190,7 +261,7 @@ absl::StatusOr<api::backend::VolumePruneReport> VolumeService::pruneVolumes(cons
     std::map<std::string, std::string> labels = labelsOf(v);
     if (!all && !labels.contains(std::string(kAnonymousVolumeLabel))) continue;
     if (!api::types::labelsMatch(filters, labels)) continue;
-    BERTH_ASSIGN_OR_RETURN(int64_t size, destroy(row.name));
+    BERTH_ASSIGN_OR_RETURN(int64_t size, destroy(row));
     report.deleted.push_back(row.name);
     report.spaceReclaimed += size;
   }
@@ -203,7 +274,9 @@ absl::StatusOr<std::vector<nlohmann::ordered_json>> VolumeService::usage() {
   BERTH_ASSIGN_OR_RETURN(std::vector<ojson> vols, listVolumes({}));
   for (ojson& v : vols) {
     std::string name = v.value("Name", "");
-    v["UsageData"] = {{"Size", treeSize(v.value("Mountpoint", ""))},
+    std::string mountpoint = v.value("Mountpoint", "");
+    // dockerd's -1: the size of a volume kept elsewhere is not known here.
+    v["UsageData"] = {{"Size", mountpoint.empty() ? int64_t(-1) : treeSize(mountpoint)},
                       {"RefCount", used.contains(name) ? int64_t(used[name].size()) : 0}};
   }
   return vols;

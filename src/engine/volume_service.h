@@ -2,7 +2,10 @@
 // Named volumes with the local driver: a directory <data-root>/volumes/<name>/_data
 // per volume, records in the state database as Docker's Volume document.
 // Anonymous volumes (created without a name) carry dockerd's
-// com.docker.volume.anonymous label, which prune looks for.
+// com.docker.volume.anonymous label, which prune looks for. A runtime that
+// keeps named volumes itself (the kube backend's PVCs) is asked first; such a
+// volume has no directory here, and its handle is kept in the record.
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -11,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "api/backend/volume_backend.h"
 #include "engine/event_bus.h"
+#include "runtime/runtime.h"
 #include "store/state_store.h"
 
 namespace berth::engine {
@@ -24,6 +28,7 @@ class VolumeService final : public api::backend::VolumeBackend {
  public:
   VolumeService(store::StateStore& db, EventBus& events, std::string dataRoot);
   void setVolumeUses(VolumeUsesFn uses) { uses_ = std::move(uses); }
+  void setRuntime(runtime::Runtime* runtime) { runtime_ = runtime; }
 
   absl::StatusOr<nlohmann::ordered_json> createVolume(const api::backend::VolumeCreateRequest& req) override;
   absl::StatusOr<std::vector<nlohmann::ordered_json>> listVolumes(const api::types::Filters& filters) override;
@@ -34,16 +39,26 @@ class VolumeService final : public api::backend::VolumeBackend {
   // Volume documents with UsageData (Size, RefCount), for GET /system/df.
   absl::StatusOr<std::vector<nlohmann::ordered_json>> usage();
 
+  // The runtime's handle of a stored volume; empty for a directory here (or no such volume).
+  absl::StatusOr<std::string> volumeHandle(std::string_view name);
+  // Removes every volume the runtime keeps, with its record (the kube
+  // backend's shutdown: nothing of the daemon outlives it in the cluster).
+  void forgetStored();
+  // Removes the volumes the runtime keeps that were made longer ago than
+  // `maxAge` and no container uses (--reapmax).
+  void reapStoredOlderThan(std::chrono::seconds maxAge);
+
  private:
   absl::StatusOr<std::map<std::string, std::vector<std::string>>> uses();
-  // Deletes the record, then the directory; returns the bytes freed.
-  absl::StatusOr<int64_t> destroy(const std::string& name);
+  // Removes the runtime's copy, then the record, then the directory; returns the bytes freed.
+  absl::StatusOr<int64_t> destroy(const store::VolumeRow& row);
   void publish(std::string action, const std::string& name, std::string driver);
 
   store::StateStore& db_;
   EventBus& events_;
   const std::string root_;  // <data-root>/volumes
   VolumeUsesFn uses_;
+  runtime::Runtime* runtime_ = nullptr;
   std::mutex mu_;
 };
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -97,6 +98,13 @@ class LogCursor {
   // drainChange()); -1 when the runtime cannot tell (poll instead).
   virtual int changeFd() const = 0;
   virtual void drainChange() = 0;
+};
+
+// A named volume the runtime keeps itself rather than as a directory here
+// (the kube backend's PersistentVolumeClaims).
+struct StoredVolume {
+  std::string handle;  // what mounts name it by (Mount::volumeHandle) and removeVolume takes
+  std::vector<std::pair<std::string, std::string>> status;  // the volume's Status in inspect
 };
 
 inline std::string execKey(const std::string& containerId, const std::string& execId) {
@@ -199,6 +207,17 @@ class Runtime {
   // must not outlive the job's Berth) and at --reapmax. The engine forgets
   // the containers after.
   virtual void removeEverything() {}
+
+  // Named volumes. Which `docker volume create -o` options the runtime's
+  // volumes take; empty: the local driver's (a directory here).
+  virtual std::vector<std::string> volumeOptions() const { return {}; }
+  // Keeps the named volume itself, or nullopt: a directory here will do.
+  virtual absl::StatusOr<std::optional<StoredVolume>> createVolume(
+      const std::string& /*name*/, const std::map<std::string, std::string>& /*options*/) {
+    return std::nullopt;
+  }
+  // Removes what createVolume kept (gone already is fine).
+  virtual absl::Status removeVolume(const std::string& /*handle*/) { return absl::OkStatus(); }
 };
 
 }  // namespace berth::runtime

@@ -571,6 +571,11 @@ class Rbac(KubeBase):
         self.assertEqual(self.docker("run", "--rm", "-i", BUSYBOX, "cat", stdin="in\n").stdout, "in\n")
         self.assertEqual(self.docker("run", "--rm", "-v", self.conf + ":/etc/app.conf", BUSYBOX, "cat", "/etc/app.conf").stdout,
                          "rbac=1\n")
+        # A volume's claim (it stays Pending: no volume of that class here).
+        self.docker("volume", "create", "-o", "storage-class=berth-rbac", "claimed")
+        claim = json.loads(self.docker("volume", "inspect", "claimed").stdout)[0]["Status"]["PersistentVolumeClaim"]
+        self.assertEqual(kubectl("get", "pvc", claim, "-o", "name").stdout, "persistentvolumeclaim/%s\n" % claim)
+        self.docker("volume", "rm", "claimed")
         self.docker("rm", "-f", "web")
         self.assertEqual(self.docker("ps", "-aq").stdout, "")
 
@@ -591,8 +596,101 @@ class Restart(KubeBase):
 
 
 def instance_objects(instance):
-    r = kubectl("get", "pods,services,configmaps", "-l", "berth.dev/instance=" + instance, "-o", "name")
+    r = kubectl("get", "pods,services,configmaps,persistentvolumeclaims", "-l", "berth.dev/instance=" + instance,
+                "-o", "name")
     return r.stdout.split()
+
+
+def pvc_gone(claim):
+    """True once the claim is gone (pvc-protection holds it while a pod still uses it)."""
+    return kubectl("get", "pvc", claim, "-o", "name", check=False).returncode != 0
+
+
+class VolumeClaims(KubeBase):
+    """With --storage-class, named volumes are PersistentVolumeClaims: shared
+    by their containers, kept until `docker volume rm` or Berth's SIGTERM.
+    The test cluster has no provisioner: the class's volumes are hostPath
+    PersistentVolumes made here."""
+    berth_flags = ("--storage-class", "berth-test")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="berth-kube-pv-")
+        objects = [{"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "berth-test"},
+                    "provisioner": "kubernetes.io/no-provisioner", "volumeBindingMode": "Immediate"}]
+        cls.pvs = ["berth-test-pv-%d" % i for i in range(4)]
+        for name in cls.pvs:
+            objects.append({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": name},
+                            "spec": {"storageClassName": "berth-test", "capacity": {"storage": "1Gi"},
+                                     "accessModes": ["ReadWriteOnce"], "persistentVolumeReclaimPolicy": "Retain",
+                                     "hostPath": {"path": os.path.join(cls.dir, name), "type": "DirectoryOrCreate"}}})
+        cls.manifest = os.path.join(cls.dir, "pvs.json")
+        with open(cls.manifest, "w") as f:
+            json.dump({"apiVersion": "v1", "kind": "List", "items": objects}, f)
+        kubectl("apply", "-f", cls.manifest)
+
+    @classmethod
+    def tearDownClass(cls):
+        kubectl("delete", "--wait=false", "-f", cls.manifest, check=False)
+        shutil.rmtree(cls.dir, True)
+
+    def claim_of(self, volume):
+        return json.loads(self.docker("volume", "inspect", volume).stdout)[0]["Status"]["PersistentVolumeClaim"]
+
+    def test_a_named_volume_is_a_claim_its_containers_share(self):
+        self.docker("volume", "create", "--label", "team=ci", "data")
+        v = json.loads(self.docker("volume", "inspect", "data").stdout)[0]
+        claim = v["Status"]["PersistentVolumeClaim"]
+        self.assertEqual(v["Status"], {"PersistentVolumeClaim": claim, "StorageClass": "berth-test", "Size": "1Gi",
+                                       "AccessMode": "ReadWriteOnce"})
+        self.assertEqual((v["Mountpoint"], v["Labels"], v["Driver"]), ("", {"team": "ci"}, "local"))
+        pvc = json.loads(kubectl("get", "pvc", claim, "-o", "json").stdout)
+        self.assertEqual(pvc["metadata"]["annotations"]["berth.dev/volume"], "data")
+        self.assertEqual(pvc["spec"]["resources"]["requests"]["storage"], "1Gi")
+        # One container writes, the next (another pod) reads it back.
+        self.docker("run", "--rm", "-v", "data:/data", BUSYBOX, "sh", "-c", "echo kept > /data/f")
+        self.assertEqual(self.docker("run", "--rm", "-v", "data:/data:ro", BUSYBOX, "cat", "/data/f").stdout, "kept\n")
+        r = self.docker("run", "--rm", "-v", "data:/data:ro", BUSYBOX, "touch", "/data/g", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Read-only file system", r.stderr)
+        # `run -v name:` makes one too; an anonymous volume stays an emptyDir.
+        self.docker("run", "--rm", "-v", "made:/m", "-v", "/scratch", BUSYBOX, "true")
+        made = self.claim_of("made")
+        instance = self.docker("info", "--format", "{{.ID}}").stdout.strip()
+        self.assertEqual(sorted(kubectl("get", "pvc", "-l", "berth.dev/instance=" + instance, "-o", "name").stdout.split()),
+                         sorted(["persistentvolumeclaim/" + claim, "persistentvolumeclaim/" + made]))
+        # In use, even by a container that is not running: refused, as dockerd does.
+        self.docker("create", "--name", "holder", "-v", "data:/data", BUSYBOX, "true")
+        holder = self.inspect("holder")["Id"]
+        r = self.docker("volume", "rm", "data", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("remove data: volume is in use - [%s]" % holder, r.stderr)
+        self.docker("rm", "holder")
+        self.assertEqual(self.docker("volume", "rm", "data", "made").stdout, "data\nmade\n")
+        self.wait_for(lambda: pvc_gone(claim) and pvc_gone(made), what="the claims' deletion")
+
+    def test_volume_options_and_their_errors(self):
+        self.docker("volume", "create", "-o", "size=2Gi", "-o", "access-mode=ReadWriteMany", "big")
+        status = json.loads(self.docker("volume", "inspect", "big").stdout)[0]["Status"]
+        self.assertEqual((status["Size"], status["AccessMode"]), ("2Gi", "ReadWriteMany"))
+        pvc = json.loads(kubectl("get", "pvc", status["PersistentVolumeClaim"], "-o", "json").stdout)
+        self.assertEqual(pvc["spec"]["accessModes"], ["ReadWriteMany"])
+        r = self.docker("volume", "create", "-o", "type=nfs", "bad", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('invalid option: "type"', r.stderr)
+        r = self.docker("volume", "create", "-o", "size=lots", "bad", check=False)
+        self.assertIn('volume option "size": "lots" is not a Kubernetes quantity (e.g. 1Gi)', r.stderr)
+        self.assertEqual(self.docker("volume", "ls", "-q").stdout, "big\n")
+
+    def test_sigterm_removes_the_claims(self):
+        self.docker("volume", "create", "gone")
+        claim = self.claim_of("gone")
+        old = self.berth
+        self.assertEqual(old.stop(cleanup=False), 0)
+        self.earlier.append(old)
+        self.wait_for(lambda: pvc_gone(claim), what="the claim's deletion")
+        self.berth = self.start_berth(data_root=old.data_root, sock=old.sock)
+        self.assertEqual(self.docker("volume", "ls", "-q").stdout, "")
 
 
 class Leftovers(KubeBase):
@@ -637,17 +735,27 @@ class Leftovers(KubeBase):
             self.addCleanup(b.stop)  # a SIGTERM: what it made goes with it
             return b
 
-        # A daemon with --reapmax 3s: its own container goes after 3 s; the
-        # first daemon's pod is young, so the reaper leaves it to its owner.
+        # Volume claims (Pending: no volume of this class here) go the same way.
+        self.docker("volume", "create", "-o", "storage-class=berth-reap", "young")
+        young = json.loads(self.docker("volume", "inspect", "young").stdout)[0]["Status"]["PersistentVolumeClaim"]
+        # A daemon with --reapmax 3s: its own container goes after 3 s, then
+        # its unused volume; the first daemon's pod and claim are young, so
+        # the reaper leaves them to their owner.
         self.berth = another("--reapmax", "3s")
         self.docker("run", "-d", "--name", "short", BUSYBOX, "sleep", "300")
+        self.docker("volume", "create", "-o", "storage-class=berth-reap", "brief")
+        brief = json.loads(self.docker("volume", "inspect", "brief").stdout)[0]["Status"]["PersistentVolumeClaim"]
         short = self.pod_of("short")
         self.wait_for(lambda: self.docker("ps", "-aq").stdout == "", timeout=20, what="the reaper")
         self.assertIsNone(self.pod(short))
+        self.wait_for(lambda: self.docker("volume", "ls", "-q").stdout == "", timeout=20, what="the volume's reaping")
+        self.wait_for(lambda: pvc_gone(brief), what="the reaped volume's claim")
         self.assertIsNotNone(self.pod(pod))
-        # --prune-start: every Berth pod of the namespace, whoever made it.
+        self.assertFalse(pvc_gone(young))
+        # --prune-start: every Berth pod and claim of the namespace, whoever made it.
         self.berth = another("--prune-start")
         self.assertIsNone(self.pod(pod))
+        self.wait_for(lambda: pvc_gone(young), what="the pruned claim")
         self.berth = first
 
 
@@ -757,6 +865,17 @@ class DockerSocket(KubeBase):
         self.earlier.append(old)
         self.berth = self.start_berth(data_root=old.data_root, sock=old.sock)
         self.assertEqual(self.docker("exec", "keeper", "docker", "ps", "--format", "{{.Names}}").stdout, "keeper\n")
+
+    def test_disable_dind_refuses_a_socket_bind(self):
+        self.berth_flags = ("--disable-dind",)
+        other = self.start_berth()
+        self.addCleanup(other.stop)
+        r = run_docker(["run", "--rm", "-v", "/var/run/docker.sock:/var/run/docker.sock", BUSYBOX, "true"], other.url,
+                       check=False, timeout=120)
+        self.assertEqual(r.returncode, 125)
+        self.assertIn("this Berth serves no Docker socket in pods (--disable-dind): "
+                      "/var/run/docker.sock:/var/run/docker.sock", r.stderr)
+        self.assertEqual(run_docker(["run", "--rm", BUSYBOX, "echo", "ok"], other.url, timeout=120).stdout, "ok\n")
 
 
 class Testcontainers(KubeBase):

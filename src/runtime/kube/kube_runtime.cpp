@@ -201,9 +201,12 @@ absl::StatusOr<std::unique_ptr<KubeRuntime>> KubeRuntime::create(std::unique_ptr
                                                             std::chrono::seconds(rt->options_.lockTimeoutSeconds)));
   }
   if (rt->options_.pruneStart) {
-    BERTH_ASSIGN_OR_RETURN(std::vector<json> pods, rt->berthPods());
+    BERTH_ASSIGN_OR_RETURN(std::vector<json> pods, rt->berthObjects("pods"));
     for (const json& p : pods) rt->discard(p["metadata"].value("name", ""));
-    log::info("pruned the namespace's Berth pods (--prune-start)", {{"pods", strCat(pods.size())}});
+    BERTH_ASSIGN_OR_RETURN(std::vector<json> claims, rt->berthObjects("persistentvolumeclaims"));
+    for (const json& c : claims) (void)rt->removeVolume(c["metadata"].value("name", ""));
+    log::info("pruned the namespace's Berth pods and volume claims (--prune-start)",
+              {{"pods", strCat(pods.size())}, {"claims", strCat(claims.size())}});
   }
   BERTH_RETURN_IF_ERROR(rt->informer_.start());
   // Docker sockets of pods an earlier daemon started.
@@ -217,10 +220,10 @@ absl::StatusOr<std::unique_ptr<KubeRuntime>> KubeRuntime::create(std::unique_ptr
   return rt;
 }
 
-bool reapable(const json& pod, const std::string& instance, int64_t reapMaxSeconds,
+bool reapable(const json& object, const std::string& instance, int64_t reapMaxSeconds,
               std::chrono::system_clock::time_point now) {
-  if (reapMaxSeconds <= 0 || !pod.contains("metadata")) return false;
-  const json& meta = pod["metadata"];
+  if (reapMaxSeconds <= 0 || !object.contains("metadata")) return false;
+  const json& meta = object["metadata"];
   if (!meta.contains("labels") || !meta["labels"].is_object()) return false;
   std::string owner = meta["labels"].value(kInstanceLabel, "");
   if (owner.empty() || owner == instance) return false;
@@ -228,13 +231,13 @@ bool reapable(const json& pod, const std::string& instance, int64_t reapMaxSecon
   return created.ok() && now - *created > std::chrono::seconds(reapMaxSeconds + 15 * 60);
 }
 
-absl::StatusOr<std::vector<json>> KubeRuntime::berthPods() {
-  BERTH_ASSIGN_OR_RETURN(json list, client_->get(strCat(client_->corePath("pods"), "?labelSelector=", queryEscape(kInstanceLabel))));
-  std::vector<json> pods;
+absl::StatusOr<std::vector<json>> KubeRuntime::berthObjects(std::string_view kind) {
+  BERTH_ASSIGN_OR_RETURN(json list, client_->get(strCat(client_->corePath(kind), "?labelSelector=", queryEscape(kInstanceLabel))));
+  std::vector<json> out;
   if (list.contains("items") && list["items"].is_array()) {
-    for (json& p : list["items"]) pods.push_back(std::move(p));
+    for (json& p : list["items"]) out.push_back(std::move(p));
   }
-  return pods;
+  return out;
 }
 
 void KubeRuntime::discard(const std::string& pod) {
@@ -263,14 +266,24 @@ void KubeRuntime::reapLoop() {
   while (!reapWake_.wait_for(lock, every, [this] { return stopping_; })) {
     lock.unlock();
     if (options_.reapOwn) options_.reapOwn();
-    absl::StatusOr<std::vector<json>> pods = berthPods();
-    if (!pods.ok()) log::warn("the reaper could not list pods", {{"error", std::string(pods.status().message())}});
     auto now = std::chrono::system_clock::now();
-    for (const json& p : pods.ok() ? *pods : std::vector<json>{}) {
-      if (!reapable(p, options_.pod.instance, options_.reapMaxSeconds, now)) continue;
-      std::string name = p["metadata"].value("name", "");
-      log::info("reaping another Berth's leftover pod", {{"pod", name}});
-      discard(name);
+    // Pods with their Services and ConfigMaps, then volume claims.
+    for (std::string_view kind : {"pods", "persistentvolumeclaims"}) {
+      absl::StatusOr<std::vector<json>> objects = berthObjects(kind);
+      if (!objects.ok()) {
+        log::warn("the reaper could not list", {{"kind", std::string(kind)}, {"error", std::string(objects.status().message())}});
+        continue;
+      }
+      for (const json& o : *objects) {
+        if (!reapable(o, options_.pod.instance, options_.reapMaxSeconds, now)) continue;
+        std::string name = o["metadata"].value("name", "");
+        log::info("reaping another Berth's leftover", {{"kind", std::string(kind)}, {"name", name}});
+        if (kind == "pods") {
+          discard(name);
+        } else if (absl::Status st = removeVolume(name); !st.ok()) {
+          log::warn("could not reap a volume claim", {{"name", name}, {"error", std::string(st.message())}});
+        }
+      }
     }
     lock.lock();
   }
@@ -347,6 +360,26 @@ absl::Status KubeRuntime::putConfigMap(const json& configMap) {
   return client_->post(client_->corePath("configmaps"), configMap).status();
 }
 
+absl::StatusOr<std::optional<StoredVolume>> KubeRuntime::createVolume(const std::string& name,
+                                                                       const std::map<std::string, std::string>& options) {
+  BERTH_ASSIGN_OR_RETURN(std::optional<ClaimRequest> claim, claimFor(options_.pod, name, options, options_.volumes));
+  if (!claim) return std::nullopt;
+  absl::Status st = client_->post(client_->corePath("persistentvolumeclaims"),
+                                  buildVolumeClaim(options_.pod, name, *claim)).status();
+  // Already there: this daemon's, kept when its record went (its data with it).
+  if (!st.ok() && !absl::IsAlreadyExists(st)) return st;
+  return StoredVolume{claim->name,
+                      {{"PersistentVolumeClaim", claim->name},
+                       {"StorageClass", claim->storageClass},
+                       {"Size", claim->size},
+                       {"AccessMode", claim->accessMode}}};
+}
+
+absl::Status KubeRuntime::removeVolume(const std::string& handle) {
+  absl::StatusOr<json> gone = client_->remove(client_->corePath("persistentvolumeclaims", handle));
+  return gone.ok() || absl::IsNotFound(gone.status()) ? absl::OkStatus() : gone.status();
+}
+
 absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptions options) {
   std::string name = podOf(spec.id);
   // The pod of an earlier run (restartPolicy Never: a new run is a new pod).
@@ -363,6 +396,10 @@ absl::StatusOr<Started> KubeRuntime::start(const ContainerSpec& spec, StartOptio
     const Mount& m = spec.mounts[i];
     if (m.type == "tmpfs" || !m.volume.empty()) continue;
     if (isDockerSocketBind(m.source, m.destination)) {
+      if (options_.disableDind) {
+        return absl::InvalidArgumentError(strCat("this Berth serves no Docker socket in pods (--disable-dind): ",
+                                                 m.source, ":", m.destination));
+      }
       if (options_.apiSocket.empty()) {
         return absl::FailedPreconditionError(strCat("a Docker socket in a pod (", m.destination, ") needs Berth to listen "
                                                     "on a unix socket (-H unix://…)"));

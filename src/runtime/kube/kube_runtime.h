@@ -20,6 +20,7 @@
 #include "runtime/kube/pod_session.h"
 #include "runtime/kube/port_tunnel.h"
 #include "runtime/kube/socket_relay.h"
+#include "runtime/kube/volume_claims.h"
 #include "runtime/runtime.h"
 
 namespace berth::runtime::kube {
@@ -32,14 +33,16 @@ struct KubeRuntimeOptions {
   bool pruneStart = false;                // --prune-start: every Berth pod of the namespace goes first
   int64_t lockTimeoutSeconds = 0;         // --lock: hold the namespace's Lease, waiting this long for it; 0: no lock
   int64_t reapMaxSeconds = 3600;          // --reapmax: other instances' pods go this + 15 min after creation; 0: never
-  std::function<void()> reapOwn;          // each reaper round: the engine removes its own containers past reapMax
+  std::function<void()> reapOwn;          // each reaper round: the engine removes its own containers (then unused volumes) past reapMax
   std::string apiSocket;                  // Berth's own unix socket: what Docker socket mounts in pods reach
+  ClaimDefaults volumes;                  // --storage-class, --volume-size: named volumes as claims
+  bool disableDind = false;               // --disable-dind: Docker socket binds are refused
 };
 
-// Whether the reaper removes `pod` (of any Berth instance): another
-// instance's, created more than reapMax + 15 minutes before `now` (its own
-// daemon, if alive, removes it after reapMax).
-bool reapable(const nlohmann::json& pod, const std::string& instance, int64_t reapMaxSeconds,
+// Whether the reaper removes `object` (a pod or volume claim of any Berth
+// instance): another instance's, created more than reapMax + 15 minutes
+// before `now` (its own daemon, if alive, removes it after reapMax).
+bool reapable(const nlohmann::json& object, const std::string& instance, int64_t reapMaxSeconds,
               std::chrono::system_clock::time_point now);
 
 // Everything the daemon's flags say about the backend: which cluster, and the runtime's options.
@@ -62,6 +65,10 @@ class KubeRuntime final : public Runtime {
   bool publishesPortsHere() const override { return options_.ports != PortAccess::kNone; }
   absl::StatusOr<UniqueFd> dialPort(const std::string& id, uint16_t port) override;
   absl::StatusOr<Started> start(const ContainerSpec& spec, StartOptions options) override;
+  std::vector<std::string> volumeOptions() const override { return claimOptions(); }
+  absl::StatusOr<std::optional<StoredVolume>> createVolume(const std::string& name,
+                                                           const std::map<std::string, std::string>& options) override;
+  absl::Status removeVolume(const std::string& handle) override;
   absl::StatusOr<Started> exec(const std::string& containerId, const std::string& execId, const ContainerSpec& process,
                                StartOptions options) override;
   std::optional<ExitStatus> exited(const std::string& id) override;
@@ -94,7 +101,8 @@ class KubeRuntime final : public Runtime {
   // Deletes the pod (grace 0), its Service and its ConfigMap, without waiting.
   void discard(const std::string& pod);
   // The pods of every Berth instance in the namespace.
-  absl::StatusOr<std::vector<nlohmann::json>> berthPods();
+  // Objects of `kind` ("pods", "persistentvolumeclaims") any Berth instance made.
+  absl::StatusOr<std::vector<nlohmann::json>> berthObjects(std::string_view kind);
   void reapLoop();
   // Deletes the pod (now) and waits until it is gone.
   absl::Status deletePod(const std::string& pod);

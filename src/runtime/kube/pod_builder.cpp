@@ -229,6 +229,10 @@ absl::StatusOr<json> buildPod(const ContainerSpec& spec, const PodOptions& optio
       }
       mount["name"] = strCat("tmpfs-", i);
       volumes.push_back({{"name", mount["name"]}, {"emptyDir", emptyDir}});
+    } else if (!m.volumeHandle.empty()) {  // a claim (volume_claims.h), shared with the volume's other containers
+      mount["name"] = strCat("vol-", i);
+      volumes.push_back({{"name", mount["name"]},
+                         {"persistentVolumeClaim", {{"claimName", m.volumeHandle}, {"readOnly", m.readOnly}}}});
     } else if (!m.volume.empty()) {
       mount["name"] = strCat("vol-", i);
       volumes.push_back({{"name", mount["name"]}, {"emptyDir", json::object()}});

@@ -98,8 +98,8 @@ nlohmann::json buildService(const ContainerSpec& spec, const PodOptions& options
 std::string podName(const PodOptions& options, const std::string& containerId);
 
 // InvalidArgument for what a pod cannot be (a user name rather than a
-// number, a bind the runtime has not opened). Named and anonymous volumes
-// are emptyDirs: they live as long as the pod.
+// number, a bind the runtime has not opened). A volume with a handle is
+// its PersistentVolumeClaim; other volumes are emptyDirs, as long-lived as the pod.
 absl::StatusOr<nlohmann::json> buildPod(const ContainerSpec& spec, const PodOptions& options, const PodRun& run);
 
 }  // namespace berth::runtime::kube

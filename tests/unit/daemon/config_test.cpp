@@ -215,6 +215,21 @@ TEST(Config, KubeSettingsInKubernetesTerms) {
   EXPECT_EQ(kubeSettings(reap, {}).status().message(), "--lock-timeout: invalid duration \"never\": want e.g. 15m or 90s");
   reap.reapMax = "soon";
   EXPECT_EQ(kubeSettings(reap, {}).status().message(), "--reapmax: invalid duration \"soon\": want e.g. 60m, 1h or 0 (never)");
+  // Volumes: emptyDirs unless a storage class is named.
+  EXPECT_EQ(k->runtime.volumes.storageClass, "");
+  EXPECT_EQ(k->runtime.volumes.size, "1Gi");
+  DaemonConfig claims = c;
+  ASSERT_TRUE(applyConfigJson(nlohmann::json::parse(R"({"storage-class":"fast-ssd","volume-size":"5Gi"})"), {}, claims).ok());
+  EXPECT_EQ(kubeSettings(claims, {})->runtime.volumes.storageClass, "fast-ssd");
+  EXPECT_EQ(kubeSettings(claims, {})->runtime.volumes.size, "5Gi");
+  EXPECT_FALSE(kubeSettings(claims, {})->runtime.disableDind);
+  ASSERT_TRUE(applyConfigJson(nlohmann::json::parse(R"({"disable-dind":true})"), {}, claims).ok());
+  EXPECT_TRUE(kubeSettings(claims, {})->runtime.disableDind);
+  claims.storageClass = "Fast SSD";
+  EXPECT_EQ(kubeSettings(claims, {}).status().message(), "--storage-class \"Fast SSD\": not a Kubernetes object name");
+  claims.storageClass = "fast";
+  claims.volumeSize = "5 GB";
+  EXPECT_EQ(kubeSettings(claims, {}).status().message(), "--volume-size \"5 GB\": not a Kubernetes quantity (e.g. 1Gi)");
 }
 
 TEST(Config, Durations) {

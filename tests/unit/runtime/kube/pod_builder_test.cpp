@@ -197,6 +197,21 @@ TEST(PodBuilder, VolumesAndBindsBecomeEmptyDirsAndTheFilesConfigMap) {
     {"name":"berth","mountPath":"/.berth"},
     {"name":"bind-2","mountPath":"/berth-binds/2"}])"));
   EXPECT_EQ(bindStagingDir(2), "/berth-binds/2");
+}
+
+TEST(PodBuilder, AVolumeWithAHandleIsItsClaim) {
+  ContainerSpec s = busybox();
+  s.mounts.push_back(mount("bind", "", "/data", false, "data"));
+  s.mounts.back().volumeHandle = "berth-vol-0a1b2c3d4e5f";
+  s.mounts.push_back(mount("bind", "", "/ro", true, "data"));
+  s.mounts.back().volumeHandle = "berth-vol-0a1b2c3d4e5f";
+  absl::StatusOr<json> pod = buildPod(s, options(), PodRun{});
+  ASSERT_TRUE(pod.ok()) << pod.status();
+  EXPECT_EQ((*pod)["spec"]["volumes"], json::parse(R"([
+    {"name":"berth","emptyDir":{}},
+    {"name":"vol-0","persistentVolumeClaim":{"claimName":"berth-vol-0a1b2c3d4e5f","readOnly":false}},
+    {"name":"vol-1","persistentVolumeClaim":{"claimName":"berth-vol-0a1b2c3d4e5f","readOnly":true}}])"));
+  EXPECT_EQ((*pod)["spec"]["containers"][0]["volumeMounts"][2], json::parse(R"({"name":"vol-1","mountPath":"/ro","readOnly":true})"));
 
   json files = buildBindFiles(s, options(), {{3, std::string("port=1\n\0\xff", 9)}});
   EXPECT_EQ(files, json::parse(R"({"apiVersion":"v1","kind":"ConfigMap",
