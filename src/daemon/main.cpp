@@ -55,7 +55,8 @@ void addKubeFlags(CLI::App& serve, DaemonConfig& c) {
       ->group(group);
   serve.add_flag("--disable-dind", c.disableDind,
                  "Serve no Docker socket in pods: a bind of one (-v /var/run/docker.sock:…) is refused")->group(group);
-  serve.add_flag("--prune-start", c.pruneStart, "At start, remove every Berth pod (any instance's) of the namespace")
+  serve.add_flag("--prune-start", c.pruneStart,
+                 "At start, remove every Berth pod, Service, ConfigMap and volume claim (any instance's) of the namespace")
       ->group(group);
   serve.add_flag("--lock", c.lock, "One Berth at a time in the namespace: hold a Lease (berth-lock), waiting for it at start")
       ->group(group);

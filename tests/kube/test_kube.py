@@ -752,10 +752,23 @@ class Leftovers(KubeBase):
         self.wait_for(lambda: pvc_gone(brief), what="the reaped volume's claim")
         self.assertIsNotNone(self.pod(pod))
         self.assertFalse(pvc_gone(young))
-        # --prune-start: every Berth pod and claim of the namespace, whoever made it.
+        # What a crashed Berth left apart from its pod (another instance's).
+        orphans = {"apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "v1", "kind": kind, "metadata": {"name": "it-0123456789ab",
+                                                            "labels": {"berth.dev/instance": "0000deadbeef"}}}
+            for kind in ("Service", "ConfigMap")]}
+        orphans["items"][0]["spec"] = {"ports": [{"port": 80}]}
+        path = os.path.join(self.berth.tmp, "orphans.json")
+        with open(path, "w") as f:
+            json.dump(orphans, f)
+        kubectl("apply", "-f", path)
+        self.addCleanup(kubectl, "delete", "--ignore-not-found", "-f", path, check=False)
+        # --prune-start: every Berth object of the namespace, whoever made it.
         self.berth = another("--prune-start")
         self.assertIsNone(self.pod(pod))
         self.wait_for(lambda: pvc_gone(young), what="the pruned claim")
+        self.assertEqual(kubectl("get", "services,configmaps", "-l", "berth.dev/instance=0000deadbeef",
+                                 "-o", "name").stdout, "")
         self.berth = first
 
 

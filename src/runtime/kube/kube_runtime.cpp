@@ -201,12 +201,12 @@ absl::StatusOr<std::unique_ptr<KubeRuntime>> KubeRuntime::create(std::unique_ptr
                                                             std::chrono::seconds(rt->options_.lockTimeoutSeconds)));
   }
   if (rt->options_.pruneStart) {
-    BERTH_ASSIGN_OR_RETURN(std::vector<json> pods, rt->berthObjects("pods"));
-    for (const json& p : pods) rt->discard(p["metadata"].value("name", ""));
-    BERTH_ASSIGN_OR_RETURN(std::vector<json> claims, rt->berthObjects("persistentvolumeclaims"));
-    for (const json& c : claims) (void)rt->removeVolume(c["metadata"].value("name", ""));
-    log::info("pruned the namespace's Berth pods and volume claims (--prune-start)",
-              {{"pods", strCat(pods.size())}, {"claims", strCat(claims.size())}});
+    for (std::string_view kind : kBerthKinds) {
+      BERTH_ASSIGN_OR_RETURN(std::vector<json> objects, rt->berthObjects(kind));
+      for (const json& o : objects) rt->removeObject(kind, o["metadata"].value("name", ""));
+      log::info("pruned the namespace's Berth objects (--prune-start)",
+                {{"kind", std::string(kind)}, {"count", strCat(objects.size())}});
+    }
   }
   BERTH_RETURN_IF_ERROR(rt->informer_.start());
   // Docker sockets of pods an earlier daemon started.
@@ -240,6 +240,18 @@ absl::StatusOr<std::vector<json>> KubeRuntime::berthObjects(std::string_view kin
   return out;
 }
 
+void KubeRuntime::removeObject(std::string_view kind, const std::string& name) {
+  if (kind == "pods") {
+    discard(name);
+    return;
+  }
+  absl::StatusOr<json> r = client_->remove(client_->corePath(kind, name));
+  if (!r.ok() && !absl::IsNotFound(r.status())) {
+    log::warn("could not remove a Berth object", {{"kind", std::string(kind)}, {"name", name},
+                                                  {"error", std::string(r.status().message())}});
+  }
+}
+
 void KubeRuntime::discard(const std::string& pod) {
   for (std::string_view kind : {"pods", "services", "configmaps"}) {
     json options = kind == "pods" ? json{{"gracePeriodSeconds", 0}} : json(nullptr);
@@ -267,8 +279,8 @@ void KubeRuntime::reapLoop() {
     lock.unlock();
     if (options_.reapOwn) options_.reapOwn();
     auto now = std::chrono::system_clock::now();
-    // Pods with their Services and ConfigMaps, then volume claims.
-    for (std::string_view kind : {"pods", "persistentvolumeclaims"}) {
+    // Pods with their Services and ConfigMaps; then what a crash left apart from a pod, and claims.
+    for (std::string_view kind : kBerthKinds) {
       absl::StatusOr<std::vector<json>> objects = berthObjects(kind);
       if (!objects.ok()) {
         log::warn("the reaper could not list", {{"kind", std::string(kind)}, {"error", std::string(objects.status().message())}});
@@ -278,11 +290,7 @@ void KubeRuntime::reapLoop() {
         if (!reapable(o, options_.pod.instance, options_.reapMaxSeconds, now)) continue;
         std::string name = o["metadata"].value("name", "");
         log::info("reaping another Berth's leftover", {{"kind", std::string(kind)}, {"name", name}});
-        if (kind == "pods") {
-          discard(name);
-        } else if (absl::Status st = removeVolume(name); !st.ok()) {
-          log::warn("could not reap a volume claim", {{"name", name}, {"error", std::string(st.message())}});
-        }
+        removeObject(kind, name);
       }
     }
     lock.lock();

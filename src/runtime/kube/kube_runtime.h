@@ -39,7 +39,12 @@ struct KubeRuntimeOptions {
   bool disableDind = false;               // --disable-dind: Docker socket binds are refused
 };
 
-// Whether the reaper removes `object` (a pod or volume claim of any Berth
+// What Berth makes in a namespace, labelled with its instance; pods first (a
+// pod's Service and ConfigMap go with it), so what the later kinds list is
+// what a crash left apart from a pod.
+inline constexpr std::string_view kBerthKinds[] = {"pods", "services", "configmaps", "persistentvolumeclaims"};
+
+// Whether the reaper removes `object` (a Berth object of any kind and any
 // instance): another instance's, created more than reapMax + 15 minutes
 // before `now` (its own daemon, if alive, removes it after reapMax).
 bool reapable(const nlohmann::json& object, const std::string& instance, int64_t reapMaxSeconds,
@@ -101,8 +106,10 @@ class KubeRuntime final : public Runtime {
   // Deletes the pod (grace 0), its Service and its ConfigMap, without waiting.
   void discard(const std::string& pod);
   // The pods of every Berth instance in the namespace.
-  // Objects of `kind` ("pods", "persistentvolumeclaims") any Berth instance made.
+  // Objects of `kind` (one of kBerthKinds) any Berth instance made.
   absl::StatusOr<std::vector<nlohmann::json>> berthObjects(std::string_view kind);
+  // A pod with its Service and ConfigMap (discard), or one object of another kind; logs failures.
+  void removeObject(std::string_view kind, const std::string& name);
   void reapLoop();
   // Deletes the pod (now) and waits until it is gone.
   absl::Status deletePod(const std::string& pod);
