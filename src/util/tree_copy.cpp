@@ -56,9 +56,10 @@ bool copyEntry(int srcDir, int dstDir, const std::string& name) {
     return copyDirectory(from.get(), to.get());
   }
   if (S_ISREG(st.st_mode)) {
-    UniqueFd from(::openat(srcDir, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     UniqueFd to(::openat(dstDir, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!from.valid() || !to.valid()) return false;
+    if (!to.valid()) return errno == EEXIST;  // there already (another start copying at once): kept
+    UniqueFd from(::openat(srcDir, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!from.valid()) return false;
     return copyBytes(from.get(), to.get()) && copyMeta(to.get(), st);
   }
   if (S_ISLNK(st.st_mode)) {
@@ -66,7 +67,7 @@ bool copyEntry(int srcDir, int dstDir, const std::string& name) {
     ssize_t len = ::readlinkat(srcDir, n, target.data(), target.size());
     if (len < 0) return false;
     target.resize(size_t(len));
-    if (::symlinkat(target.c_str(), dstDir, n) != 0) return false;
+    if (::symlinkat(target.c_str(), dstDir, n) != 0) return errno == EEXIST;
     if (!ownerIgnorable(::fchownat(dstDir, n, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW))) return false;
     const struct timespec times[2] = {st.st_atim, st.st_mtim};
     return ::utimensat(dstDir, n, times, AT_SYMLINK_NOFOLLOW) == 0;

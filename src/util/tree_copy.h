@@ -8,7 +8,8 @@ namespace berth {
 
 // What srcDir holds, into dstDir: directories, regular files and symlinks,
 // with their modes, owners and modification times; devices, fifos and
-// sockets are left out, hard links become separate files. Owners that
+// sockets are left out, hard links become separate files, and an entry
+// already in dstDir is kept (two starts copying into one volume). Owners that
 // cannot be set (EPERM, or EINVAL for an id outside a user namespace's map)
 // stay the copier's. False when copying failed (errno says why).
 bool copyDirContents(int srcDir, int dstDir);

@@ -50,6 +50,11 @@ TEST(TreeCopy, CopiesFilesDirectoriesAndSymlinksWithTheirModesAndTimes) {
   EXPECT_EQ(fs::read_symlink(base / "dst" / "etc" / "up"), "../../outside");
   EXPECT_FALSE(fs::exists(fs::symlink_status(base / "dst" / "pipe")));  // fifos are left out
   EXPECT_FALSE(fs::exists(base / "outside"));
+  // A second copy into the same place (two starts at once) keeps what is there.
+  std::ofstream(base / "dst" / "etc" / "app" / "app.conf", std::ios::trunc) << "changed\n";
+  ASSERT_TRUE(copyDirContents(src.get(), dst.get())) << strerror(errno);
+  std::ifstream again(base / "dst" / "etc" / "app" / "app.conf");
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>()), "changed\n");
   fs::remove_all(base);
 }
 
