@@ -96,7 +96,7 @@ class PodStreamImpl final : public PodStream {
   absl::Status handshake(const KubeClient& client, const Url& u, const StreamRequest& req) {
     std::string token = client.bearerToken();
     ws_.set_option(ws::stream_base::decorator([&](ws::request_type& r) {
-      r.set(beast::http::field::sec_websocket_protocol, "v4.channel.k8s.io");
+      r.set(beast::http::field::sec_websocket_protocol, offeredProtocols(req));
       if (!token.empty()) r.set(beast::http::field::authorization, "Bearer " + token);
     }));
     ws::response_type res;
@@ -319,6 +319,11 @@ std::string streamTarget(const KubeClient& client, const StreamRequest& req) {
   if (req.tty) path += "&tty=1";
   for (const std::string& c : req.command) path = strCat(path, "&command=", queryEscape(c));
   return path;
+}
+
+std::string offeredProtocols(const StreamRequest& req) {
+  // pods/portforward's WebSocket speaks the v4 channel framing only.
+  return req.forwardPort != 0 ? "v4.channel.k8s.io" : "v5.channel.k8s.io, v4.channel.k8s.io";
 }
 
 absl::StatusOr<std::unique_ptr<PodStream>> PodStream::open(const KubeClient& client, const StreamRequest& req) {

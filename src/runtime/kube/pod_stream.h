@@ -1,8 +1,10 @@
 #pragma once
 // A command in a pod's container (pods/exec), or the container's own
 // process (pods/attach), over the Kubernetes streaming WebSocket
-// (subprotocol v4.channel.k8s.io: binary frames whose first byte is the
-// channel — 0 stdin, 1 stdout, 2 stderr, 3 the final Status, 4 resize).
+// (subprotocol v5.channel.k8s.io where the server has it, else v4: binary
+// frames whose first byte is the channel — 0 stdin, 1 stdout, 2 stderr,
+// 3 the final Status, 4 resize; v5 adds a client's close of one channel,
+// which Berth does not need: stdin's end travels in its own frames).
 // Or one TCP connection to a pod's port (pods/portforward, one port per
 // stream): channel 0 carries the data both ways, 1 the kubelet's error
 // text, and the server opens each with the port number (two bytes).
@@ -26,6 +28,9 @@ struct StreamRequest {
   bool stdin = false, stdout = true, stderr = true, tty = false;
   uint16_t forwardPort = 0;  // pods/portforward to this port: its data is output on channel 1, write() sends
 };
+
+// What a stream's upgrade request offers as Sec-WebSocket-Protocol.
+std::string offeredProtocols(const StreamRequest& req);
 
 // The query of the request's URL (exposed for tests).
 std::string streamTarget(const KubeClient& client, const StreamRequest& req);
