@@ -5,6 +5,7 @@ docker-py; what it made checked with kubectl.
 Needs KUBECONFIG and BERTH_TEST_REGISTRY as cluster-up prints them
 (tests/kube/run-suite sets both up and tears the cluster down)."""
 
+import calendar
 import io
 import json
 import os
@@ -131,6 +132,13 @@ class Lifecycle(KubeBase):
         out, _ = follow.communicate(timeout=30)
         self.assertEqual(out, "line 5\nlate\n")
         self.assertEqual(follow.returncode, 0)
+        # --since and --until: "late" came 2 s after "line 5"; a second after "line 5" splits the log.
+        stamp = self.docker("logs", "-t", "ticker").stdout.splitlines()[4].split(" ")[0]
+        self.assertTrue(stamp.endswith("Z") and len(stamp) == 30, stamp)
+        between = calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) + int(stamp[20:29]) / 1e9 + 1
+        self.assertEqual(self.docker("logs", "--since", "%.3f" % between, "ticker").stdout, "late\n")
+        self.assertEqual(self.docker("logs", "--until", "%.3f" % between, "ticker").stdout,
+                         "".join("line %d\n" % i for i in range(1, 6)))
 
     def test_stop_sends_the_signal_then_kills_after_the_timeout(self):
         self.docker("run", "-d", "--name", "polite", BUSYBOX, "sh", "-c",
