@@ -203,7 +203,10 @@ absl::StatusOr<std::unique_ptr<KubeRuntime>> KubeRuntime::create(std::unique_ptr
   if (rt->options_.pruneStart) {
     for (std::string_view kind : kBerthKinds) {
       BERTH_ASSIGN_OR_RETURN(std::vector<json> objects, rt->berthObjects(kind));
-      for (const json& o : objects) rt->removeObject(kind, o["metadata"].value("name", ""));
+      for (const json& o : objects) {
+        std::string name = o["metadata"].value("name", "");
+        kind == "pods" ? rt->discard(name) : rt->removeObject(kind, name);
+      }
       log::info("pruned the namespace's Berth objects (--prune-start)",
                 {{"kind", std::string(kind)}, {"count", strCat(objects.size())}});
     }
@@ -241,11 +244,8 @@ absl::StatusOr<std::vector<json>> KubeRuntime::berthObjects(std::string_view kin
 }
 
 void KubeRuntime::removeObject(std::string_view kind, const std::string& name) {
-  if (kind == "pods") {
-    discard(name);
-    return;
-  }
-  absl::StatusOr<json> r = client_->remove(client_->corePath(kind, name));
+  json options = kind == "pods" ? json{{"gracePeriodSeconds", 0}} : json(nullptr);
+  absl::StatusOr<json> r = client_->remove(client_->corePath(kind, name), options);
   if (!r.ok() && !absl::IsNotFound(r.status())) {
     log::warn("could not remove a Berth object", {{"kind", std::string(kind)}, {"name", name},
                                                   {"error", std::string(r.status().message())}});
@@ -253,14 +253,7 @@ void KubeRuntime::removeObject(std::string_view kind, const std::string& name) {
 }
 
 void KubeRuntime::discard(const std::string& pod) {
-  for (std::string_view kind : {"pods", "services", "configmaps"}) {
-    json options = kind == "pods" ? json{{"gracePeriodSeconds", 0}} : json(nullptr);
-    absl::StatusOr<json> r = client_->remove(client_->corePath(kind, pod), options);
-    if (!r.ok() && !absl::IsNotFound(r.status())) {
-      log::warn("could not remove a Berth object", {{"kind", std::string(kind)}, {"name", pod},
-                                                    {"error", std::string(r.status().message())}});
-    }
-  }
+  for (std::string_view kind : {"pods", "services", "configmaps"}) removeObject(kind, pod);
 }
 
 void KubeRuntime::removeEverything() {
@@ -290,7 +283,7 @@ void KubeRuntime::reapLoop() {
         if (!reapable(o, options_.pod.instance, options_.reapMaxSeconds, now)) continue;
         std::string name = o["metadata"].value("name", "");
         log::info("reaping another Berth's leftover", {{"kind", std::string(kind)}, {"name", name}});
-        removeObject(kind, name);
+        kind == "pods" ? discard(name) : removeObject(kind, name);
       }
     }
     lock.lock();

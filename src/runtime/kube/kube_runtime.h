@@ -105,10 +105,9 @@ class KubeRuntime final : public Runtime {
   void serveSocket(const std::string& pod);
   // Deletes the pod (grace 0), its Service and its ConfigMap, without waiting.
   void discard(const std::string& pod);
-  // The pods of every Berth instance in the namespace.
   // Objects of `kind` (one of kBerthKinds) any Berth instance made.
   absl::StatusOr<std::vector<nlohmann::json>> berthObjects(std::string_view kind);
-  // A pod with its Service and ConfigMap (discard), or one object of another kind; logs failures.
+  // One object (a pod without grace); gone already is fine, failures are logged.
   void removeObject(std::string_view kind, const std::string& name);
   void reapLoop();
   // Deletes the pod (now) and waits until it is gone.
