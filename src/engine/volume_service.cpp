@@ -220,31 +220,30 @@ absl::Status VolumeService::removeVolume(std::string_view name, bool force) {
   return destroy(*row).status();
 }
 
-void VolumeService::reapStoredOlderThan(std::chrono::seconds maxAge) {
-  std::lock_guard lock(mu_);
+void VolumeService::destroyStored(const std::function<bool(const store::VolumeRow&)>& which, std::string_view why) {
   absl::StatusOr<std::vector<store::VolumeRow>> rows = db_.listVolumes();
-  absl::StatusOr<std::map<std::string, std::vector<std::string>>> used = uses();
-  if (!rows.ok() || !used.ok()) return;
-  int64_t now = toUnixNanos(nowSystem());
+  if (!rows.ok()) return;
   for (const store::VolumeRow& row : *rows) {
-    if (used->contains(row.name) || now - row.created <= int64_t(maxAge.count()) * 1'000'000'000) continue;
-    if (handleOf(ojson::parse(row.spec, nullptr, false)).empty()) continue;
-    log::info("removing a volume older than --reapmax", {{"volume", row.name}});
-    if (absl::StatusOr<int64_t> gone = destroy(row); !gone.ok()) {
-      log::warn("could not reap a volume", {{"volume", row.name}, {"error", std::string(gone.status().message())}});
-    }
-  }
-}
-
-void VolumeService::forgetStored() {
-  std::lock_guard lock(mu_);
-  absl::StatusOr<std::vector<store::VolumeRow>> rows = db_.listVolumes();
-  for (const store::VolumeRow& row : rows.ok() ? *rows : std::vector<store::VolumeRow>{}) {
-    if (handleOf(ojson::parse(row.spec, nullptr, false)).empty()) continue;
+    if (handleOf(ojson::parse(row.spec, nullptr, false)).empty() || !which(row)) continue;
+    log::info("removing a volume", {{"volume", row.name}, {"why", std::string(why)}});
     if (absl::StatusOr<int64_t> gone = destroy(row); !gone.ok()) {
       log::warn("could not remove a volume", {{"volume", row.name}, {"error", std::string(gone.status().message())}});
     }
   }
+}
+
+void VolumeService::reapStoredOlderThan(std::chrono::seconds maxAge) {
+  std::lock_guard lock(mu_);
+  absl::StatusOr<std::map<std::string, std::vector<std::string>>> used = uses();
+  if (!used.ok()) return;
+  int64_t oldest = toUnixNanos(nowSystem()) - int64_t(maxAge.count()) * 1'000'000'000;
+  destroyStored([&](const store::VolumeRow& row) { return !used->contains(row.name) && row.created < oldest; },
+                "older than --reapmax and unused");
+}
+
+void VolumeService::forgetStored() {
+  std::lock_guard lock(mu_);
+  destroyStored([](const store::VolumeRow&) { return true; }, "the daemon's end or --prune-start");
 }
 
 absl::StatusOr<api::backend::VolumePruneReport> VolumeService::pruneVolumes(const api::types::Filters& filters) {

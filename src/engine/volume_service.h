@@ -52,6 +52,8 @@ class VolumeService final : public api::backend::VolumeBackend {
   absl::StatusOr<std::map<std::string, std::vector<std::string>>> uses();
   // Removes the runtime's copy, then the record, then the directory; returns the bytes freed.
   absl::StatusOr<int64_t> destroy(const store::VolumeRow& row);
+  // Destroys the volumes the runtime keeps that `which` picks, logging why; call with mu_ held.
+  void destroyStored(const std::function<bool(const store::VolumeRow&)>& which, std::string_view why);
   void publish(std::string action, const std::string& name, std::string driver);
 
   store::StateStore& db_;
