@@ -9,8 +9,6 @@
 #include <filesystem>
 #include <set>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "engine/container_doc.h"
 #include "engine/container_service.h"
@@ -256,32 +254,10 @@ absl::Status ContainerService::legacyLinks(const Record& r, std::vector<std::str
     std::string names = strCat(alias, " ", childConfig.value("Hostname", ""));
     if (alias != childName) names += " " + childName;
     hosts.push_back(strCat(ip, "\t", names));
-    // And its variables: <ALIAS>_NAME, _PORT and _PORT_<port>_<PROTO>[_ADDR|_PORT|_PROTO], _ENV_<var>.
-    std::string prefix = absl::AsciiStrToUpper(alias);
-    std::replace(prefix.begin(), prefix.end(), '-', '_');
-    env.push_back(strCat(prefix, "_NAME=/", r.row.name, "/", alias));
-    std::vector<std::pair<int, std::string>> ports;
-    ojson exposed = childConfig.value("ExposedPorts", ojson::object());  // outlives the loop over it
-    if (!exposed.is_object()) exposed = ojson::object();
-    for (const auto& [key, unused] : exposed.items()) {
-      auto [port, proto] = splitOnce(key, '/');
-      int n = 0;
-      if (absl::SimpleAtoi(std::string(port), &n)) ports.emplace_back(n, proto.empty() ? "tcp" : std::string(proto));
-    }
-    std::sort(ports.begin(), ports.end());
-    if (!ports.empty()) env.push_back(strCat(prefix, "_PORT=", ports[0].second, "://", ip, ":", ports[0].first));
-    for (const auto& [port, proto] : ports) {
-      std::string p = strCat(prefix, "_PORT_", port, "_", absl::AsciiStrToUpper(proto));
-      env.push_back(strCat(p, "=", proto, "://", ip, ":", port));
-      env.push_back(strCat(p, "_ADDR=", ip));
-      env.push_back(strCat(p, "_PORT=", port));
-      env.push_back(strCat(p, "_PROTO=", proto));
-    }
-    for (const std::string& var : stringList(childConfig.value("Env", ojson()))) {
-      auto [key, value] = splitOnce(var, '=');
-      if (key == "HOME" || key == "PATH" || var.find('=') == std::string::npos) continue;
-      env.push_back(strCat(prefix, "_ENV_", key, "=", value));
-    }
+    std::vector<std::string> vars = linkVariables(alias, strCat("/", r.row.name, "/", alias), ip,
+                                                  childConfig.value("ExposedPorts", ojson::object()),
+                                                  childConfig.value("Env", ojson::array()));
+    env.insert(env.end(), vars.begin(), vars.end());
   }
   return absl::OkStatus();
 }

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "engine/container_doc.h"
 #include "runtime/capabilities.h"
 #include "util/status.h"
@@ -218,6 +220,67 @@ absl::StatusOr<runtime::ContainerSpec> buildContainerSpec(const ojson& doc, cons
   r.cpusetMems = h.value("CpusetMems", "");
   r.pidsLimit = intOf(h, "PidsLimit");
   return s;
+}
+
+std::vector<std::string> linkVariables(std::string_view alias, std::string_view linkName, std::string_view ip,
+                                       const ojson& exposedPorts, const ojson& env) {
+  std::string prefix = absl::AsciiStrToUpper(std::string(alias));
+  std::replace(prefix.begin(), prefix.end(), '-', '_');
+  struct Port {
+    int num;
+    std::string proto;
+  };
+  std::vector<Port> ports;
+  if (exposedPorts.is_object()) {
+    for (const auto& [key, unused] : exposedPorts.items()) {
+      auto [num, proto] = splitOnce(key, '/');
+      int n = 0;
+      if (absl::SimpleAtoi(std::string(num), &n)) ports.push_back({n, proto.empty() ? "tcp" : std::string(proto)});
+    }
+  }
+  // dockerd's order: TCP ports first, then by protocol, then by number.
+  std::sort(ports.begin(), ports.end(), [](const Port& a, const Port& b) {
+    if (a.proto != b.proto) {
+      if (a.proto == "tcp" || b.proto == "tcp") return a.proto == "tcp";
+      return a.proto < b.proto;
+    }
+    return a.num < b.num;
+  });
+  std::vector<std::string> out;
+  auto url = [&](const Port& p) { return strCat(p.proto, "://", ip, ":", p.num); };
+  auto portPrefix = [&](const Port& p) { return strCat(prefix, "_PORT_", p.num, "_", absl::AsciiStrToUpper(p.proto)); };
+  if (!ports.empty()) out.push_back(strCat(prefix, "_PORT=", url(ports[0])));
+  for (size_t i = 0; i < ports.size(); ++i) {
+    std::string p = portPrefix(ports[i]);
+    out.push_back(strCat(p, "=", url(ports[i])));
+    out.push_back(strCat(p, "_ADDR=", ip));
+    out.push_back(strCat(p, "_PORT=", ports[i].num));
+    out.push_back(strCat(p, "_PROTO=", ports[i].proto));
+  }
+  // A run of consecutive ports of one protocol is also named as a range, after its first port.
+  for (size_t start = 0; start < ports.size();) {
+    size_t end = start;
+    while (end + 1 < ports.size() && ports[end + 1].proto == ports[start].proto &&
+           ports[end + 1].num == ports[end].num + 1) {
+      ++end;
+    }
+    if (end > start) {
+      std::string p = portPrefix(ports[start]);
+      out.push_back(strCat(p, "_START=", url(ports[start])));
+      out.push_back(strCat(p, "_PORT_START=", ports[start].num));
+      out.push_back(strCat(p, "_END=", url(ports[end])));
+      out.push_back(strCat(p, "_PORT_END=", ports[end].num));
+    }
+    start = end + 1;
+  }
+  out.push_back(strCat(prefix, "_NAME=", linkName));
+  for (const std::string& var : stringList(env)) {
+    if (var.find('=') == std::string::npos) continue;
+    auto [key, value] = splitOnce(var, '=');
+    if (key == "HOME" || key == "PATH") continue;
+    out.push_back(strCat(prefix, "_ENV_", key, "=", value));
+  }
+  return out;
 }
 
 }  // namespace berth::engine

@@ -180,15 +180,19 @@ class Networks(RunBase):
         self.assertEqual(s["Ports"], {})
 
     def test_legacy_links_on_the_default_bridge(self):
-        self.docker("run", "-d", "--name", "srv", "-e", "FOO=bar", "--expose", "80", "busybox", "sh", "-c",
-                    HTTPD.format(text="linked"))
+        self.docker("run", "-d", "--name", "srv", "-e", "FOO=bar", "--expose", "80", "--expose", "7000-7002",
+                    "--expose", "53/udp", "busybox", "sh", "-c", HTTPD.format(text="linked"))
         srv = self.inspect("srv")
         ip = srv["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
         out = self.sh("--name", "linker", "--link", "srv:db", "busybox", "sh", "-c",
                       "grep -w db /etc/hosts; echo $DB_NAME $DB_PORT $DB_PORT_80_TCP_ADDR $DB_ENV_FOO; "
+                      "env | grep -E '^DB_PORT_(7000|53)_[A-Z]+_(START|END|PORT_START|PORT_END)=' | sort; "
                       "wget -qO- http://db/").stdout
-        self.assertEqual(out, "%s\tdb %s srv\n/linker/db tcp://%s:80 %s bar\nlinked\n"
-                         % (ip, srv["Config"]["Hostname"], ip, ip))
+        # The first TCP port is DB_PORT; a run of exposed ports is also named as a range.
+        self.assertEqual(out, "%s\tdb %s srv\n/linker/db tcp://%s:80 %s bar\n"
+                         "DB_PORT_7000_TCP_END=tcp://%s:7002\nDB_PORT_7000_TCP_PORT_END=7002\n"
+                         "DB_PORT_7000_TCP_PORT_START=7000\nDB_PORT_7000_TCP_START=tcp://%s:7000\nlinked\n"
+                         % (ip, srv["Config"]["Hostname"], ip, ip, ip, ip))
         self.docker("stop", "-t", "0", "srv")
         r = self.sh("--name", "linker2", "--link", "srv:db", "busybox", "true", check=False)
         self.assertIn("Cannot link to a non running container: /srv AS /linker2/db", r.stderr)

@@ -48,6 +48,36 @@ TEST(ParseByteSize, DockerUnits) {
   EXPECT_EQ(parseByteSize("10q"), -1);
 }
 
+TEST(LinkVariables, PortsRangesNameAndEnv) {
+  ojson exposed = {{"8001/tcp", {}}, {"53/udp", {}}, {"8000/tcp", {}}, {"8002/tcp", {}}, {"9000", {}}, {"54/udp", {}}};
+  std::vector<std::string> vars =
+      linkVariables("my-db", "/app/my-db", "172.17.0.2", exposed, ojson{"FOO=bar", "PATH=/bin", "HOME=/root", "BARE"});
+  std::vector<std::string> want = {
+      "MY_DB_PORT=tcp://172.17.0.2:8000",
+      "MY_DB_PORT_8000_TCP=tcp://172.17.0.2:8000", "MY_DB_PORT_8000_TCP_ADDR=172.17.0.2",
+      "MY_DB_PORT_8000_TCP_PORT=8000", "MY_DB_PORT_8000_TCP_PROTO=tcp",
+      "MY_DB_PORT_8001_TCP=tcp://172.17.0.2:8001", "MY_DB_PORT_8001_TCP_ADDR=172.17.0.2",
+      "MY_DB_PORT_8001_TCP_PORT=8001", "MY_DB_PORT_8001_TCP_PROTO=tcp",
+      "MY_DB_PORT_8002_TCP=tcp://172.17.0.2:8002", "MY_DB_PORT_8002_TCP_ADDR=172.17.0.2",
+      "MY_DB_PORT_8002_TCP_PORT=8002", "MY_DB_PORT_8002_TCP_PROTO=tcp",
+      "MY_DB_PORT_9000_TCP=tcp://172.17.0.2:9000", "MY_DB_PORT_9000_TCP_ADDR=172.17.0.2",
+      "MY_DB_PORT_9000_TCP_PORT=9000", "MY_DB_PORT_9000_TCP_PROTO=tcp",
+      "MY_DB_PORT_53_UDP=udp://172.17.0.2:53", "MY_DB_PORT_53_UDP_ADDR=172.17.0.2",
+      "MY_DB_PORT_53_UDP_PORT=53", "MY_DB_PORT_53_UDP_PROTO=udp",
+      "MY_DB_PORT_54_UDP=udp://172.17.0.2:54", "MY_DB_PORT_54_UDP_ADDR=172.17.0.2",
+      "MY_DB_PORT_54_UDP_PORT=54", "MY_DB_PORT_54_UDP_PROTO=udp",
+      "MY_DB_PORT_8000_TCP_START=tcp://172.17.0.2:8000", "MY_DB_PORT_8000_TCP_PORT_START=8000",
+      "MY_DB_PORT_8000_TCP_END=tcp://172.17.0.2:8002", "MY_DB_PORT_8000_TCP_PORT_END=8002",
+      "MY_DB_PORT_53_UDP_START=udp://172.17.0.2:53", "MY_DB_PORT_53_UDP_PORT_START=53",
+      "MY_DB_PORT_53_UDP_END=udp://172.17.0.2:54", "MY_DB_PORT_53_UDP_PORT_END=54",
+      "MY_DB_NAME=/app/my-db",
+      "MY_DB_ENV_FOO=bar",
+  };
+  EXPECT_EQ(vars, want);
+  // No ports: only the name (and no _PORT at all).
+  EXPECT_EQ(linkVariables("db", "/x/db", "10.0.0.2", ojson::object(), ojson()), std::vector<std::string>{"DB_NAME=/x/db"});
+}
+
 TEST(BuildContainerSpec, ProcessDefaults) {
   SpecContext ctx;
   ctx.lowerDirs = {"/l2", "/l1"};
