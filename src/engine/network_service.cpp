@@ -1,5 +1,6 @@
 #include "engine/network_service.h"
 
+#include <netinet/in.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -210,6 +211,14 @@ class NetworkService::Impl {
     uint32_t ip = 0;
     std::vector<std::string> dnsNames;
   };
+  // A published container port whose replies are delivered here (see routeRepliesLocked).
+  struct ReplyRoute {
+    uint32_t ip;
+    uint8_t proto;
+    uint16_t port;
+    auto operator<=>(const ReplyRoute&) const = default;
+  };
+  static constexpr uint32_t kReplyRulePriority = 100;  // before the main table (32766)
 
   Impl(store::StateStore& db, EventBus& events, NetworkOptions options)
       : db_(db), events_(events), options_(std::move(options)), work_(io_.get_executor()) {
@@ -238,6 +247,8 @@ class NetworkService::Impl {
   std::map<std::string, Network> networks_;                     // by id; guarded by mu_
   std::map<std::string, std::vector<Endpoint>> endpoints_;      // by container id; guarded by mu_
   std::map<std::string, std::vector<network::PortForwarder::Handle>> ports_;  // by container id; guarded by mu_
+  std::map<ReplyRoute, int> replyRoutes_;                                  // users of each rule; guarded by mu_
+  std::map<network::PortForwarder::Handle, ReplyRoute> replyRouteOf_;      // guarded by mu_
   bool firewallApplied_ = false;
 
   // DNS tables, read on the io thread: their own lock, never held while waiting.
@@ -530,8 +541,68 @@ class NetworkService::Impl {
   void releasePortsLocked(const std::string& containerId) {
     auto it = ports_.find(containerId);
     if (it == ports_.end()) return;
-    for (auto h : it->second) forwarder_->remove(h);
+    for (auto h : it->second) {
+      forwarder_->remove(h);
+      if (auto r = replyRouteOf_.find(h); r != replyRouteOf_.end()) {
+        unrouteRepliesLocked(r->second);
+        replyRouteOf_.erase(r);
+      }
+    }
     ports_.erase(it);
+  }
+
+  // The forwarder connects to a container from the client's own address
+  // (PortSpec::keepClientAddress), as dockerd's NAT keeps it. The container's
+  // replies to that address must then be delivered here, to the forwarder's
+  // socket, rather than routed on (out of the host, or rootless through
+  // slirp4netns): a policy rule per published container port sends them to a
+  // table that delivers everything locally. Only replies come from a
+  // published port of a container; its own connections leave from other
+  // ports and are routed as before.
+  bool keepClientAddresses() const { return bridgesAvailable(); }
+  // The table's number: one per daemon, for the host's namespace may hold several.
+  uint32_t replyTable() const {
+    uint32_t h = 2166136261u;  // FNV-1a of the instance tag
+    for (char c : options_.instanceTag) h = (h ^ uint8_t(c)) * 16777619u;
+    return options_.instanceTag.empty() ? 7841 : 7842 + h % 100000;
+  }
+
+  absl::Status routeRepliesLocked(const ReplyRoute& r) {
+    if (replyRoutes_[r]++ > 0) return absl::OkStatus();
+    absl::Status st = [&]() -> absl::Status {
+      BERTH_ASSIGN_OR_RETURN(network::Netlink nl, network::Netlink::open());
+      BERTH_RETURN_IF_ERROR(nl.addLocalDeliveryTable(replyTable()));
+      return nl.sourcePortRule(true, r.ip, r.proto, r.port, replyTable(), kReplyRulePriority);
+    }();
+    if (!st.ok()) replyRoutes_.erase(r);
+    return st;
+  }
+
+  void unrouteRepliesLocked(const ReplyRoute& r) {
+    auto it = replyRoutes_.find(r);
+    if (it == replyRoutes_.end() || --it->second > 0) return;
+    replyRoutes_.erase(it);
+    auto nl = network::Netlink::open();
+    absl::Status st = nl.ok() ? nl->sourcePortRule(false, r.ip, r.proto, r.port, replyTable(), kReplyRulePriority)
+                              : nl.status();
+    if (st.ok() && replyRoutes_.empty()) st = nl->deleteLocalDeliveryTable(replyTable());
+    if (!st.ok()) log::warn("port forward: removing a reply route failed", {{"error", std::string(st.message())}});
+  }
+
+  // The rules of this daemon's table that no published port needs any more:
+  // a crashed daemon's, found by the next one.
+  void removeStaleReplyRoutesLocked() {
+    auto nl = network::Netlink::open();
+    absl::StatusOr<std::vector<network::Netlink::SourcePortRule>> rules =
+        nl.ok() ? nl->sourcePortRules(replyTable()) : nl.status();
+    absl::Status st = rules.status();
+    for (size_t i = 0; st.ok() && i < rules->size(); ++i) {
+      const auto& r = (*rules)[i];
+      if (replyRoutes_.contains(ReplyRoute{r.source, r.proto, r.port})) continue;
+      st = nl->sourcePortRule(false, r.source, r.proto, r.port, replyTable(), r.priority);
+    }
+    if (st.ok() && replyRoutes_.empty()) st = nl->deleteLocalDeliveryTable(replyTable());
+    if (!st.ok()) log::warn("could not remove stale reply routes", {{"error", std::string(st.message())}});
   }
 
   absl::StatusOr<ojson> publishLocked(const std::string& containerId, const ojson& doc, uint32_t target,
@@ -558,10 +629,26 @@ class NetworkService::Impl {
           continue;
         }
         spec.hostPort = bound->front().hostPort;
-        BERTH_ASSIGN_OR_RETURN(network::PortForwarder::Handle h, forwarder_->add(
+        std::optional<ReplyRoute> route;
+        if (!dial && target != 0 && keepClientAddresses()) {
+          route = ReplyRoute{target, uint8_t(r.proto == "udp" ? IPPROTO_UDP : IPPROTO_TCP), r.containerPort};
+          if (absl::Status st = routeRepliesLocked(*route); st.ok()) {
+            spec.keepClientAddress = true;
+          } else {
+            log::warn("port forward: the container will see this host's address, not the client's",
+                      {{"error", std::string(st.message())}});
+            route.reset();
+          }
+        }
+        absl::StatusOr<network::PortForwarder::Handle> h = forwarder_->add(
             std::move(listeners), spec,
-            dial ? network::Dialer([d = *dial, port = r.containerPort] { return d(port); }) : network::Dialer()));
-        ports_[containerId].push_back(h);
+            dial ? network::Dialer([d = *dial, port = r.containerPort] { return d(port); }) : network::Dialer());
+        if (!h.ok()) {
+          if (route) unrouteRepliesLocked(*route);
+          return h.status();
+        }
+        if (route) replyRouteOf_[*h] = *route;
+        ports_[containerId].push_back(*h);
         if (!ports[r.key].is_array()) ports[r.key] = ojson::array();
         for (const network::BoundPort& b : *bound) {
           ports[r.key].push_back({{"HostIp", b.hostIp}, {"HostPort", strCat(b.hostPort)}});
@@ -704,6 +791,7 @@ void NetworkService::removeUnusedBridges() {
     }
     n.bridgeReady = false;
   }
+  impl_->removeStaleReplyRoutesLocked();
   impl_->firewallApplied_ = true;  // rewritten whatever this daemon applied: no table is left over
   absl::Status fw = impl_->applyFirewallLocked();
   if (!fw.ok()) log::warn("could not apply the firewall rules", {{"error", std::string(fw.message())}});

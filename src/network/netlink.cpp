@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <net/if.h>
+#include <linux/fib_rules.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "network/ipam.h"
+#include "util/status.h"
 #include "util/strings.h"
 
 namespace berth::network {
@@ -59,6 +61,15 @@ nlmsghdr* linkMessage(char* buf, uint16_t type, uint16_t flags, const std::strin
   auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
   ifi->ifi_family = AF_UNSPEC;
   mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
+  return nlh;
+}
+
+// The header of a request that adds (`newType`, failing on an existing one)
+// or deletes (`delType`) one object.
+nlmsghdr* changeMessage(char* buf, bool add, uint16_t newType, uint16_t delType) {
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = add ? newType : delType;
+  nlh->nlmsg_flags = add ? NLM_F_CREATE | NLM_F_EXCL : 0;
   return nlh;
 }
 
@@ -247,6 +258,109 @@ absl::Status Netlink::addDefaultRoute(uint32_t gateway) {
   absl::Status st = request(nlh, "adding the default route");
   if (st.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
   return st;
+}
+
+absl::Status Netlink::change(nlmsghdr* nlh, bool add, const std::string& what) {
+  absl::Status st = request(nlh, (add ? "adding " : "deleting ") + what);
+  if (add && st.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
+  if (!add && st.code() == absl::StatusCode::kNotFound) return absl::OkStatus();
+  return st;
+}
+
+absl::Status Netlink::addLocalDeliveryTable(uint32_t table) { return localDeliveryRoute(true, table); }
+absl::Status Netlink::deleteLocalDeliveryTable(uint32_t table) { return localDeliveryRoute(false, table); }
+
+absl::Status Netlink::localDeliveryRoute(bool add, uint32_t table) {
+  BERTH_ASSIGN_OR_RETURN(int lo, linkIndex("lo"));
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = changeMessage(buf, add, RTM_NEWROUTE, RTM_DELROUTE);
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  rtm->rtm_family = AF_INET;
+  rtm->rtm_dst_len = 0;
+  rtm->rtm_table = RT_TABLE_UNSPEC;  // the number travels in RTA_TABLE: it may exceed 255
+  rtm->rtm_protocol = RTPROT_BOOT;
+  rtm->rtm_scope = RT_SCOPE_HOST;
+  rtm->rtm_type = RTN_LOCAL;
+  mnl_attr_put_u32(nlh, RTA_TABLE, table);
+  mnl_attr_put_u32(nlh, RTA_OIF, uint32_t(lo));
+  return change(nlh, add, "the local delivery route");
+}
+
+absl::Status Netlink::sourcePortRule(bool add, uint32_t source, uint8_t proto, uint16_t port, uint32_t table,
+                                     uint32_t priority) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = changeMessage(buf, add, RTM_NEWRULE, RTM_DELRULE);
+  auto* frh = static_cast<fib_rule_hdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(fib_rule_hdr)));
+  frh->family = AF_INET;
+  frh->src_len = 32;
+  frh->table = RT_TABLE_UNSPEC;
+  frh->action = FR_ACT_TO_TBL;
+  mnl_attr_put_u32(nlh, FRA_SRC, htonl(source));
+  mnl_attr_put_u8(nlh, FRA_IP_PROTO, proto);
+  fib_rule_port_range range{port, port};  // host byte order, as the kernel compares them
+  mnl_attr_put(nlh, FRA_SPORT_RANGE, sizeof range, &range);
+  mnl_attr_put_u32(nlh, FRA_TABLE, table);
+  mnl_attr_put_u32(nlh, FRA_PRIORITY, priority);
+  return change(nlh, add, "a routing rule");
+}
+
+absl::StatusOr<std::vector<Netlink::SourcePortRule>> Netlink::sourcePortRules(uint32_t table) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_GETRULE;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  nlh->nlmsg_seq = ++seq_;
+  auto* frh = static_cast<fib_rule_hdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(fib_rule_hdr)));
+  frh->family = AF_INET;
+  if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0) return fromErrno(errno, "listing routing rules");
+  struct Found {
+    uint32_t table;
+    std::vector<SourcePortRule> rules;
+  } found{table, {}};
+  auto onMessage = [](const nlmsghdr* m, void* data) -> int {
+    if (m->nlmsg_type != RTM_NEWRULE) return MNL_CB_OK;
+    auto* f = static_cast<Found*>(data);
+    const auto* hdr = static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(m));
+    SourcePortRule r;
+    uint32_t ruleTable = hdr->table;
+    bool hasSource = false, hasPort = false;
+    const char* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(m));
+    for (auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(m, sizeof(fib_rule_hdr)));
+         mnl_attr_ok(attr, int(tail - reinterpret_cast<const char*>(attr))); attr = mnl_attr_next(attr)) {
+      switch (mnl_attr_get_type(attr)) {
+        case FRA_TABLE: ruleTable = mnl_attr_get_u32(attr); break;
+        case FRA_PRIORITY: r.priority = mnl_attr_get_u32(attr); break;
+        case FRA_IP_PROTO: r.proto = mnl_attr_get_u8(attr); break;
+        case FRA_SRC:
+          r.source = ntohl(mnl_attr_get_u32(attr));
+          hasSource = hdr->src_len == 32;
+          break;
+        case FRA_SPORT_RANGE:
+          if (mnl_attr_get_payload_len(attr) >= sizeof(fib_rule_port_range)) {
+            fib_rule_port_range range;
+            std::memcpy(&range, mnl_attr_get_payload(attr), sizeof range);
+            r.port = range.start;
+            hasPort = range.start == range.end;
+          }
+          break;
+        default: break;
+      }
+    }
+    if (ruleTable == f->table && hasSource && hasPort && r.proto != 0) f->rules.push_back(r);
+    return MNL_CB_OK;
+  };
+  std::vector<char> rbuf(MNL_SOCKET_BUFFER_SIZE);
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(sock_, rbuf.data(), rbuf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fromErrno(errno, "listing routing rules");
+    }
+    int rc = mnl_cb_run(rbuf.data(), size_t(n), seq_, portId_, onMessage, &found);
+    if (rc == MNL_CB_ERROR) return fromErrno(errno, "listing routing rules");
+    if (rc == MNL_CB_STOP) break;
+  }
+  return found.rules;
 }
 
 void macForIp(uint32_t ip, uint8_t mac[6]) {

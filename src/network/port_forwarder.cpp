@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -44,6 +45,38 @@ constexpr auto kListenerRetryDelay = std::chrono::milliseconds(50);
 // dockerd's fallback when the kernel's range cannot be read.
 constexpr uint32_t kFallbackPortLow = 49153;
 constexpr uint32_t kFallbackPortHigh = 65535;
+
+// Binds an upstream socket to the client's own address and port so the
+// container sees them: IP_TRANSPARENT lets a socket claim an address that is
+// not this host's. Only an IPv4 client off loopback can be answered that way.
+// Best effort: on false the socket is as it was and connect() picks the source.
+bool claimClientAddress(int fd, const net::ip::address& client, uint16_t port) {
+  net::ip::address_v4 v4;
+  if (client.is_v4()) {
+    v4 = client.to_v4();
+  } else if (client.is_v6() && client.to_v6().is_v4_mapped()) {
+    v4 = net::ip::make_address_v4(net::ip::v4_mapped, client.to_v6());
+  } else {
+    return false;
+  }
+  if (v4.is_loopback() || v4.is_unspecified()) return false;
+  int on = 1, off = 0;
+  if (::setsockopt(fd, SOL_IP, IP_TRANSPARENT, &on, sizeof on) != 0) {
+    log::debug("port forward: cannot keep the client's address", {{"error", strerror(errno)}});
+    return false;
+  }
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);  // an earlier connection's TIME_WAIT
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(v4.to_uint());
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
+    log::debug("port forward: cannot keep the client's address", {{"error", strerror(errno)}});
+    ::setsockopt(fd, SOL_IP, IP_TRANSPARENT, &off, sizeof off);
+    return false;
+  }
+  return true;
+}
 
 // ---- Binding -----------------------------------------------------------------
 
@@ -299,8 +332,12 @@ class Mapping : public std::enable_shared_from_this<Mapping> {
 // out to the other; EOF becomes shutdown(SHUT_WR) on the other side.
 class TcpConn : public std::enable_shared_from_this<TcpConn> {
  public:
-  TcpConn(std::shared_ptr<Mapping> m, tcp::socket client, std::string clientText)
-      : m_(std::move(m)), client_(std::move(client)), upstream_(m_->ioc), clientText_(std::move(clientText)) {
+  TcpConn(std::shared_ptr<Mapping> m, tcp::socket client, std::optional<tcp::endpoint> peer)
+      : m_(std::move(m)),
+        client_(std::move(client)),
+        upstream_(m_->ioc),
+        peer_(peer),
+        clientText_(peer ? endpointText(*peer) : std::string("?")) {
     up_.src = &client_;
     up_.dst = &upstream_;
     up_.name = "client->container";
@@ -316,6 +353,7 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
       close(strCat(dialed ? "dial: " : "upstream socket: ", fd.status().message()));
       return;
     }
+    if (!dialed && m_->spec.keepClientAddress && peer_) claimClientAddress(fd->get(), peer_->address(), peer_->port());
     error_code ec;
     upstream_.assign(tcp::v4(), fd->get(), ec);  // a dialed one may be any stream socket: asio's calls work on it
     if (ec) {
@@ -486,6 +524,7 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
   std::shared_ptr<Mapping> m_;
   tcp::socket client_;
   tcp::socket upstream_;
+  std::optional<tcp::endpoint> peer_;  // unknown when the accepted socket could not tell
   std::string clientText_;
   Pump up_;    // client -> container
   Pump down_;  // container -> client
@@ -508,6 +547,7 @@ class UdpSession : public std::enable_shared_from_this<UdpSession> {
   absl::Status open() {
     auto fd = (*m_->factory)(AF_INET, SOCK_DGRAM);
     if (!fd.ok()) return fd.status();
+    if (m_->spec.keepClientAddress) claimClientAddress(fd->get(), client_.address(), client_.port());
     error_code ec;
     upstream_.assign(udp::v4(), fd->get(), ec);
     if (ec) return absl::InternalError(strCat("upstream socket: ", ec.message()));
@@ -688,7 +728,7 @@ void Mapping::acceptNext(size_t i) {
     }
     error_code epEc;
     tcp::endpoint peer = s.remote_endpoint(epEc);
-    auto conn = std::make_shared<TcpConn>(self, std::move(s), epEc ? std::string("?") : endpointText(peer));
+    auto conn = std::make_shared<TcpConn>(self, std::move(s), epEc ? std::nullopt : std::optional(peer));
     self->conns.emplace(conn.get(), conn);
     conn->start();
     self->acceptNext(i);

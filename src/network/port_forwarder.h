@@ -26,6 +26,11 @@ struct PortSpec {
   uint16_t hostPort = 0;       // 0 = a free one from /proc/sys/net/ipv4/ip_local_port_range
   uint32_t containerIpv4 = 0;  // host byte order
   uint16_t containerPort = 0;
+  // Connect to the container from the client's own IPv4 address (IP_TRANSPARENT),
+  // so it sees who connected. The caller routes the container's replies from
+  // containerIpv4:containerPort back here (a local-delivery policy rule); a
+  // client on loopback or over IPv6 is still relayed from this host's address.
+  bool keepClientAddress = false;
 };
 
 // TCP only: when given to add(), each connection is relayed to the stream

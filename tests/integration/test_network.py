@@ -8,6 +8,7 @@ import http.server
 import ipaddress
 import json
 import os
+import signal
 import socket
 import subprocess
 import tempfile
@@ -44,6 +45,9 @@ UDP_ECHO_C = r"""
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <string.h>
+/* udpecho PORT: echoes each datagram; udpecho PORT who: answers with the sender's address. */
 int main(int argc, char **argv) {
   int s = socket(AF_INET, SOCK_DGRAM, 0);
   struct sockaddr_in a = {0};
@@ -55,10 +59,52 @@ int main(int argc, char **argv) {
     struct sockaddr_in from;
     socklen_t len = sizeof from;
     ssize_t n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&from, &len);
-    if (n > 0) sendto(s, buf, n, 0, (struct sockaddr *)&from, len);
+    if (n > 0 && argc > 2) {
+      const char *who = inet_ntoa(from.sin_addr);
+      sendto(s, who, strlen(who), 0, (struct sockaddr *)&from, len);
+    } else if (n > 0) {
+      sendto(s, buf, n, 0, (struct sockaddr *)&from, len);
+    }
   }
 }
 """
+
+
+class ClientNetns:
+    """A network namespace with a veth pair to the host's (….2 there, ….1
+    here): a client that reaches this host from an address of its own rather
+    than over loopback."""
+
+    def __init__(self):
+        # A documentation range this machine has no route into.
+        routes = subprocess.run(["ip", "-4", "route"], capture_output=True, text=True, check=True).stdout
+        net = next(n for n in ("198.51.100", "203.0.113", "100.64.201") if n + "." not in routes)
+        self.HOST, self.CLIENT = net + ".1", net + ".2"
+        tag = "%d" % (os.getpid() % 100000)
+        self.name, self.veth = "berth-it-cl" + tag, "bitc" + tag
+
+        def ip(*args):
+            subprocess.run(["ip", *args], check=True, capture_output=True)
+
+        ip("netns", "add", self.name)
+        try:
+            ip("link", "add", self.veth, "type", "veth", "peer", "name", "eth0", "netns", self.name)
+            ip("addr", "add", self.HOST + "/30", "dev", self.veth)
+            ip("link", "set", self.veth, "up")
+            ip("-n", self.name, "addr", "add", self.CLIENT + "/30", "dev", "eth0")
+            ip("-n", self.name, "link", "set", "eth0", "up")
+            ip("-n", self.name, "link", "set", "lo", "up")
+        except Exception:
+            self.remove()
+            raise
+
+    def run_python(self, code):
+        return subprocess.run(["ip", "netns", "exec", self.name, "python3", "-c", code], capture_output=True,
+                              text=True, check=True, timeout=30).stdout
+
+    def remove(self):
+        subprocess.run(["ip", "link", "del", self.veth], capture_output=True)
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
 
 
 def netns_holder(data_root):
@@ -92,7 +138,19 @@ def berth_leftovers(holder=None):
     ours = [n for n in names if n.startswith("berth") or n.startswith("br-") or n.startswith("veth")]
     tables = subprocess.run(enter + ["nft", "list", "tables"], capture_output=True, text=True, check=True).stdout
     ours += [t for t in tables.split("\n") if t.startswith("table ip berth")]
-    return ours
+    return ours + reply_rules(holder)
+
+
+def reply_rules(holder=None):
+    """The policy rules Berth adds for published ports' replies (from a
+    container's address and port, ipproto, sport) and the route of the table
+    they look up, here or in `holder`'s namespace."""
+    enter = ["nsenter", "-t", str(holder), "-n"] if holder else []
+    rules = subprocess.run(enter + ["ip", "rule"], capture_output=True, text=True, check=True).stdout
+    routes = subprocess.run(enter + ["ip", "route", "show", "table", "all"], capture_output=True, text=True,
+                            check=True).stdout
+    return ([r.strip() for r in rules.split("\n") if "ipproto" in r and "sport" in r] +
+            [r.strip() for r in routes.split("\n") if r.startswith("local default")])  # their table
 
 
 def default_route_ipv4():
@@ -345,6 +403,58 @@ class Networks(RunBase):
             self.assertEqual(s.recvfrom(100)[0], text)
             s.close()
 
+    def test_published_ports_keep_the_client_address(self):
+        """A client from another machine (here a namespace of the test's) is
+        seen by the container with its own address, over TCP and UDP; one on
+        loopback, which the container could not answer, as the gateway."""
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(subprocess.run, ["rm", "-rf", tmp])
+        os.makedirs(os.path.join(tmp, "www", "cgi-bin"))
+        who = os.path.join(tmp, "www", "cgi-bin", "who")
+        with open(who, "w") as f:
+            f.write('#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n%s\\n" "$REMOTE_ADDR"\n')
+        os.chmod(who, 0o755)
+        with open(os.path.join(tmp, "echo.c"), "w") as f:
+            f.write(UDP_ECHO_C)
+        subprocess.run(["gcc", "-static", "-O1", "-o", os.path.join(tmp, "udpecho"), os.path.join(tmp, "echo.c")],
+                       check=True)
+        if ROOTLESS:
+            RootlessUser.get().own(tmp)
+        tcp_port, udp_port = free_ports(2)
+        self.docker("run", "-d", "--name", "who", "-v", "%s/www:/www:ro" % tmp, "-p", "%d:80" % tcp_port,
+                    "busybox", "httpd", "-f", "-p", "80", "-h", "/www")
+        self.docker("run", "-d", "--name", "udpwho", "-v", "%s/udpecho:/udpecho:ro" % tmp,
+                    "-p", "%d:9999/udp" % udp_port, "busybox", "/udpecho", "9999", "who")
+        gateway = self.inspect("who")["NetworkSettings"]["Networks"]["bridge"]["Gateway"]
+        seen_as = "[::ffff:%s]\n"  # busybox httpd listens on :: and names an IPv4 client so
+        client = ClientNetns()
+        self.addCleanup(client.remove)
+        fetch = ("import urllib.request, time\n"
+                 "for i in range(50):\n"
+                 "    try:\n"
+                 "        print(urllib.request.urlopen('http://%s:%d/cgi-bin/who', timeout=5).read().decode(), end='')\n"
+                 "        break\n"
+                 "    except OSError:\n"
+                 "        time.sleep(0.1)\n" % (client.HOST, tcp_port))
+        self.assertEqual(client.run_python(fetch), seen_as % client.CLIENT)
+        self.assertEqual(client.run_python(fetch), seen_as % client.CLIENT)  # again, from another port
+        ask = ("import socket\n"
+               "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+               "s.settimeout(5)\n"
+               "s.sendto(b'?', ('%s', %d))\n"
+               "print(s.recvfrom(100)[0].decode())\n" % (client.HOST, udp_port))
+        self.assertEqual(client.run_python(ask), client.CLIENT + "\n")
+        self.assertEqual(urllib.request.urlopen("http://127.0.0.1:%d/cgi-bin/who" % tcp_port, timeout=5).read(),
+                         (seen_as % gateway).encode())
+        # One rule per published container port brings the replies back to the forwarder.
+        ip = self.ip_of("who", "bridge")
+        rules = reply_rules(self.holder if ROOTLESS else None)
+        self.assertEqual(len([r for r in rules if "from %s ipproto tcp sport 80 " % ip in r]), 1, rules)
+        self.docker("restart", "-t", "0", "who")
+        self.assertEqual(client.run_python(fetch), seen_as % client.CLIENT)
+        self.docker("rm", "-f", "who", "udpwho")
+        self.assertEqual(reply_rules(self.holder if ROOTLESS else None), [])
+
     def test_host_gateway_reaches_the_host(self):
         port = free_tcp_port()
 
@@ -429,12 +539,30 @@ class Networks(RunBase):
         self.docker("run", "-d", "--name", "second", "--network", "keep", "busybox", "sleep", "60")
         self.assertNotEqual(self.ip_of("second", "keep"), self.ip_of("kept", "keep"))
 
-    def test_bridges_a_crashed_daemon_left_are_removed_by_the_next(self):
+    def test_bridges_and_rules_a_crashed_daemon_left_are_removed_by_the_next(self):
         nid = self.docker("network", "create", "crashnet").stdout.strip()
         self.sh("--network", "crashnet", "busybox", "true")
         self.assertIn("br-" + nid[:12], self.leftovers())  # the network's bridge stays while it exists
         self.restart_berth(kill=True)
         self.assertEqual(self.leftovers(), [])
+        # Reply rules: a published port's goes with its container, also when that ends while no
+        # daemon runs, and one the crashed daemon left without a container (made here) goes at start.
+        self.docker("run", "-d", "--name", "brief", "-p", "80", "busybox", "sleep", "60")
+        pid = self.inspect("brief")["State"]["Pid"]
+        rule = [r for r in self.leftovers() if "sport 80" in r]
+        self.assertEqual(len(rule), 1)
+        table = rule[0].split(" lookup ")[1].split()[0]
+        holder = netns_holder(self.berth.data_root) if ROOTLESS else None
+        subprocess.run((["nsenter", "-t", str(holder), "-n"] if holder else []) +
+                       ["ip", "rule", "add", "from", "10.255.0.9", "ipproto", "tcp", "sport", "81", "lookup", table,
+                        "priority", "100"], check=True)
+
+        def end_brief():
+            os.kill(pid, signal.SIGKILL)
+            self.wait_for(lambda: not alive(pid), what="the container's end")
+        self.restart_berth(kill=True, while_down=end_brief)
+        self.assertEqual(self.inspect("brief")["State"]["Status"], "exited")
+        self.assertEqual([r for r in self.leftovers() if "sport" in r], [])
         # And it comes back when a container needs it.
         self.assertEqual(self.sh("--network", "crashnet", "busybox", "ls", "/sys/class/net").stdout.split(),
                          ["eth0", "lo"])

@@ -58,8 +58,9 @@ class RunBase(unittest.TestCase):
         for b in self.earlier:
             b.cleanup()
 
-    def restart_berth(self, kill=False):
-        """A new daemon on the same data root and socket."""
+    def restart_berth(self, kill=False, while_down=None):
+        """A new daemon on the same data root and socket (`while_down` is
+        called between the two)."""
         old = self.berth
         if kill:
             os.kill(old.pid, signal.SIGKILL)
@@ -67,6 +68,8 @@ class RunBase(unittest.TestCase):
         else:
             old.stop(cleanup=False)
         self.earlier.append(old)
+        if while_down:
+            while_down()
         self.berth = Berth(data_root=old.data_root, sock=old.sock)
 
     def docker(self, *args, check=True, timeout=60, stdin=None):
