@@ -1,5 +1,6 @@
 #include "engine/network_service.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/stat.h>
 
@@ -223,6 +224,7 @@ class NetworkService::Impl {
   Impl(store::StateStore& db, EventBus& events, NetworkOptions options)
       : db_(db), events_(events), options_(std::move(options)), work_(io_.get_executor()) {
     ::mkdir((options_.dataRoot + "/netns").c_str(), 0711);
+    ipForwarding_ = readFileOrEmpty("/proc/sys/net/ipv4/ip_forward").starts_with("1");
     ioThread_ = std::thread([this] { io_.run(); });
     forwarder_ = std::make_unique<network::PortForwarder>(io_);
   }
@@ -247,6 +249,8 @@ class NetworkService::Impl {
   std::map<std::string, Network> networks_;                     // by id; guarded by mu_
   std::map<std::string, std::vector<Endpoint>> endpoints_;      // by container id; guarded by mu_
   std::map<std::string, std::vector<network::PortForwarder::Handle>> ports_;  // by container id; guarded by mu_
+  std::map<std::string, std::vector<network::PortRule>> kernelPorts_;       // by container id; guarded by mu_
+  bool ipForwarding_ = false;  // net.ipv4.ip_forward when this daemon started
   std::map<ReplyRoute, int> replyRoutes_;                                  // users of each rule; guarded by mu_
   std::map<network::PortForwarder::Handle, ReplyRoute> replyRouteOf_;      // guarded by mu_
   bool firewallApplied_ = false;
@@ -338,7 +342,9 @@ class NetworkService::Impl {
       if (n.bridgeReady && n.subnet) rules.push_back({n.bridge, *n.subnet, n.internal, n.masquerade, n.icc});
     }
     if (rules.empty() && !firewallApplied_) return absl::OkStatus();
-    absl::Status st = network::applyFirewall(network::renderFirewall(firewallTable(), rules));
+    std::vector<network::PortRule> ports;
+    for (const auto& [cid, list] : kernelPorts_) ports.insert(ports.end(), list.begin(), list.end());
+    absl::Status st = network::applyFirewall(network::renderFirewall(firewallTable(), rules, ports, ipForwarding_));
     if (st.ok()) firewallApplied_ = !rules.empty();
     return st;
   }
@@ -350,6 +356,15 @@ class NetworkService::Impl {
     BERTH_RETURN_IF_ERROR(nl.createBridge(n.bridge));
     BERTH_RETURN_IF_ERROR(nl.addAddress(n.bridge, n.gateway, n.subnet->len));
     BERTH_RETURN_IF_ERROR(nl.setUp(n.bridge));
+    if (kernelPortsEnabled()) {
+      // A connection to 127.0.0.1 DNATed to a container leaves through the bridge (the firewall's guard
+      // keeps 127.0.0.0/8 from coming in through it).
+      UniqueFd f(::open(strCat("/proc/sys/net/ipv4/conf/", n.bridge, "/route_localnet").c_str(), O_WRONLY | O_CLOEXEC));
+      if (!f.valid() || !writeAll(f.get(), "1").ok()) {
+        log::warn("could not set route_localnet: published ports on 127.0.0.1 go through the forwarder",
+                  {{"bridge", n.bridge}});
+      }
+    }
     if (!n.internal && readFileOrEmpty("/proc/sys/net/ipv4/ip_forward").starts_with("0")) {
       log::warn("IPv4 forwarding is off (net.ipv4.ip_forward=0): containers have no outbound connectivity");
     }
@@ -549,17 +564,32 @@ class NetworkService::Impl {
       }
     }
     ports_.erase(it);
+    if (kernelPorts_.erase(containerId) > 0) {
+      absl::Status fw = applyFirewallLocked();
+      if (!fw.ok()) log::warn("could not apply the firewall rules", {{"error", std::string(fw.message())}});
+    }
   }
 
-  // The forwarder connects to a container from the client's own address
-  // (PortSpec::keepClientAddress), as dockerd's NAT keeps it. The container's
-  // replies to that address must then be delivered here, to the forwarder's
-  // socket, rather than routed on (out of the host, or rootless through
+  // Where clients from elsewhere reach the forwarder (rootless, or as root
+  // without IP forwarding), it connects to a container from the client's own
+  // address (PortSpec::keepClientAddress), as dockerd's NAT keeps it. The
+  // container's replies to that address must then be delivered here, to the
+  // forwarder's socket, rather than routed on (out of the host, or through
   // slirp4netns): a policy rule per published container port sends them to a
   // table that delivers everything locally. Only replies come from a
   // published port of a container; its own connections leave from other
   // ports and are routed as before.
-  bool keepClientAddresses() const { return bridgesAvailable(); }
+  // Not with DNAT from elsewhere: a DNATed reply is routed before it is
+  // un-NATed, and the rule would deliver it here instead.
+  bool keepClientAddresses() const { return bridgesAvailable() && !(kernelPortsEnabled() && ipForwarding_); }
+  // As root, the kernel carries published IPv4 ports (the firewall's DNAT
+  // rules, which keep the client's address by themselves): connections this
+  // host makes, and with IP forwarding on those from elsewhere. The
+  // forwarder's listeners hold the ports and serve the rest (IPv6, other
+  // machines without forwarding), or everything when the rules cannot be
+  // applied. Rootless, the listeners are in the host's namespace and the
+  // containers in the daemon's: only the forwarder joins the two.
+  bool kernelPortsEnabled() const { return !options_.rootless; }
   // The table's number: one per daemon, for the host's namespace may hold several.
   uint32_t replyTable() const {
     uint32_t h = 2166136261u;  // FNV-1a of the instance tag
@@ -612,6 +642,7 @@ class NetworkService::Impl {
     for (const PortRequest& r : reqs) {
       if (!ports.contains(r.key) || ports[r.key].is_null()) ports[r.key] = nullptr;
     }
+    bool kernelChanged = false;
     for (const PortRequest& r : reqs) {
       if (!r.publish) continue;
       if (dial && r.proto != "tcp") {
@@ -649,6 +680,18 @@ class NetworkService::Impl {
         }
         if (route) replyRouteOf_[*h] = *route;
         ports_[containerId].push_back(*h);
+        if (!dial && target != 0 && kernelPortsEnabled()) {
+          std::optional<uint32_t> hostIp;
+          if (r.hostIp.empty() || r.hostIp == "0.0.0.0") {
+            hostIp = 0;
+          } else if (absl::StatusOr<uint32_t> ip = network::parseIpv4(r.hostIp); ip.ok()) {
+            hostIp = *ip;
+          }
+          if (hostIp) {  // IPv6 stays with the forwarder
+            kernelPorts_[containerId].push_back({r.proto, *hostIp, spec.hostPort, target, r.containerPort});
+            kernelChanged = true;
+          }
+        }
         if (!ports[r.key].is_array()) ports[r.key] = ojson::array();
         for (const network::BoundPort& b : *bound) {
           ports[r.key].push_back({{"HostIp", b.hostIp}, {"HostPort", strCat(b.hostPort)}});
@@ -656,6 +699,13 @@ class NetworkService::Impl {
         done = true;
       }
       if (!done) return last;
+    }
+    if (kernelChanged) {
+      if (absl::Status fw = applyFirewallLocked(); !fw.ok()) {
+        log::warn("published ports go through the forwarder: the firewall rules could not be applied",
+                  {{"error", std::string(fw.message())}});
+        kernelPorts_.erase(containerId);
+      }
     }
     return ports;
   }

@@ -11,7 +11,8 @@ std::string quoted(const std::string& name) { return "\"" + name + "\""; }
 
 }  // namespace
 
-std::string renderFirewall(const std::string& table, const std::vector<BridgeRules>& bridges) {
+std::string renderFirewall(const std::string& table, const std::vector<BridgeRules>& bridges,
+                           const std::vector<PortRule>& ports, bool fromElsewhere) {
   // "add table" first so that the delete never fails on a missing table.
   std::string out = strCat("add table ip ", table, "\ndelete table ip ", table, "\n");
   if (bridges.empty()) return out;
@@ -32,10 +33,39 @@ std::string renderFirewall(const std::string& table, const std::vector<BridgeRul
     if (!others.empty()) out += strCat("    iifname ", br, " oifname { ", others, " } drop\n");
   }
   out += "  }\n";
+  std::string all;
+  for (const BridgeRules& b : bridges) all += (all.empty() ? "" : ", ") + quoted(b.bridge);
+  if (!ports.empty()) {
+    out += "  chain guard {\n    type filter hook prerouting priority raw; policy accept;\n";
+    out += strCat("    iifname { ", all, " } ip daddr 127.0.0.0/8 drop\n");
+    out += strCat("    iifname { ", all, " } ip saddr 127.0.0.0/8 drop\n  }\n");
+    out += "  chain published {\n";
+    for (const PortRule& p : ports) {
+      std::string to = p.hostIp ? strCat("ip daddr ", formatIpv4(p.hostIp), " ") : std::string();
+      out += strCat("    ", to, p.proto, " dport ", p.hostPort, " dnat to ", formatIpv4(p.containerIp), ":",
+                    p.containerPort, "\n");
+    }
+    out += "  }\n";
+    // From elsewhere, and from this host itself (the output hook).
+    if (fromElsewhere) {
+      out += "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n";
+      out += "    fib daddr type local jump published\n  }\n";
+    }
+    out += "  chain output {\n    type nat hook output priority -100; policy accept;\n";
+    out += "    fib daddr type local jump published\n  }\n";
+  }
   out += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n";
   for (const BridgeRules& b : bridges) {
     if (b.internal || !b.masquerade) continue;
     out += strCat("    ip saddr ", formatPrefix(b.subnet), " oifname != ", quoted(b.bridge), " masquerade\n");
+  }
+  if (!ports.empty()) {
+    // A container cannot answer 127.0.0.1, nor, without the gateway in between,
+    // a neighbour on its own bridge that reached it through a published port.
+    out += strCat("    oifname { ", all, " } ip saddr 127.0.0.0/8 masquerade\n");
+    for (const BridgeRules& b : bridges) {
+      out += strCat("    iifname ", quoted(b.bridge), " oifname ", quoted(b.bridge), " ct status dnat masquerade\n");
+    }
   }
   out += "  }\n}\n";
   return out;

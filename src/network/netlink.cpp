@@ -28,6 +28,7 @@ absl::Status fromErrno(int err, const std::string& what) {
   switch (err) {
     case ENODEV:
     case ENOENT:
+    case ESRCH:  // deleting a route that is not there
       return absl::NotFoundError(msg);
     case EEXIST:
       return absl::AlreadyExistsError(msg);

@@ -107,6 +107,11 @@ class ClientNetns:
         subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
 
 
+def set_ip_forward(value):
+    with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
+        f.write(value)
+
+
 def netns_holder(data_root):
     """The pid whose network namespace a rootless daemon on `data_root` runs
     its bridges in, or None when there is none (any more)."""
@@ -406,7 +411,9 @@ class Networks(RunBase):
     def test_published_ports_keep_the_client_address(self):
         """A client from another machine (here a namespace of the test's) is
         seen by the container with its own address, over TCP and UDP; one on
-        loopback, which the container could not answer, as the gateway."""
+        loopback, which the container could not answer, as the gateway. As
+        root the kernel carries published ports (DNAT): from this host always,
+        from elsewhere when IP forwarding is on; the forwarder takes the rest."""
         tmp = tempfile.mkdtemp()
         self.addCleanup(subprocess.run, ["rm", "-rf", tmp])
         os.makedirs(os.path.join(tmp, "www", "cgi-bin"))
@@ -420,6 +427,12 @@ class Networks(RunBase):
                        check=True)
         if ROOTLESS:
             RootlessUser.get().own(tmp)
+        else:
+            # The daemon reads net.ipv4.ip_forward when it starts: off first, then on.
+            with open("/proc/sys/net/ipv4/ip_forward") as f:
+                self.addCleanup(set_ip_forward, f.read().strip())
+            set_ip_forward("0")
+            self.restart_berth()
         tcp_port, udp_port = free_ports(2)
         self.docker("run", "-d", "--name", "who", "-v", "%s/www:/www:ro" % tmp, "-p", "%d:80" % tcp_port,
                     "busybox", "httpd", "-f", "-p", "80", "-h", "/www")
@@ -436,24 +449,48 @@ class Networks(RunBase):
                  "        break\n"
                  "    except OSError:\n"
                  "        time.sleep(0.1)\n" % (client.HOST, tcp_port))
-        self.assertEqual(client.run_python(fetch), seen_as % client.CLIENT)
-        self.assertEqual(client.run_python(fetch), seen_as % client.CLIENT)  # again, from another port
         ask = ("import socket\n"
                "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
                "s.settimeout(5)\n"
                "s.sendto(b'?', ('%s', %d))\n"
                "print(s.recvfrom(100)[0].decode())\n" % (client.HOST, udp_port))
-        self.assertEqual(client.run_python(ask), client.CLIENT + "\n")
-        self.assertEqual(urllib.request.urlopen("http://127.0.0.1:%d/cgi-bin/who" % tcp_port, timeout=5).read(),
-                         (seen_as % gateway).encode())
-        # One rule per published container port brings the replies back to the forwarder.
+        holder = self.holder if ROOTLESS else None
+
+        def check():
+            self.assertEqual(client.run_python(fetch), seen_as % client.CLIENT)
+            self.assertEqual(client.run_python(fetch), seen_as % client.CLIENT)  # again, from another port
+            self.assertEqual(client.run_python(ask), client.CLIENT + "\n")
+            self.assertEqual(urllib.request.urlopen("http://127.0.0.1:%d/cgi-bin/who" % tcp_port, timeout=5).read(),
+                             (seen_as % gateway).encode())
+
+        check()
+        # The forwarder serves the other machine: one rule per published container port brings the
+        # container's replies back to it.
         ip = self.ip_of("who", "bridge")
-        rules = reply_rules(self.holder if ROOTLESS else None)
+        rules = reply_rules(holder)
         self.assertEqual(len([r for r in rules if "from %s ipproto tcp sport 80 " % ip in r]), 1, rules)
+        self.assertEqual(len([r for r in rules if "from %s ipproto udp sport 9999 " % self.ip_of("udpwho", "bridge")
+                              in r]), 1, rules)
+        if not ROOTLESS:
+            # This host's own connections are DNATed.
+            tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=True).stdout
+            table = next(t.split()[2] for t in tables.split("\n") if t.startswith("table ip berth"))
+            ruleset = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True, text=True,
+                                     check=True).stdout
+            self.assertIn("tcp dport %d dnat to %s:80" % (tcp_port, ip), ruleset)
+            self.assertNotIn("hook prerouting priority dstnat", ruleset)
+            # With forwarding on, the kernel takes the other machine's too, and the rules go.
+            set_ip_forward("1")
+            self.restart_berth()
+            self.assertEqual(reply_rules(), [])
+            check()
+            ruleset = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True, text=True,
+                                     check=True).stdout
+            self.assertIn("hook prerouting priority dstnat", ruleset)
         self.docker("restart", "-t", "0", "who")
         self.assertEqual(client.run_python(fetch), seen_as % client.CLIENT)
         self.docker("rm", "-f", "who", "udpwho")
-        self.assertEqual(reply_rules(self.holder if ROOTLESS else None), [])
+        self.assertEqual(reply_rules(holder), [])
 
     def test_host_gateway_reaches_the_host(self):
         port = free_tcp_port()
