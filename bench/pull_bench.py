@@ -58,7 +58,8 @@ class Dockerd:
         self.proc = subprocess.Popen(
             ["dockerd", "--data-root", os.path.join(self.dir, "data"), "--exec-root", os.path.join(self.dir, "exec"),
              "-H", "unix://" + self.sock, "--pidfile", os.path.join(self.dir, "pid"), "--bridge=none",
-             "--iptables=false", "--ip-masq=false", "--insecure-registry", registry_addr],
+             "--iptables=false", "--ip-masq=false", "--ip-forward=false",  # the host's settings stay as they are
+             "--insecure-registry", registry_addr],
             stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -356,21 +356,21 @@ class NetworkService::Impl {
     BERTH_RETURN_IF_ERROR(nl.createBridge(n.bridge));
     BERTH_RETURN_IF_ERROR(nl.addAddress(n.bridge, n.gateway, n.subnet->len));
     BERTH_RETURN_IF_ERROR(nl.setUp(n.bridge));
-    if (kernelPortsEnabled()) {
-      // A connection to 127.0.0.1 DNATed to a container leaves through the bridge (the firewall's guard
-      // keeps 127.0.0.0/8 from coming in through it).
-      UniqueFd f(::open(strCat("/proc/sys/net/ipv4/conf/", n.bridge, "/route_localnet").c_str(), O_WRONLY | O_CLOEXEC));
-      if (!f.valid() || !writeAll(f.get(), "1").ok()) {
-        log::warn("could not set route_localnet: published ports on 127.0.0.1 go through the forwarder",
-                  {{"bridge", n.bridge}});
-      }
-    }
     if (!n.internal && readFileOrEmpty("/proc/sys/net/ipv4/ip_forward").starts_with("0")) {
       log::warn("IPv4 forwarding is off (net.ipv4.ip_forward=0): containers have no outbound connectivity");
     }
     n.bridgeReady = true;
     absl::Status fw = applyFirewallLocked();
     if (!fw.ok()) log::warn("could not apply the firewall rules", {{"error", std::string(fw.message())}});
+    if (fw.ok() && kernelPortsEnabled()) {
+      // A connection to 127.0.0.1 DNATed to a container leaves through the bridge; only once the
+      // firewall's guard keeps 127.0.0.0/8 from coming in through it.
+      UniqueFd f(::open(strCat("/proc/sys/net/ipv4/conf/", n.bridge, "/route_localnet").c_str(), O_WRONLY | O_CLOEXEC));
+      if (!f.valid() || !writeAll(f.get(), "1").ok()) {
+        log::warn("could not set route_localnet: published ports on 127.0.0.1 go through the forwarder",
+                  {{"bridge", n.bridge}});
+      }
+    }
     if (n.name != "bridge") startDnsLocked(n);
     return absl::OkStatus();
   }
@@ -637,12 +637,26 @@ class NetworkService::Impl {
 
   absl::StatusOr<ojson> publishLocked(const std::string& containerId, const ojson& doc, uint32_t target,
                                       const PortDialer* dial = nullptr) {
+    bool kernelChanged = false;
+    absl::StatusOr<ojson> ports = publishEachLocked(containerId, doc, target, dial, kernelChanged);
+    // Also after a failure: the mappings made so far stay until the caller releases them.
+    if (kernelChanged) {
+      if (absl::Status fw = applyFirewallLocked(); !fw.ok()) {
+        log::warn("published ports go through the forwarder: the firewall rules could not be applied",
+                  {{"error", std::string(fw.message())}});
+        kernelPorts_.erase(containerId);
+      }
+    }
+    return ports;
+  }
+
+  absl::StatusOr<ojson> publishEachLocked(const std::string& containerId, const ojson& doc, uint32_t target,
+                                          const PortDialer* dial, bool& kernelChanged) {
     ojson ports = exposedUnbound(doc);
     BERTH_ASSIGN_OR_RETURN(std::vector<PortRequest> reqs, portRequests(doc));
     for (const PortRequest& r : reqs) {
       if (!ports.contains(r.key) || ports[r.key].is_null()) ports[r.key] = nullptr;
     }
-    bool kernelChanged = false;
     for (const PortRequest& r : reqs) {
       if (!r.publish) continue;
       if (dial && r.proto != "tcp") {
@@ -699,13 +713,6 @@ class NetworkService::Impl {
         done = true;
       }
       if (!done) return last;
-    }
-    if (kernelChanged) {
-      if (absl::Status fw = applyFirewallLocked(); !fw.ok()) {
-        log::warn("published ports go through the forwarder: the firewall rules could not be applied",
-                  {{"error", std::string(fw.message())}});
-        kernelPorts_.erase(containerId);
-      }
     }
     return ports;
   }

@@ -35,10 +35,11 @@ std::string renderFirewall(const std::string& table, const std::vector<BridgeRul
   out += "  }\n";
   std::string all;
   for (const BridgeRules& b : bridges) all += (all.empty() ? "" : ", ") + quoted(b.bridge);
+  // Always, for route_localnet stays on a bridge as long as the bridge does.
+  out += "  chain guard {\n    type filter hook prerouting priority raw; policy accept;\n";
+  out += strCat("    iifname { ", all, " } ip daddr 127.0.0.0/8 drop\n");
+  out += strCat("    iifname { ", all, " } ip saddr 127.0.0.0/8 drop\n  }\n");
   if (!ports.empty()) {
-    out += "  chain guard {\n    type filter hook prerouting priority raw; policy accept;\n";
-    out += strCat("    iifname { ", all, " } ip daddr 127.0.0.0/8 drop\n");
-    out += strCat("    iifname { ", all, " } ip saddr 127.0.0.0/8 drop\n  }\n");
     out += "  chain published {\n";
     for (const PortRule& p : ports) {
       std::string to = p.hostIp ? strCat("ip daddr ", formatIpv4(p.hostIp), " ") : std::string();

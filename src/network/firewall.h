@@ -34,7 +34,7 @@ struct PortRule {
 // The nft script that replaces the table `table` (of family ip) with rules
 // for `bridges` and `ports` (no bridges: a script that deletes the table).
 // With ports, the bridges need route_localnet (a connection to 127.0.0.1 is
-// DNATed out through them); the script then drops anything addressed to or
+// DNATed out through them); the script always drops anything addressed to or
 // from 127.0.0.0/8 that arrives on a bridge, which route_localnet would let in.
 // `fromElsewhere` false: the rules take only connections this host makes
 // itself (without IP forwarding, DNAT could not pass on the others).

@@ -187,6 +187,14 @@ class Networks(RunBase):
             # The stopped daemon's namespaces (and slirp4netns) went with their last process.
             self.assertFalse(alive(self.holder), "the namespace holder %d is still there" % self.holder)
 
+    def restart_with_ip_forward(self, value):
+        """As root, net.ipv4.ip_forward (which the daemon reads at its start)
+        set to `value` for the rest of the test, with a daemon started after."""
+        with open("/proc/sys/net/ipv4/ip_forward") as f:
+            self.addCleanup(set_ip_forward, f.read().strip())
+        set_ip_forward(value)
+        self.restart_berth()
+
     def leftovers(self):
         """berth_leftovers() where this test's daemon keeps its bridges."""
         if not ROOTLESS:
@@ -428,11 +436,7 @@ class Networks(RunBase):
         if ROOTLESS:
             RootlessUser.get().own(tmp)
         else:
-            # The daemon reads net.ipv4.ip_forward when it starts: off first, then on.
-            with open("/proc/sys/net/ipv4/ip_forward") as f:
-                self.addCleanup(set_ip_forward, f.read().strip())
-            set_ip_forward("0")
-            self.restart_berth()
+            self.restart_with_ip_forward("0")  # off first, then on
         tcp_port, udp_port = free_ports(2)
         self.docker("run", "-d", "--name", "who", "-v", "%s/www:/www:ro" % tmp, "-p", "%d:80" % tcp_port,
                     "busybox", "httpd", "-f", "-p", "80", "-h", "/www")
@@ -480,8 +484,7 @@ class Networks(RunBase):
             self.assertIn("tcp dport %d dnat to %s:80" % (tcp_port, ip), ruleset)
             self.assertNotIn("hook prerouting priority dstnat", ruleset)
             # With forwarding on, the kernel takes the other machine's too, and the rules go.
-            set_ip_forward("1")
-            self.restart_berth()
+            self.restart_with_ip_forward("1")
             self.assertEqual(reply_rules(), [])
             check()
             ruleset = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True, text=True,
@@ -584,6 +587,8 @@ class Networks(RunBase):
         self.assertEqual(self.leftovers(), [])
         # Reply rules: a published port's goes with its container, also when that ends while no
         # daemon runs, and one the crashed daemon left without a container (made here) goes at start.
+        if not ROOTLESS:
+            self.restart_with_ip_forward("0")  # as root, the rules are made only without IP forwarding
         self.docker("run", "-d", "--name", "brief", "-p", "80", "busybox", "sleep", "60")
         pid = self.inspect("brief")["State"]["Pid"]
         rule = [r for r in self.leftovers() if "sport 80" in r]
