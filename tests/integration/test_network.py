@@ -106,6 +106,57 @@ class ClientNetns:
         subprocess.run(["ip", "link", "del", self.veth], capture_output=True)
         subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
 
+# Sends one UDP datagram as a raw frame (root in a container has CAP_NET_RAW,
+# as under dockerd): rawudp IFACE DST_MAC SRC_IP DST_IP PORT TEXT.
+RAW_UDP_C = r"""
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+static unsigned short sum(const void *p, int n) {
+  const unsigned short *w = p;
+  unsigned long s = 0;
+  for (; n > 1; n -= 2) s += *w++;
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return (unsigned short)~s;
+}
+int main(int argc, char **argv) {
+  if (argc != 7) return 2;
+  unsigned char pkt[1500] = {0};
+  struct iphdr *ip = (struct iphdr *)pkt;
+  struct udphdr *udp = (struct udphdr *)(pkt + sizeof *ip);
+  size_t len = strlen(argv[6]);
+  memcpy(pkt + sizeof *ip + sizeof *udp, argv[6], len);
+  ip->version = 4;
+  ip->ihl = 5;
+  ip->ttl = 64;
+  ip->protocol = IPPROTO_UDP;
+  ip->tot_len = htons(sizeof *ip + sizeof *udp + len);
+  ip->saddr = inet_addr(argv[3]);
+  ip->daddr = inet_addr(argv[4]);
+  ip->check = sum(ip, sizeof *ip);
+  udp->source = htons(40000);
+  udp->dest = htons(atoi(argv[5]));
+  udp->len = htons(sizeof *udp + len);
+  struct sockaddr_ll to = {0};
+  to.sll_family = AF_PACKET;
+  to.sll_protocol = htons(ETH_P_IP);
+  to.sll_ifindex = if_nametoindex(argv[1]);
+  to.sll_halen = 6;
+  sscanf(argv[2], "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &to.sll_addr[0], &to.sll_addr[1], &to.sll_addr[2],
+         &to.sll_addr[3], &to.sll_addr[4], &to.sll_addr[5]);
+  int s = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
+  if (s < 0) { perror("socket"); return 1; }
+  if (sendto(s, pkt, ntohs(ip->tot_len), 0, (struct sockaddr *)&to, sizeof to) < 0) { perror("sendto"); return 1; }
+  return 0;
+}
+"""
+
 
 def set_ip_forward(value):
     with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
@@ -319,6 +370,47 @@ class Networks(RunBase):
         r = self.sh("--network", "container:owner", "busybox", "true", check=False)
         self.assertEqual(r.returncode, 125)
         self.assertIn("cannot join network namespace of a non running container", r.stderr)
+
+    @unittest.skipIf(ROOTLESS, "rootless bridges are in the daemon's namespace, away from the host's loopback")
+    def test_a_container_cannot_reach_the_hosts_loopback_through_its_bridge(self):
+        """Published ports on 127.0.0.1 need route_localnet on Berth's bridges,
+        which would let a container address the host's 127.0.0.1 with a
+        crafted frame (CVE-2020-8558 in Kubernetes); the firewall drops those."""
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(subprocess.run, ["rm", "-rf", tmp])
+        with open(os.path.join(tmp, "rawudp.c"), "w") as f:
+            f.write(RAW_UDP_C)
+        subprocess.run(["gcc", "-static", "-O1", "-w", "-include", "stdlib.h", "-o", os.path.join(tmp, "rawudp"),
+                        os.path.join(tmp, "rawudp.c")], check=True)
+        self.docker("run", "-d", "--name", "pub", "-p", "127.0.0.1::80", "-v", "%s/rawudp:/rawudp:ro" % tmp,
+                    "busybox", "sleep", "60")
+        settings = self.inspect("pub")["NetworkSettings"]["Networks"]["bridge"]
+        bridge = json.loads(self.docker("network", "inspect", "bridge").stdout)[0]["Options"][
+            "com.docker.network.bridge.name"]
+        with open("/sys/class/net/%s/address" % bridge) as f:
+            mac = f.read().strip()
+        with open("/proc/sys/net/ipv4/conf/%s/route_localnet" % bridge) as f:
+            self.assertEqual(f.read().strip(), "1")
+        loopback, gateway = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), socket.socket(socket.AF_INET,
+                                                                                            socket.SOCK_DGRAM)
+        for s in (loopback, gateway):
+            self.addCleanup(s.close)
+            s.settimeout(2)
+        loopback.bind(("127.0.0.1", 0))
+        gateway.bind((settings["Gateway"], 0))
+
+        def poke(dst, sock, text):
+            for _ in range(3):
+                self.docker("exec", "pub", "/rawudp", "eth0", mac, settings["IPAddress"], dst,
+                            str(sock.getsockname()[1]), text)
+            try:
+                return sock.recvfrom(100)[0]
+            except socket.timeout:
+                return None
+
+        # The same frames to the gateway's address arrive: the test can see a drop.
+        self.assertEqual(poke(settings["Gateway"], gateway, "to the gateway"), b"to the gateway")
+        self.assertIsNone(poke("127.0.0.1", loopback, "to loopback"))
 
     def test_internal_network_has_no_outbound_route(self):
         self.docker("network", "create", "--internal", "closed")
