@@ -116,6 +116,7 @@ RAW_UDP_C = r"""
 #include <netinet/ip.h>
 #include <netinet/udp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 static unsigned short sum(const void *p, int n) {
@@ -380,7 +381,7 @@ class Networks(RunBase):
         self.addCleanup(subprocess.run, ["rm", "-rf", tmp])
         with open(os.path.join(tmp, "rawudp.c"), "w") as f:
             f.write(RAW_UDP_C)
-        subprocess.run(["gcc", "-static", "-O1", "-w", "-include", "stdlib.h", "-o", os.path.join(tmp, "rawudp"),
+        subprocess.run(["gcc", "-static", "-O1", "-o", os.path.join(tmp, "rawudp"),
                         os.path.join(tmp, "rawudp.c")], check=True)
         self.docker("run", "-d", "--name", "pub", "-p", "127.0.0.1::80", "-v", "%s/rawudp:/rawudp:ro" % tmp,
                     "busybox", "sleep", "60")
