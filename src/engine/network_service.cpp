@@ -336,11 +336,16 @@ class NetworkService::Impl {
 
   // --- the host side: bridges, firewall, resolvers ---
 
+  // Rewrites the firewall table for the ready bridges and published ports (and tells the
+  // forwarder which subnets are bridged).
   absl::Status applyFirewallLocked() {
     std::vector<network::BridgeRules> rules;
     for (const auto& [id, n] : networks_) {
       if (n.bridgeReady && n.subnet) rules.push_back({n.bridge, *n.subnet, n.internal, n.masquerade, n.icc});
     }
+    std::vector<network::Ipv4Prefix> subnets;
+    for (const network::BridgeRules& b : rules) subnets.push_back(b.subnet);
+    forwarder_->setBridgedSubnets(std::move(subnets));
     if (rules.empty() && !firewallApplied_) return absl::OkStatus();
     std::vector<network::PortRule> ports;
     for (const auto& [cid, list] : kernelPorts_) ports.insert(ports.end(), list.begin(), list.end());

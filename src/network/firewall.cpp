@@ -18,6 +18,8 @@ std::string renderFirewall(const std::string& table, const std::vector<BridgeRul
   if (bridges.empty()) return out;
   out += strCat("table ip ", table, " {\n");
   out += "  chain forward {\n    type filter hook forward priority filter; policy accept;\n";
+  // A published port answers whoever reaches the host, other networks' containers too.
+  if (!ports.empty()) out += "    ct status dnat accept\n";
   for (const BridgeRules& b : bridges) {
     std::string br = quoted(b.bridge);
     if (!b.interContainer) out += strCat("    iifname ", br, " oifname ", br, " drop\n");

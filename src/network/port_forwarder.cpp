@@ -50,7 +50,8 @@ constexpr uint32_t kFallbackPortHigh = 65535;
 // container sees them: IP_TRANSPARENT lets a socket claim an address that is
 // not this host's. Only an IPv4 client off loopback can be answered that way.
 // Best effort: on false the socket is as it was and connect() picks the source.
-bool claimClientAddress(int fd, const net::ip::address& client, uint16_t port) {
+bool claimClientAddress(int fd, const net::ip::address& client, uint16_t port,
+                        port_forwarder_internal::Shared& shared) {
   net::ip::address_v4 v4;
   if (client.is_v4()) {
     v4 = client.to_v4();
@@ -60,6 +61,12 @@ bool claimClientAddress(int fd, const net::ip::address& client, uint16_t port) {
     return false;
   }
   if (v4.is_loopback() || v4.is_unspecified()) return false;
+  {
+    std::lock_guard lock(shared.mu);
+    for (const Ipv4Prefix& p : shared.bridgedSubnets) {
+      if (p.contains(v4.to_uint())) return false;
+    }
+  }
   int on = 1, off = 0;
   if (::setsockopt(fd, SOL_IP, IP_TRANSPARENT, &on, sizeof on) != 0) {
     log::debug("port forward: cannot keep the client's address", {{"error", strerror(errno)}});
@@ -290,12 +297,12 @@ struct UdpListener {
 // runs on the io thread, except construction and addListener (before start).
 class Mapping : public std::enable_shared_from_this<Mapping> {
  public:
-  Mapping(net::io_context& ioc, const PortSpec& spec, std::shared_ptr<const SocketFactory> factory, bool useSplice,
+  Mapping(net::io_context& ioc, const PortSpec& spec, std::shared_ptr<Shared> shared, bool useSplice,
           Dialer dial)
       : ioc(ioc),
         spec(spec),
         dial(std::move(dial)),
-        factory(std::move(factory)),
+        shared(std::move(shared)),
         useSplice(useSplice),
         tcpTarget(net::ip::address_v4(spec.containerIpv4), spec.containerPort),
         udpTarget(net::ip::address_v4(spec.containerIpv4), spec.containerPort),
@@ -313,7 +320,7 @@ class Mapping : public std::enable_shared_from_this<Mapping> {
   net::io_context& ioc;
   const PortSpec spec;
   const Dialer dial;
-  const std::shared_ptr<const SocketFactory> factory;
+  const std::shared_ptr<Shared> shared;
   const bool useSplice;  // false only in tests
   const tcp::endpoint tcpTarget;
   const udp::endpoint udpTarget;
@@ -348,12 +355,14 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
 
   void start() {
     const bool dialed = static_cast<bool>(m_->dial);
-    absl::StatusOr<UniqueFd> fd = dialed ? m_->dial() : (*m_->factory)(AF_INET, SOCK_STREAM);
+    absl::StatusOr<UniqueFd> fd = dialed ? m_->dial() : m_->shared->factory(AF_INET, SOCK_STREAM);
     if (!fd.ok()) {
       close(strCat(dialed ? "dial: " : "upstream socket: ", fd.status().message()));
       return;
     }
-    if (!dialed && m_->spec.keepClientAddress && peer_) claimClientAddress(fd->get(), peer_->address(), peer_->port());
+    if (!dialed && m_->spec.keepClientAddress && peer_) {
+      claimClientAddress(fd->get(), peer_->address(), peer_->port(), *m_->shared);
+    }
     error_code ec;
     upstream_.assign(tcp::v4(), fd->get(), ec);  // a dialed one may be any stream socket: asio's calls work on it
     if (ec) {
@@ -545,9 +554,9 @@ class UdpSession : public std::enable_shared_from_this<UdpSession> {
         buf_(kUdpBuffer) {}
 
   absl::Status open() {
-    auto fd = (*m_->factory)(AF_INET, SOCK_DGRAM);
+    auto fd = m_->shared->factory(AF_INET, SOCK_DGRAM);
     if (!fd.ok()) return fd.status();
-    if (m_->spec.keepClientAddress) claimClientAddress(fd->get(), client_.address(), client_.port());
+    if (m_->spec.keepClientAddress) claimClientAddress(fd->get(), client_.address(), client_.port(), *m_->shared);
     error_code ec;
     upstream_.assign(udp::v4(), fd->get(), ec);
     if (ec) return absl::InternalError(strCat("upstream socket: ", ec.message()));
@@ -823,7 +832,14 @@ absl::StatusOr<UniqueFd> currentNetnsSocket(int domain, int type) {
 
 PortForwarder::PortForwarder(net::io_context& ioc, SocketFactory factory)
     : ioc_(ioc),
-      factory_(std::make_shared<const SocketFactory>(factory ? std::move(factory) : SocketFactory(currentNetnsSocket))) {}
+      shared_(std::make_shared<port_forwarder_internal::Shared>()) {
+  shared_->factory = factory ? std::move(factory) : SocketFactory(currentNetnsSocket);
+}
+
+void PortForwarder::setBridgedSubnets(std::vector<Ipv4Prefix> subnets) {
+  std::lock_guard lock(shared_->mu);
+  shared_->bridgedSubnets = std::move(subnets);
+}
 
 PortForwarder::~PortForwarder() {
   std::vector<std::shared_ptr<port_forwarder_internal::Mapping>> all;
@@ -846,7 +862,7 @@ absl::StatusOr<PortForwarder::Handle> PortForwarder::add(std::vector<UniqueFd> l
   if (dial && spec.proto != "tcp") return absl::InvalidArgumentError("only tcp ports can be tunnelled");
   if (listeners.empty()) return absl::InvalidArgumentError("port mapping without a listener");
   if (spec.containerPort == 0) return absl::InvalidArgumentError("port mapping without a container port");
-  auto m = std::make_shared<port_forwarder_internal::Mapping>(ioc_, spec, factory_, splice_, std::move(dial));
+  auto m = std::make_shared<port_forwarder_internal::Mapping>(ioc_, spec, shared_, splice_, std::move(dial));
   for (UniqueFd& fd : listeners) BERTH_RETURN_IF_ERROR(m->addListener(std::move(fd)));
   Handle h;
   {

@@ -16,6 +16,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "absl/status/statusor.h"
+#include "network/ipam.h"
 #include "util/unique_fd.h"
 
 namespace berth::network {
@@ -71,7 +72,13 @@ absl::StatusOr<UniqueFd> currentNetnsSocket(int domain, int type);
 
 namespace port_forwarder_internal {
 class Mapping;
-}
+// What every mapping of one forwarder shares.
+struct Shared {
+  SocketFactory factory;
+  std::mutex mu;
+  std::vector<Ipv4Prefix> bridgedSubnets;  // guarded by mu
+};
+}  // namespace port_forwarder_internal
 
 // Serves mappings on a caller's io_context, which must run on one thread and
 // outlive the forwarder. add() and remove() may be called from any thread;
@@ -97,6 +104,12 @@ class PortForwarder {
   // port can be bound again. Unknown handles are ignored.
   void remove(Handle handle);
 
+  // The local networks' subnets. A client there is relayed from this host's
+  // address even with keepClientAddress: a container answers a neighbour on
+  // its bridge directly, not through here. Any thread; the next connection
+  // sees them.
+  void setBridgedSubnets(std::vector<Ipv4Prefix> subnets);
+
   // Relays through plain buffers instead of splice() in mappings added after
   // this call, so tests cover the path used where splice is unavailable.
   void disableSpliceForTest() { splice_ = false; }
@@ -107,7 +120,7 @@ class PortForwarder {
   void runOnIo(std::function<void()> fn);
 
   boost::asio::io_context& ioc_;
-  std::shared_ptr<const SocketFactory> factory_;
+  std::shared_ptr<port_forwarder_internal::Shared> shared_;
   bool splice_ = true;
   std::mutex mu_;
   Handle nextHandle_ = 1;

@@ -588,6 +588,24 @@ class Networks(RunBase):
         self.docker("rm", "-f", "who", "udpwho")
         self.assertEqual(reply_rules(holder), [])
 
+    def test_a_container_reaches_a_published_port_through_the_hosts_address(self):
+        """Hairpin: a container on the same bridge, and one on another
+        network, through the host's own address (not loopback); as root both
+        with IP forwarding (DNAT) and without (the forwarder)."""
+        port = free_tcp_port()
+        self.docker("network", "create", "othernet")
+        host = default_route_ipv4()
+        for forwarding in ("0", "1") if not ROOTLESS else (None,):
+            if forwarding:
+                self.restart_with_ip_forward(forwarding)
+            self.docker("rm", "-f", "target")
+            self.httpd("target", "-p", "%d:80" % port)
+            for net in ("bridge", "othernet"):
+                out = self.sh("--network", net, "busybox", "sh", "-c",
+                              "for i in 1 2 3 4 5; do timeout 5 wget -qO- http://%s:%d/ && exit 0; sleep 0.2; done;"
+                              " exit 1" % (host, port))
+                self.assertEqual(out.stdout, "target\n", (net, forwarding))
+
     def test_host_gateway_reaches_the_host(self):
         port = free_tcp_port()
 

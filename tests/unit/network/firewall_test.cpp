@@ -56,6 +56,7 @@ TEST(Firewall, PublishedPortsAreDnatedWithLoopbackGuarded) {
       "table ip berth {\n"
       "  chain forward {\n"
       "    type filter hook forward priority filter; policy accept;\n"
+      "    ct status dnat accept\n"
       "    iifname \"berth0\" oifname { \"br-1\" } drop\n"
       "    iifname \"br-1\" oifname { \"berth0\" } drop\n"
       "  }\n"
