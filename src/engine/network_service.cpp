@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 
 #include "engine/container_doc.h"
+#include "network/conntrack.h"
 #include "network/dns_server.h"
 #include "network/firewall.h"
 #include "network/netlink.h"
@@ -569,9 +570,16 @@ class NetworkService::Impl {
       }
     }
     ports_.erase(it);
-    if (kernelPorts_.erase(containerId) > 0) {
-      absl::Status fw = applyFirewallLocked();
-      if (!fw.ok()) log::warn("could not apply the firewall rules", {{"error", std::string(fw.message())}});
+    auto kernel = kernelPorts_.find(containerId);
+    if (kernel == kernelPorts_.end()) return;
+    std::vector<network::PortRule> gone = std::move(kernel->second);
+    kernelPorts_.erase(kernel);
+    absl::Status fw = applyFirewallLocked();
+    if (!fw.ok()) log::warn("could not apply the firewall rules", {{"error", std::string(fw.message())}});
+    for (const network::PortRule& p : gone) {
+      if (p.proto != "udp") continue;
+      absl::StatusOr<int> n = network::forgetUdpFlowsFrom(p.containerIp, p.containerPort);
+      if (!n.ok()) log::warn("could not forget a published UDP port's flows", {{"error", std::string(n.status().message())}});
     }
   }
 

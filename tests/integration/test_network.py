@@ -159,6 +159,20 @@ int main(int argc, char **argv) {
 """
 
 
+def udp_ask(sock, text, address, timeout=5.0):
+    """Sends `text` until a reply comes (a start returns before the
+    container's server has bound its port; a datagram before that is lost)."""
+    deadline = time.monotonic() + timeout
+    sock.settimeout(0.25)
+    while True:
+        sock.sendto(text, address)
+        try:
+            return sock.recvfrom(100)[0]
+        except socket.timeout:
+            if time.monotonic() > deadline:
+                raise
+
+
 def set_ip_forward(value):
     with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
         f.write(value)
@@ -238,6 +252,19 @@ class Networks(RunBase):
         if ROOTLESS:
             # The stopped daemon's namespaces (and slirp4netns) went with their last process.
             self.assertFalse(alive(self.holder), "the namespace holder %d is still there" % self.holder)
+
+    def static_program(self, name, source):
+        """`source` built static into a fresh directory (readable by the
+        rootless daemon's user); returns the directory."""
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(subprocess.run, ["rm", "-rf", tmp])
+        with open(os.path.join(tmp, name + ".c"), "w") as f:
+            f.write(source)
+        subprocess.run(["gcc", "-static", "-O1", "-o", os.path.join(tmp, name), os.path.join(tmp, name + ".c")],
+                       check=True)
+        if ROOTLESS:
+            RootlessUser.get().own(tmp)
+        return tmp
 
     def restart_with_ip_forward(self, value):
         """As root, net.ipv4.ip_forward (which the daemon reads at its start)
@@ -377,12 +404,7 @@ class Networks(RunBase):
         """Published ports on 127.0.0.1 need route_localnet on Berth's bridges,
         which would let a container address the host's 127.0.0.1 with a
         crafted frame (CVE-2020-8558 in Kubernetes); the firewall drops those."""
-        tmp = tempfile.mkdtemp()
-        self.addCleanup(subprocess.run, ["rm", "-rf", tmp])
-        with open(os.path.join(tmp, "rawudp.c"), "w") as f:
-            f.write(RAW_UDP_C)
-        subprocess.run(["gcc", "-static", "-O1", "-o", os.path.join(tmp, "rawudp"),
-                        os.path.join(tmp, "rawudp.c")], check=True)
+        tmp = self.static_program("rawudp", RAW_UDP_C)
         self.docker("run", "-d", "--name", "pub", "-p", "127.0.0.1::80", "-v", "%s/rawudp:/rawudp:ro" % tmp,
                     "busybox", "sleep", "60")
         settings = self.inspect("pub")["NetworkSettings"]["Networks"]["bridge"]
@@ -491,22 +513,13 @@ class Networks(RunBase):
         self.assertEqual(fetch_local(port), b"fixed\n")
 
     def test_published_udp_port(self):
-        tmp = tempfile.mkdtemp()
-        self.addCleanup(subprocess.run, ["rm", "-rf", tmp])
-        if ROOTLESS:
-            RootlessUser.get().own(tmp)
-        with open(os.path.join(tmp, "echo.c"), "w") as f:
-            f.write(UDP_ECHO_C)
-        subprocess.run(["gcc", "-static", "-O1", "-o", os.path.join(tmp, "udpecho"), os.path.join(tmp, "echo.c")],
-                       check=True)
+        tmp = self.static_program("udpecho", UDP_ECHO_C)
         self.docker("run", "-d", "--name", "udp", "-v", "%s/udpecho:/udpecho:ro" % tmp, "-p", "127.0.0.1::9999/udp",
                     "busybox", "/udpecho", "9999")
         hp = int(self.inspect("udp")["NetworkSettings"]["Ports"]["9999/udp"][0]["HostPort"])
         for text in (b"one", b"two"):
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.settimeout(5)
-            s.sendto(text, ("127.0.0.1", hp))
-            self.assertEqual(s.recvfrom(100)[0], text)
+            self.assertEqual(udp_ask(s, text, ("127.0.0.1", hp)), text)
             s.close()
 
     def test_published_ports_keep_the_client_address(self):
@@ -515,17 +528,12 @@ class Networks(RunBase):
         loopback, which the container could not answer, as the gateway. As
         root the kernel carries published ports (DNAT): from this host always,
         from elsewhere when IP forwarding is on; the forwarder takes the rest."""
-        tmp = tempfile.mkdtemp()
-        self.addCleanup(subprocess.run, ["rm", "-rf", tmp])
+        tmp = self.static_program("udpecho", UDP_ECHO_C)
         os.makedirs(os.path.join(tmp, "www", "cgi-bin"))
         who = os.path.join(tmp, "www", "cgi-bin", "who")
         with open(who, "w") as f:
             f.write('#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n%s\\n" "$REMOTE_ADDR"\n')
         os.chmod(who, 0o755)
-        with open(os.path.join(tmp, "echo.c"), "w") as f:
-            f.write(UDP_ECHO_C)
-        subprocess.run(["gcc", "-static", "-O1", "-o", os.path.join(tmp, "udpecho"), os.path.join(tmp, "echo.c")],
-                       check=True)
         if ROOTLESS:
             RootlessUser.get().own(tmp)
         else:
@@ -605,6 +613,21 @@ class Networks(RunBase):
                               "for i in 1 2 3 4 5; do timeout 5 wget -qO- http://%s:%d/ && exit 0; sleep 0.2; done;"
                               " exit 1" % (host, port))
                 self.assertEqual(out.stdout, "target\n", (net, forwarding))
+
+    def test_a_udp_client_follows_a_published_port_to_its_next_container(self):
+        """The kernel remembers a UDP flow it DNATed; when the port's container
+        goes, so does what was remembered, and the same client socket reaches
+        the next container published on that port (here on another subnet)."""
+        tmp = self.static_program("udpecho", UDP_ECHO_C)
+        port = free_ports(1)[0]
+        self.docker("network", "create", "nextnet")
+        client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(client.close)
+        for name, net in (("first", "bridge"), ("next", "nextnet")):
+            self.docker("run", "-d", "--name", name, "--network", net, "-v", "%s/udpecho:/udpecho:ro" % tmp,
+                        "-p", "127.0.0.1:%d:9999/udp" % port, "busybox", "/udpecho", "9999")
+            self.assertEqual(udp_ask(client, name.encode(), ("127.0.0.1", port)), name.encode())
+            self.docker("rm", "-f", name)
 
     def test_host_gateway_reaches_the_host(self):
         port = free_tcp_port()
