@@ -55,12 +55,18 @@ class Dockerd:
         self.dir = tempfile.mkdtemp(prefix="bench-dockerd-")
         self.sock = os.path.join(self.dir, "d.sock")
         self.log = open(os.path.join(self.dir, "log"), "wb")
-        self.proc = subprocess.Popen(
-            ["dockerd", "--data-root", os.path.join(self.dir, "data"), "--exec-root", os.path.join(self.dir, "exec"),
-             "-H", "unix://" + self.sock, "--pidfile", os.path.join(self.dir, "pid"), "--bridge=none",
-             "--iptables=false", "--ip-masq=false", "--ip-forward=false",  # the host's settings stay as they are
-             "--insecure-registry", registry_addr],
-            stdout=self.log, stderr=self.log)
+        try:
+            self.proc = subprocess.Popen(
+                ["dockerd", "--data-root", os.path.join(self.dir, "data"), "--exec-root",
+                 os.path.join(self.dir, "exec"), "-H", "unix://" + self.sock, "--pidfile",
+                 os.path.join(self.dir, "pid"), "--bridge=none",
+                 "--iptables=false", "--ip-masq=false", "--ip-forward=false",  # the host's settings stay as they are
+                 "--insecure-registry", registry_addr],
+                stdout=self.log, stderr=self.log)
+        except OSError:  # no dockerd: nothing of this one stays behind
+            self.log.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if subprocess.run(docker(self.sock, "version"), capture_output=True).returncode == 0:
