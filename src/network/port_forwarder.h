@@ -30,7 +30,8 @@ struct PortSpec {
   // Connect to the container from the client's own IPv4 address (IP_TRANSPARENT),
   // so it sees who connected. The caller routes the container's replies from
   // containerIpv4:containerPort back here (a local-delivery policy rule); a
-  // client on loopback or over IPv6 is still relayed from this host's address.
+  // client on loopback, over IPv6 or on a bridged subnet (setBridgedSubnets)
+  // is still relayed from this host's address.
   bool keepClientAddress = false;
 };
 
