@@ -1,46 +1,38 @@
 #include "util/digest.h"
 
-#include <openssl/evp.h>
-
-#include <cstdlib>
+// The SHA256_* functions are deprecated in OpenSSL 3 in favour of EVP, but
+// they are the same code without the provider machinery: EVP's first digest
+// loads and initialises the default provider, which leaves ~2 MB of
+// libcrypto resident in a daemon that only ever hashes with SHA-256.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include "util/strings.h"
 
 namespace berth {
 
 struct Sha256::State {
-  EVP_MD_CTX* ctx = nullptr;
-  ~State() { EVP_MD_CTX_free(ctx); }
+  SHA256_CTX ctx;
 };
 
-Sha256::Sha256() : state_(std::make_unique<State>()) {
-  state_->ctx = EVP_MD_CTX_new();
-  // Out of memory or a broken libcrypto: nothing sensible to continue with.
-  if (state_->ctx == nullptr || EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1) std::abort();
-}
+Sha256::Sha256() : state_(std::make_unique<State>()) { SHA256_Init(&state_->ctx); }
 
 Sha256::~Sha256() = default;
 Sha256::Sha256(Sha256&&) noexcept = default;
 Sha256& Sha256::operator=(Sha256&&) noexcept = default;
 
-void Sha256::update(std::string_view data) {
-  if (EVP_DigestUpdate(state_->ctx, data.data(), data.size()) != 1) std::abort();
-}
+void Sha256::update(std::string_view data) { SHA256_Update(&state_->ctx, data.data(), data.size()); }
 
 std::string Sha256::digest() const {
   // Finalize a copy so the running hash can continue.
-  EVP_MD_CTX* copy = EVP_MD_CTX_new();
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (copy == nullptr || EVP_MD_CTX_copy_ex(copy, state_->ctx) != 1 || EVP_DigestFinal_ex(copy, md, &len) != 1) {
-    std::abort();
-  }
-  EVP_MD_CTX_free(copy);
+  SHA256_CTX copy = state_->ctx;
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256_Final(md, &copy);
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out = "sha256:";
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kDigits[md[i] >> 4]);
-    out.push_back(kDigits[md[i] & 0xf]);
+  for (unsigned char byte : md) {
+    out.push_back(kDigits[byte >> 4]);
+    out.push_back(kDigits[byte & 0xf]);
   }
   return out;
 }

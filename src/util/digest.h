@@ -1,5 +1,5 @@
 #pragma once
-// SHA-256 digests in the OCI form "sha256:<64 lowercase hex>" (OpenSSL EVP).
+// SHA-256 digests in the OCI form "sha256:<64 lowercase hex>" (OpenSSL).
 #include <memory>
 #include <string>
 #include <string_view>
