@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git lld-16
   libboost-dev libboost-system-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libabsl-dev
   libcli11-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev
   libseccomp-dev libmnl-dev libyaml-cpp-dev nftables iproute2 procps uidmap slirp4netns

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -255,7 +256,10 @@ void ImageService::runJob(std::function<absl::Status()> job, api::backend::DoneC
     absl::Status st = stopping_ ? absl::UnavailableError("the daemon is shutting down") : job();
     done(st);
     std::lock_guard lock(threadsMu_);
-    --activeThreads_;
+    // A pull's buffers (HTTP bodies, decompression windows, tar blocks) are
+    // free now but glibc keeps them in its arenas; hand them back so an idle
+    // daemon does not keep its busiest moment's memory.
+    if (--activeThreads_ == 0) malloc_trim(0);
     threadsCv_.notify_all();
   }).detach();
 }
