@@ -20,6 +20,7 @@
 #include "daemon/data_root_lock.h"
 #include "daemon/rootless_namespaces.h"
 #include "engine/engine.h"
+#include "image/registry/http_helper.h"
 #include "store/state_store.h"
 #include "util/host_info.h"
 #include "util/host_sockets.h"
@@ -28,6 +29,11 @@
 
 namespace berth::daemon {
 namespace {
+
+// How long the HTTP helper stays after its last request: long enough for a
+// pull's retries and a push's next blob, short enough that an idle daemon's
+// footprint is its own.
+constexpr std::chrono::seconds kHttpHelperIdle{5};
 
 int fail(const absl::Status& s) {
   log::error("berth cannot start", {{"error", std::string(s.message())}});
@@ -104,6 +110,9 @@ int serve(DaemonConfig& cfg, const std::set<std::string>& fromFlags, bool rootle
     if (!kube.ok()) return fail(kube.status());
     engineOptions.kube = std::move(*kube);
   }
+  // Registry transfers run in a helper process that stops when idle, so
+  // libcurl and its dependencies never stay mapped in the daemon.
+  registry::HttpHelper::instance().configure("/proc/self/exe", kHttpHelperIdle);
   auto engine = engine::Engine::create(engineOptions, **store);
   if (!engine.ok()) return fail(engine.status());
 
@@ -144,6 +153,7 @@ int serve(DaemonConfig& cfg, const std::set<std::string>& fromFlags, bool rootle
   signals.reset();
   server->reset();  // joins the blocking pool and removes socket files
   engine->reset();
+  registry::HttpHelper::instance().stop();
   if (absl::Status s = (*store)->close(); !s.ok()) {
     log::error("closing the state database", {{"error", std::string(s.message())}});
     return 1;

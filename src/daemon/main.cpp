@@ -11,6 +11,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/rootless_namespaces.h"
+#include "image/registry/http_helper.h"
 #include "runtime/local/container_setup.h"
 
 namespace {
@@ -142,6 +143,11 @@ int main(int argc, char** argv) {
   }
   if (argc == 3 && std::string_view(argv[1]) == "__rootless-holder") {
     _exit(berth::daemon::rootlessHolderMain());
+  }
+  // The daemon's registry HTTP (image/registry/http_helper.h): fd 3 is its
+  // control socket, argv[2] the host-socket channel's fd or -1.
+  if (argc == 3 && std::string_view(argv[1]) == "__http-helper") {
+    _exit(berth::registry::httpHelperMain(3, std::atoi(argv[2])));
   }
   // glibc gives each thread that allocates its own arena; the daemon's few
   // threads allocate little, so two arenas keep idle memory down.

@@ -114,7 +114,8 @@ absl::StatusOr<std::vector<ArchiveFile>> planSave(store::ContentStore& content, 
 }
 
 absl::StatusOr<std::vector<LoadedImage>> Loader::load(int fd) {
-  BERTH_ASSIGN_OR_RETURN(const layer::ArchiveApi* a, layer::archiveApi());
+  BERTH_ASSIGN_OR_RETURN(LibraryLease<layer::ArchiveApi> lease, layer::archiveApi());
+  const layer::ArchiveApi* a = lease.get();
   auto decompressor = layer::makeDecompressor(layer::sniffFile(fd), layer::fdSource(fd, "archive"));
   struct Feed {
     layer::Decompressor* d = nullptr;

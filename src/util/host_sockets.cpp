@@ -82,9 +82,16 @@ bool serveHostSocketRequest(int channel) {
   UniqueFd fd;
   if (n != ssize_t(sizeof req)) {
     err = EINVAL;
-  } else {
+  } else if (gChannel < 0) {  // the host-side parent
     fd.reset(::socket(req.domain, (req.type & kTypeMask) | SOCK_CLOEXEC, req.protocol));
     if (!fd.valid()) err = errno;
+  } else {  // a rootless daemon serving its HTTP helper: ask the parent in turn
+    absl::StatusOr<UniqueFd> made = hostSocket(req.domain, req.type & kTypeMask, req.protocol);
+    if (made.ok()) {
+      fd = std::move(*made);
+    } else {
+      err = EIO;
+    }
   }
   char control[CMSG_SPACE(sizeof(int))] = {};
   iovec iov{&err, sizeof err};

@@ -25,7 +25,8 @@ bool hostSocketsFromParent();
 absl::StatusOr<UniqueFd> hostSocket(int domain, int type, int protocol = 0);
 
 // The parent's side: answers one request read from `channel`. Returns false
-// when the channel is closed (the daemon went away).
+// when the channel is closed (the daemon went away). A rootless daemon also
+// serves its HTTP helper this way, passing the requests on to its parent.
 bool serveHostSocketRequest(int channel);
 
 }  // namespace berth

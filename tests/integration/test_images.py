@@ -781,6 +781,109 @@ class Registries(unittest.TestCase):
         self.assertEqual(sorted(tags), ["%s/shared:a" % self.reg.address, "%s/shared:b" % self.reg.address])
 
 
+def descendants(pid):
+    """PIDs below `pid` (a rootless daemon runs under its host-side parent)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    out, frontier = [], [pid]
+    while frontier:
+        p = frontier.pop()
+        kids = [c for c, pp in parents.items() if pp == p]
+        out += kids
+        frontier += kids
+    return out
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().split(b"\0")
+    except OSError:
+        return []
+
+
+def maps_text(pid):
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+class HelperProcesses(unittest.TestCase):
+    """Registry HTTP runs in `berth __http-helper`, which leaves when idle, and
+    libarchive is closed after use: an idle daemon maps neither libcurl (with
+    the OpenSSL and gnutls it brings) nor libarchive (docs/design/memory.md)."""
+
+    def setUp(self):
+        self.berth = Berth()
+        self.addCleanup(self.berth.stop)
+
+    def helpers(self):
+        return [p for p in descendants(self.berth.pid) if cmdline(p)[1:2] == [b"__http-helper"]]
+
+    def daemons(self):
+        return [self.berth.pid] + [p for p in descendants(self.berth.pid) if p not in self.helpers()]
+
+    def wait_until(self, what, cond, timeout=15):
+        deadline = time.monotonic() + timeout
+        while not cond():
+            if time.monotonic() > deadline:
+                self.fail("still not %s after %s s" % (what, timeout))
+            time.sleep(0.1)
+
+    def test_pull_through_the_helper_which_leaves_when_idle(self):
+        image = testimages.layered(size_mb=4, seed=21)
+        with fakeregistry.FakeRegistry() as reg:
+            reg.add_image("helped", "latest", image)
+            reg.add_image("again", "latest", testimages.busybox())
+            out = run_docker(["pull", "%s/helped" % reg.address], self.berth.url).stdout
+            self.assertIn("Status: Downloaded newer image for %s/helped:latest" % reg.address, out)
+            first = self.helpers()
+            self.assertEqual(len(first), 1, "one helper right after the pull")
+            self.assertIn("libcurl", maps_text(first[0]))
+            for p in self.daemons():
+                self.assertNotIn("libcurl", maps_text(p))
+            # libarchive goes a second after the unpack, the helper five after its last request.
+            self.wait_until("unloaded", lambda: not any("libarchive" in maps_text(p) for p in self.daemons()))
+            self.wait_until("gone", lambda: self.helpers() == [])
+            # The next pull starts another.
+            run_docker(["pull", "%s/again" % reg.address], self.berth.url)
+            second = self.helpers()
+            self.assertEqual(len(second), 1)
+            self.assertNotEqual(second, first)
+            img = self.berth.get("/images/%s/helped/json" % reg.address).json()
+            self.assertEqual(img["Id"], config_digest(image))
+
+    def test_a_killed_helper_is_replaced_and_the_pull_completes(self):
+        image = testimages.layered(size_mb=8, seed=23)
+        big = max(layer_digests(image), key=lambda d: len(image.blobs[d]))
+        with fakeregistry.FakeRegistry() as reg:
+            reg.add_image("killed", "latest", image)
+            reg.throttle = 4 << 20
+            pull = subprocess.Popen([DOCKER_CLI, "pull", "%s/killed" % reg.address],
+                                    env=dict(os.environ, DOCKER_HOST=self.berth.url), stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+            self.wait_until("downloading", lambda: reg.blob_requests(big) and self.helpers())
+            time.sleep(0.5)
+            victim = self.helpers()[0]
+            os.kill(victim, signal.SIGKILL)
+            reg.throttle = None
+            out, err = pull.communicate(timeout=60)
+            # The broken transfer is retried through a new helper, resuming with a range.
+            self.assertEqual(pull.returncode, 0, err)
+            self.assertIn("Status: Downloaded newer image for %s/killed:latest" % reg.address, out)
+            self.assertNotIn(victim, self.helpers())
+            img = self.berth.get("/images/%s/killed/json" % reg.address).json()
+            self.assertEqual(img["Id"], config_digest(image))
+
+
 class Shutdown(unittest.TestCase):
     def test_sigterm_during_a_pull_ends_it_promptly(self):
         image = testimages.layered(size_mb=16, seed=11)

@@ -2,8 +2,8 @@
 
 namespace berth::layer {
 
-absl::StatusOr<const ArchiveApi*> archiveApi() {
-  return loadLazy<ArchiveApi>("libarchive.so.13", "libarchive13", [](LazyResolver& r, ArchiveApi& a) {
+absl::StatusOr<LibraryLease<ArchiveApi>> archiveApi() {
+  return leaseLibrary<ArchiveApi>("libarchive.so.13", "libarchive13", kArchiveLinger, [](LazyResolver& r, ArchiveApi& a) {
     BERTH_ARCHIVE_SYMBOLS(BERTH_LAZY_RESOLVE)
   });
 }

@@ -1,5 +1,7 @@
 #pragma once
-// libarchive, loaded on first use (util/lazy_library.h says why).
+// libarchive, loaded while a layer, an image archive or a copy uses it and
+// closed a second after (util/lazy_library.h says why): it brings libxml2,
+// ICU, nettle and the compressors, ~2 MB an idle daemon need not keep.
 #include <archive.h>
 #include <archive_entry.h>
 
@@ -56,6 +58,9 @@ struct ArchiveApi {
   BERTH_ARCHIVE_SYMBOLS(BERTH_LAZY_FIELD)
 };
 
-absl::StatusOr<const ArchiveApi*> archiveApi();
+// Reopening costs about a millisecond.
+inline constexpr std::chrono::milliseconds kArchiveLinger{1000};
+
+absl::StatusOr<LibraryLease<ArchiveApi>> archiveApi();
 
 }  // namespace berth::layer

@@ -316,7 +316,8 @@ std::optional<std::string> cleanMemberName(std::string_view name) {
 
 absl::StatusOr<UnpackResult> unpackLayer(Source source, oci::Compression compression, int targetDirFd,
                                          const UnpackOptions& options) {
-  BERTH_ASSIGN_OR_RETURN(const ArchiveApi* a, archiveApi());
+  BERTH_ASSIGN_OR_RETURN(LibraryLease<ArchiveApi> lease, archiveApi());
+  const ArchiveApi* a = lease.get();
   std::unique_ptr<Decompressor> decompressor = makeDecompressor(compression, std::move(source));
   Feed feed;
   feed.decompressor = decompressor.get();

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "image/registry/curl_api.h"
+#include "image/registry/http_helper.h"
 #include "util/host_sockets.h"
 #include "util/strings.h"
 
@@ -83,22 +84,25 @@ int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return (t->cancel != nullptr && t->cancel->load()) ? 1 : 0;
 }
 
-std::string methodVerb(std::string_view method) {
-  // dockerd's (Go's) error text: `Get "https://…": <cause>`.
-  std::string v = toLower(method);
-  if (!v.empty()) v[0] = char(std::toupper(v[0]));
-  return v;
-}
-
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::create(std::string userAgent) {
+std::string requestErrorPrefix(const HttpRequest& req) {
+  std::string verb = toLower(req.method);
+  if (!verb.empty()) verb[0] = char(std::toupper(verb[0]));
+  return strCat(verb, " \"", req.url, "\": ");
+}
+
+absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::create(std::string userAgent, Where where) {
+  if (where == Where::kHelperWhenConfigured && HttpHelper::instance().configured()) {
+    return std::unique_ptr<HttpClient>(new HttpClient(std::move(userAgent), true));
+  }
   absl::StatusOr<const CurlApi*> api = curlApi();
   if (!api.ok()) return api.status();
-  return std::unique_ptr<HttpClient>(new HttpClient(std::move(userAgent)));
+  return std::unique_ptr<HttpClient>(new HttpClient(std::move(userAgent), false));
 }
 
 HttpClient::~HttpClient() {
+  if (remote_) return;
   absl::StatusOr<const CurlApi*> api = curlApi();
   if (!api.ok()) return;
   for (void* h : idle_) (*api)->curl_easy_cleanup(h);
@@ -129,6 +133,7 @@ void HttpClient::release(void* handle) {
 
 absl::StatusOr<HttpResponse> HttpClient::perform(const HttpRequest& req, const BodySink* sink, size_t bodyLimit,
                                                  const std::atomic<bool>* cancel) {
+  if (remote_) return HttpHelper::instance().perform(req, userAgent_, sink, bodyLimit, cancel);
   const CurlApi* c = *curlApi();
   CURL* h = acquire();
   if (h == nullptr) return absl::ResourceExhaustedError("curl_easy_init failed");
@@ -217,7 +222,7 @@ absl::StatusOr<HttpResponse> HttpClient::perform(const HttpRequest& req, const B
   release(h);
 
   if (rc == CURLE_OK) return resp;
-  std::string prefix = strCat(methodVerb(req.method), " \"", req.url, "\": ");
+  std::string prefix = requestErrorPrefix(req);
   if (rc == CURLE_WRITE_ERROR && !t.sinkStatus.ok()) return t.sinkStatus;
   if (rc == CURLE_WRITE_ERROR && t.tooLarge) {
     return absl::ResourceExhaustedError(strCat(prefix, "response body larger than ", bodyLimit, " bytes"));

@@ -49,7 +49,11 @@ using BodySink = std::function<absl::Status(long status, std::string_view data)>
 
 class HttpClient {
  public:
-  static absl::StatusOr<std::unique_ptr<HttpClient>> create(std::string userAgent);
+  // Where transfers run: in the HTTP helper once the daemon has configured
+  // it (http_helper.h; libcurl is then never loaded here), or always here.
+  enum class Where { kHelperWhenConfigured, kInProcess };
+  static absl::StatusOr<std::unique_ptr<HttpClient>> create(std::string userAgent,
+                                                            Where where = Where::kHelperWhenConfigured);
   ~HttpClient();
 
   // Unavailable for connection-level failures (retryable), Cancelled when
@@ -59,13 +63,18 @@ class HttpClient {
                                        size_t bodyLimit = 4 << 20, const std::atomic<bool>* cancel = nullptr);
 
  private:
-  explicit HttpClient(std::string userAgent) : userAgent_(std::move(userAgent)) {}
+  HttpClient(std::string userAgent, bool remote) : userAgent_(std::move(userAgent)), remote_(remote) {}
   void* acquire();
   void release(void* handle);
 
   const std::string userAgent_;
+  const bool remote_;  // transfers go to the HTTP helper
   std::mutex mu_;
   std::vector<void*> idle_;  // guarded by mu_
 };
+
+// How a failed request's error starts, as dockerd (Go) words it:
+// `Get "https://…": `.
+std::string requestErrorPrefix(const HttpRequest& req);
 
 }  // namespace berth::registry

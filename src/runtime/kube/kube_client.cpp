@@ -55,7 +55,7 @@ std::string queryEscape(std::string_view value) {
 }
 
 absl::StatusOr<std::unique_ptr<KubeClient>> KubeClient::create(KubeConfig config, std::string userAgent) {
-  BERTH_ASSIGN_OR_RETURN(std::unique_ptr<registry::HttpClient> http, registry::HttpClient::create(std::move(userAgent)));
+  BERTH_ASSIGN_OR_RETURN(std::unique_ptr<registry::HttpClient> http, registry::HttpClient::create(std::move(userAgent), registry::HttpClient::Where::kInProcess));
   return std::unique_ptr<KubeClient>(new KubeClient(std::move(config), std::move(http)));
 }
 

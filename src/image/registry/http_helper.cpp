@@ -1,0 +1,323 @@
+#include "image/registry/http_helper.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "image/registry/http_wire.h"
+#include "util/host_sockets.h"
+#include "util/log.h"
+#include "util/status.h"
+#include "util/strings.h"
+
+extern char** environ;
+
+namespace berth::registry {
+namespace {
+
+// Sends one byte with up to two fds (a request's socket, an upload).
+absl::Status sendFds(int channel, int a, int b) {
+  int fds[2] = {a, b};
+  size_t n = b >= 0 ? 2 : 1;
+  char control[CMSG_SPACE(sizeof fds)] = {};
+  char byte = 'r';
+  iovec iov{&byte, 1};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(n * sizeof(int));
+  std::memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+  if (::sendmsg(channel, &msg, MSG_NOSIGNAL) < 0) return errnoStatus(errno, "handing a request to the HTTP helper");
+  return absl::OkStatus();
+}
+
+// Receives what sendFds sent: false when the channel closed.
+bool receiveFds(int channel, UniqueFd& a, UniqueFd& b) {
+  char byte;
+  char control[CMSG_SPACE(2 * sizeof(int))] = {};
+  iovec iov{&byte, 1};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  for (;;) {
+    ssize_t n = ::recvmsg(channel, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    break;
+  }
+  a.reset();
+  b.reset();
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    int fds[2] = {-1, -1};
+    std::memcpy(fds, CMSG_DATA(c), std::min<size_t>(count, 2) * sizeof(int));
+    a.reset(fds[0]);
+    if (count > 1) b.reset(fds[1]);
+  }
+  return true;
+}
+
+// An fd number above the ones the helper is given (3 and 4), so dup2 in
+// the child always copies and clears close-on-exec.
+absl::StatusOr<UniqueFd> highFd(UniqueFd fd) {
+  int high = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 10);
+  if (high < 0) return errnoStatus(errno, "fcntl");
+  return UniqueFd(high);
+}
+
+}  // namespace
+
+HttpHelper& HttpHelper::instance() {
+  // Never destroyed: its threads may outlive main's return.
+  static HttpHelper* helper = new HttpHelper();
+  return *helper;
+}
+
+void HttpHelper::configure(std::string binary, std::chrono::milliseconds idle) {
+  std::lock_guard lock(mu_);
+  binary_ = std::move(binary);
+  idle_ = idle;
+  shuttingDown_ = false;
+  if (!reaper_.joinable()) reaper_ = std::thread([this] { reaperLoop(); });
+  configured_ = true;
+}
+
+void HttpHelper::stop() {
+  {
+    std::lock_guard lock(mu_);
+    shuttingDown_ = true;
+    stopLocked();
+  }
+  cv_.notify_all();
+  if (reaper_.joinable()) reaper_.join();
+}
+
+pid_t HttpHelper::pid() {
+  std::lock_guard lock(mu_);
+  return pid_;
+}
+
+absl::Status HttpHelper::startLocked() {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return errnoStatus(errno, "socketpair");
+  UniqueFd near(pair[0]);
+  BERTH_ASSIGN_OR_RETURN(UniqueFd far, highFd(UniqueFd(pair[1])));
+  UniqueFd socketsFar;
+  if (hostSocketsFromParent()) {
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return errnoStatus(errno, "socketpair");
+    auto served = std::make_shared<UniqueFd>(pair[0]);
+    BERTH_ASSIGN_OR_RETURN(socketsFar, highFd(UniqueFd(pair[1])));
+    // Ends when the helper closes its end (it exited).
+    std::thread([served] {
+      while (serveHostSocketRequest(served->get())) {
+      }
+    }).detach();
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, far.get(), 3);
+  if (socketsFar.valid()) posix_spawn_file_actions_adddup2(&fa, socketsFar.get(), 4);
+  std::string name = "berth", mode = "__http-helper", sockets = socketsFar.valid() ? "4" : "-1";
+  std::vector<char*> argv = {name.data(), mode.data(), sockets.data(), nullptr};
+  pid_t pid = 0;
+  int rc = ::posix_spawn(&pid, binary_.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return errnoStatus(rc, strCat("starting the HTTP helper (", binary_, ")"));
+  pid_ = pid;
+  control_ = std::move(near);
+  log::debug("HTTP helper started", {{"pid", strCat(pid)}});
+  return absl::OkStatus();
+}
+
+void HttpHelper::stopLocked() {
+  if (pid_ == 0) return;
+  control_.reset();  // the helper sees the end of its control socket and exits
+  for (int i = 0; i < 200; ++i) {
+    if (::waitpid(pid_, nullptr, WNOHANG) != 0) {
+      pid_ = 0;
+      return;
+    }
+    ::usleep(10'000);
+  }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = 0;
+}
+
+void HttpHelper::reaperLoop() {
+  std::unique_lock lock(mu_);
+  while (!shuttingDown_) {
+    if (pid_ != 0 && active_ == 0) {
+      auto expiry = lastUse_ + idle_;
+      if (std::chrono::steady_clock::now() >= expiry) {
+        stopLocked();
+        log::debug("HTTP helper stopped after being idle");
+        continue;
+      }
+      cv_.wait_until(lock, expiry);
+    } else {
+      cv_.wait(lock);
+    }
+  }
+}
+
+absl::Status HttpHelper::dispatch(UniqueFd far, int upload) {
+  std::lock_guard lock(mu_);
+  absl::Status st;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (pid_ == 0) BERTH_RETURN_IF_ERROR(startLocked());
+    st = sendFds(control_.get(), far.get(), upload);
+    if (st.ok()) return st;
+    stopLocked();  // it died: reap it and start another
+  }
+  return absl::UnavailableError(strCat("the HTTP helper is not answering: ", st.message()));
+}
+
+absl::StatusOr<HttpResponse> HttpHelper::perform(const HttpRequest& req, const std::string& userAgent,
+                                                 const BodySink* sink, size_t bodyLimit,
+                                                 const std::atomic<bool>* cancel) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return errnoStatus(errno, "socketpair");
+  UniqueFd near(pair[0]), far(pair[1]);
+  {
+    std::lock_guard lock(mu_);
+    ++active_;
+  }
+  struct Done {
+    HttpHelper* h;
+    ~Done() {
+      {
+        std::lock_guard lock(h->mu_);
+        --h->active_;
+        h->lastUse_ = std::chrono::steady_clock::now();
+      }
+      h->cv_.notify_all();
+    }
+  } done{this};
+
+  BERTH_RETURN_IF_ERROR(dispatch(std::move(far), req.uploadFd));
+  wire::Request w;
+  w.http = req;
+  w.http.uploadFd = -1;
+  w.userAgent = userAgent;
+  w.hasUpload = req.uploadFd >= 0;
+  w.stream = sink != nullptr;
+  w.bodyLimit = bodyLimit;
+  BERTH_RETURN_IF_ERROR(wire::writeFrame(near.get(), wire::kRequest, wire::encodeRequest(w)));
+
+  auto waitReadable = [&]() -> absl::Status {
+    for (;;) {
+      if (cancel != nullptr && cancel->load()) {
+        return absl::CancelledError(strCat(requestErrorPrefix(req), "context canceled"));
+      }
+      pollfd p{near.get(), POLLIN, 0};
+      int n = ::poll(&p, 1, 200);
+      if (n > 0) return absl::OkStatus();
+      if (n < 0 && errno != EINTR) return errnoStatus(errno, "poll");
+    }
+  };
+  std::string payload;
+  for (;;) {
+    char type = 0;
+    BERTH_RETURN_IF_ERROR(wire::readFrame(near.get(), type, payload, waitReadable));
+    switch (type) {
+      case wire::kData: {
+        BERTH_ASSIGN_OR_RETURN(auto piece, wire::decodeData(payload));
+        if (sink == nullptr) return absl::InternalError("the HTTP helper streamed a body nobody asked for");
+        // An error stops the transfer: closing `near` makes the helper's next write fail.
+        BERTH_RETURN_IF_ERROR((*sink)(piece.first, piece.second));
+        break;
+      }
+      case wire::kResponse:
+        return wire::decodeResponse(payload);
+      case wire::kError:
+        return wire::decodeError(payload);
+      default:
+        return absl::InternalError("the HTTP helper sent an unknown frame");
+    }
+  }
+}
+
+int httpHelperMain(int control, int hostSockets) {
+  ::prctl(PR_SET_NAME, "berth-http");  // not "exe", as /proc/self/exe would name it
+  if (hostSockets >= 0) useHostSocketChannel(UniqueFd(hostSockets));
+  std::mutex mu;
+  std::condition_variable cv;
+  int running = 0;
+  std::map<std::string, std::unique_ptr<HttpClient>> clients;  // by user agent, guarded by mu
+
+  auto serve = [&](UniqueFd sock, UniqueFd upload) {
+    char type = 0;
+    std::string payload;
+    absl::Status st = wire::readFrame(sock.get(), type, payload);
+    if (st.ok() && type != wire::kRequest) st = absl::InvalidArgumentError("expected a request frame");
+    absl::StatusOr<wire::Request> req = st.ok() ? wire::decodeRequest(payload) : absl::StatusOr<wire::Request>(st);
+    if (!req.ok()) {
+      (void)wire::writeFrame(sock.get(), wire::kError, wire::encodeError(req.status()));
+      return;
+    }
+    if (req->hasUpload) req->http.uploadFd = upload.get();
+    HttpClient* client = nullptr;
+    {
+      std::lock_guard lock(mu);
+      std::unique_ptr<HttpClient>& c = clients[req->userAgent];
+      if (c == nullptr) {
+        absl::StatusOr<std::unique_ptr<HttpClient>> made = HttpClient::create(req->userAgent, HttpClient::Where::kInProcess);
+        if (!made.ok()) {
+          clients.erase(req->userAgent);
+          (void)wire::writeFrame(sock.get(), wire::kError, wire::encodeError(made.status()));
+          return;
+        }
+        c = std::move(*made);
+      }
+      client = c.get();
+    }
+    BodySink sink = [&](long status, std::string_view data) -> absl::Status {
+      return wire::writeFrame(sock.get(), wire::kData, wire::encodeData(status, data));
+    };
+    absl::StatusOr<HttpResponse> resp =
+        client->perform(req->http, req->stream ? &sink : nullptr, size_t(req->bodyLimit), nullptr);
+    if (resp.ok()) {
+      (void)wire::writeFrame(sock.get(), wire::kResponse, wire::encodeResponse(*resp));
+    } else {
+      (void)wire::writeFrame(sock.get(), wire::kError, wire::encodeError(resp.status()));
+    }
+  };
+
+  UniqueFd sock, upload;
+  while (receiveFds(control, sock, upload)) {
+    if (!sock.valid()) continue;
+    std::lock_guard lock(mu);
+    ++running;
+    std::thread([&, sock = std::move(sock), upload = std::move(upload)]() mutable {
+      serve(std::move(sock), std::move(upload));
+      std::lock_guard lock(mu);
+      --running;
+      cv.notify_all();
+    }).detach();
+  }
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return running == 0; });
+  return 0;
+}
+
+}  // namespace berth::registry
