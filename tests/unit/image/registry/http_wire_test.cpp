@@ -72,7 +72,8 @@ TEST(HttpWire, ResponseErrorAndDataRoundTrip) {
   EXPECT_EQ(err.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(err.message(), "Get \"http://x/\": connection refused");
 
-  auto data = decodeData(encodeData(206, std::string_view("\0abc", 4)));
+  std::string encoded = encodeData(206, std::string_view("\0abc", 4));
+  auto data = decodeData(encoded);  // views into `encoded`
   ASSERT_TRUE(data.ok());
   EXPECT_EQ(data->first, 206);
   EXPECT_EQ(data->second, std::string_view("\0abc", 4));
