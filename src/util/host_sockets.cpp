@@ -72,7 +72,7 @@ absl::StatusOr<UniqueFd> hostSocket(int domain, int type, int protocol) {
   return fd;
 }
 
-bool serveHostSocketRequest(int channel) {
+bool serveHostSocketRequest(int channel, SocketSource source) {
   Request req{};
   ssize_t n;
   do n = ::recv(channel, &req, sizeof req, 0);
@@ -82,10 +82,10 @@ bool serveHostSocketRequest(int channel) {
   UniqueFd fd;
   if (n != ssize_t(sizeof req)) {
     err = EINVAL;
-  } else if (gChannel < 0) {  // the host-side parent
+  } else if (source == SocketSource::kHere) {
     fd.reset(::socket(req.domain, (req.type & kTypeMask) | SOCK_CLOEXEC, req.protocol));
     if (!fd.valid()) err = errno;
-  } else {  // a rootless daemon serving its HTTP helper: ask the parent in turn
+  } else {
     absl::StatusOr<UniqueFd> made = hostSocket(req.domain, req.type & kTypeMask, req.protocol);
     if (made.ok()) {
       fd = std::move(*made);

@@ -24,9 +24,13 @@ bool hostSocketsFromParent();
 // namespace. Thread-safe.
 absl::StatusOr<UniqueFd> hostSocket(int domain, int type, int protocol = 0);
 
+// Where a served request's socket comes from: made here (the host-side
+// parent), or asked of this process's own parent in turn (a rootless daemon
+// serving its HTTP helper).
+enum class SocketSource { kHere, kRelayToParent };
+
 // The parent's side: answers one request read from `channel`. Returns false
-// when the channel is closed (the daemon went away). A rootless daemon also
-// serves its HTTP helper this way, passing the requests on to its parent.
-bool serveHostSocketRequest(int channel);
+// when the channel is closed (the daemon went away).
+bool serveHostSocketRequest(int channel, SocketSource source = SocketSource::kHere);
 
 }  // namespace berth

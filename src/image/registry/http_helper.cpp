@@ -128,7 +128,7 @@ absl::Status HttpHelper::startLocked() {
     BERTH_ASSIGN_OR_RETURN(socketsFar, highFd(UniqueFd(pair[1])));
     // Ends when the helper closes its end (it exited).
     std::thread([served] {
-      while (serveHostSocketRequest(served->get())) {
+      while (serveHostSocketRequest(served->get(), SocketSource::kRelayToParent)) {
       }
     }).detach();
   }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <thread>
 
 namespace berth {
@@ -51,6 +52,57 @@ TEST(HostSockets, ParentMakesTheSocketsTheChildAsksFor) {
   useHostSocketChannel(UniqueFd());
   EXPECT_FALSE(hostSocketsFromParent());
   EXPECT_TRUE(hostSocket(AF_INET, SOCK_STREAM).ok());
+}
+
+// A rootless daemon relays its HTTP helper's requests to its own parent:
+// the socket comes from the parent, the error from the relay.
+TEST(HostSockets, RelayAsksItsOwnParent) {
+  int up[2], down[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, up), 0);
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, down), 0);
+  UniqueFd parentEnd(up[0]), relayEnd(down[0]), helperEnd(down[1]);
+  int parentServed = 0;
+  std::thread parent([fd = parentEnd.get(), &parentServed] {
+    while (serveHostSocketRequest(fd)) ++parentServed;
+  });
+  useHostSocketChannel(UniqueFd(up[1]));
+  std::thread relay([fd = relayEnd.get()] {
+    while (serveHostSocketRequest(fd, SocketSource::kRelayToParent)) {
+    }
+  });
+
+  // What hostSocket() sends: domain, type, protocol.
+  auto ask = [&](int32_t domain, int32_t type, int& fd) {
+    int32_t req[3] = {domain, type, 0};
+    EXPECT_EQ(::send(helperEnd.get(), req, sizeof req, 0), ssize_t(sizeof req));
+    int32_t err = -1;
+    char control[CMSG_SPACE(sizeof(int))] = {};
+    iovec iov{&err, sizeof err};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    EXPECT_EQ(::recvmsg(helperEnd.get(), &msg, MSG_CMSG_CLOEXEC), ssize_t(sizeof err));
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    fd = -1;
+    if (c != nullptr && c->cmsg_type == SCM_RIGHTS) std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    return err;
+  };
+  int fd = -1;
+  EXPECT_EQ(ask(AF_INET, SOCK_DGRAM, fd), 0);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(socketType(fd), SOCK_DGRAM);
+  ::close(fd);
+  EXPECT_EQ(ask(12345, SOCK_STREAM, fd), EIO);
+  EXPECT_EQ(fd, -1);
+
+  ::shutdown(helperEnd.get(), SHUT_RDWR);
+  relay.join();
+  ::shutdown(parentEnd.get(), SHUT_RDWR);
+  parent.join();
+  EXPECT_EQ(parentServed, 2) << "both requests went to the parent";
+  useHostSocketChannel(UniqueFd());
 }
 
 }  // namespace
