@@ -40,7 +40,7 @@ sys.path.insert(0, HERE)
 import registry  # noqa: E402
 import testimages  # noqa: E402
 from harness import DOCKER_CLI, Berth, clean_env  # noqa: E402
-from pull_bench import Dockerd  # noqa: E402
+from pull_bench import Dockerd, helper_of  # noqa: E402
 
 
 def log(*a):
@@ -143,18 +143,7 @@ class BerthEngine(Engine):
 
     def daemon_pids(self):
         # With the HTTP helper while it lives (it leaves 5 s after its last request).
-        helpers = []
-        for p in pids_named({"berth-http"}):
-            try:
-                with open("/proc/%d/cmdline" % p, "rb") as f:
-                    args = f.read().split(b"\0")
-                with open("/proc/%d/stat" % p) as f:
-                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            if args[1:2] == [b"__http-helper"] and parent == self.b.pid:
-                helpers.append(p)
-        return [self.b.pid] + helpers
+        return [self.b.pid] + [p for p in pids_named({"berth-http"}) if helper_of(p, self.b.pid)]
 
     def container_pids(self):
         # Monitors detach from the daemon; they are ours if they sit in our data root.
