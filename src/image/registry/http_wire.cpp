@@ -141,8 +141,12 @@ std::string encodeError(const absl::Status& st) {
 absl::Status decodeError(std::string_view payload) {
   absl::StatusOr<json> j = unpack(payload, "error");
   if (!j.ok()) return j.status();
-  int code = j->value("code", int(absl::StatusCode::kInternal));
-  std::string message = j->value("message", std::string("the HTTP helper failed"));
+  // The helper is untrusted: a field of the wrong type falls back rather
+  // than throwing (json::value throws on a type mismatch).
+  int64_t code = int(absl::StatusCode::kInternal);
+  if (auto it = j->find("code"); it != j->end() && it->is_number_integer()) code = it->get<int64_t>();
+  std::string message = "the HTTP helper failed";
+  if (auto it = j->find("message"); it != j->end() && it->is_string()) message = it->get<std::string>();
   if (code <= 0 || code > int(absl::StatusCode::kUnauthenticated)) code = int(absl::StatusCode::kInternal);
   return absl::Status(absl::StatusCode(code), message);
 }

@@ -4,7 +4,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
 #include <thread>
+#include <vector>
 
 #include "util/unique_fd.h"
 
@@ -91,6 +93,11 @@ TEST(HttpWire, MalformedPayloadsAreErrors) {
   // An OK or out-of-range code never comes back as success.
   EXPECT_EQ(decodeError(encodeError(absl::Status(absl::StatusCode(0), ""))).code(), absl::StatusCode::kInternal);
   EXPECT_EQ(decodeError("junk").code(), absl::StatusCode::kInvalidArgument);
+  // Fields of the wrong type fall back instead of throwing (found by fuzz_http_wire).
+  std::vector<uint8_t> wrong = nlohmann::json::to_msgpack(nlohmann::json{{"code", "gone"}, {"message", 7}});
+  absl::Status st = decodeError(std::string(wrong.begin(), wrong.end()));
+  EXPECT_EQ(st.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(st.message(), "the HTTP helper failed");
 }
 
 TEST(HttpWire, FramesOverASocket) {
