@@ -16,12 +16,17 @@ absl::StatusOr<nlohmann::json> parseJsonBody(std::string_view body) {
     if (what.find("expected end of input") != std::string_view::npos) {
       return absl::InvalidArgumentError("unexpected content after JSON");
     }
-    // Drop the library's "[json.exception.parse_error.101] " tag.
-    if (auto close = what.find("] "); what.starts_with("[json.exception") && close != std::string_view::npos) {
-      what.remove_prefix(close + 2);
-    }
-    return absl::InvalidArgumentError(strCat("invalid JSON: ", what));
+    return wrongTypeError(e);
   }
+}
+
+absl::Status wrongTypeError(const nlohmann::json::exception& e) {
+  std::string_view what = e.what();
+  // Drop the library's "[json.exception.parse_error.101] " tag.
+  if (auto close = what.find("] "); what.starts_with("[json.exception") && close != std::string_view::npos) {
+    what.remove_prefix(close + 2);
+  }
+  return absl::InvalidArgumentError(strCat("invalid JSON: ", what));
 }
 
 }  // namespace berth::api::httputil

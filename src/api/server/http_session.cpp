@@ -22,6 +22,7 @@
 #include "util/strings.h"
 #include "api/server/api_version.h"
 #include "api/server/error_status.h"
+#include "api/httputil/json_body.h"
 #include "util/log.h"
 
 namespace berth::api::server {
@@ -282,6 +283,8 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     request_.query = std::move(*query);
     try {
       co_return co_await (*handler)(exchange_);
+    } catch (const nlohmann::json::type_error& e) {
+      co_return httputil::wrongTypeError(e);
     } catch (const std::exception& e) {
       co_return absl::InternalError(strCat("internal error: ", e.what()));
     }
