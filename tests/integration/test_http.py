@@ -144,6 +144,33 @@ class HTTPTest(unittest.TestCase):
         r = self.req("POST", "/v1.51/containers/create", headers=JSON_CT, body=b"{bad")
         self.assertJSONError(r, 400, prefix="invalid JSON")
 
+    def test_wrong_field_type_400(self):
+        # dockerd decodes the body first: a field of the wrong type is 400,
+        # before the image or the container is looked up.
+        cases = [
+            ("/v1.51/containers/create", b'{"Image":5}',
+             "CreateRequest.Image of type string"),
+            ("/v1.51/containers/create", b'{"Image":"busybox","Cmd":{"a":1}}',
+             "CreateRequest.Cmd of type strslice.StrSlice"),
+            ("/v1.51/containers/create", b'{"Image":"busybox","HostConfig":{"Memory":"lots"}}',
+             "CreateRequest.HostConfig.Memory of type int64"),
+            ("/v1.51/containers/nosuch/update", b'{"CpuShares":"x"}',
+             "UpdateConfig.CpuShares of type int64"),
+            ("/v1.51/containers/nosuch/exec", b'{"Cmd":"ls"}',
+             "ExecOptions.Cmd of type []string"),
+        ]
+        for path, body, field in cases:
+            r = self.req("POST", path, headers=JSON_CT, body=body)
+            msg = self.assertJSONError(r, 400)["message"]
+            self.assertTrue(msg.startswith("invalid JSON: json: cannot unmarshal "), msg)
+            self.assertTrue(msg.endswith(" into Go struct field " + field), msg)
+        # Elsewhere the handler's own decoding stops at the first wrong type.
+        for path, body in (("/v1.51/volumes/create", b'{"Name":5}'),
+                           ("/v1.51/networks/create", b'{"Name":"n","Labels":[1]}')):
+            r = self.req("POST", path, headers=JSON_CT, body=body)
+            self.assertJSONError(r, 400, prefix="invalid JSON: ")
+        self.assertAlive()
+
     def test_create_wrong_content_type(self):
         r = self.req("POST", "/v1.51/containers/create",
                      headers={"Content-Type": "text/plain"}, body=b'{"Image":"busybox"}')

@@ -695,7 +695,8 @@ class Networks(RunBase):
         # A field of the wrong type is the client's error, not the daemon's.
         r = self.berth.request("POST", "/v1.51/networks/create", headers={"Content-Type": "application/json"},
                                body=b'{"Name":"typed","Internal":"yes"}')
-        self.assertEqual((r.status, r.json()), (400, {"message": "Internal must be a boolean"}))
+        self.assertEqual((r.status, r.json()), (400, {"message": "invalid JSON: json: cannot unmarshal string into "
+                                                              "Go struct field CreateRequest.Internal of type bool"}))
         self.docker("rm", "-f", "user")
         self.docker("network", "rm", "busy")
         r = self.docker("network", "inspect", "busy", check=False)

@@ -3,6 +3,7 @@
 #include "api/httputil/json_io.h"
 #include "api/routes/containers/container_stream_routes.h"
 #include "api/httputil/offload.h"
+#include "api/types/body_schema.h"
 #include "util/strings.h"
 
 namespace berth::api::routes {
@@ -15,6 +16,7 @@ net::awaitable<absl::Status> create(Exchange& ex, backend::ContainerBackend& bac
   auto body = co_await httputil::readJsonBody(ex);
   if (!body.ok()) co_return body.status();
   if (!body->is_object()) co_return absl::InvalidArgumentError("config cannot be empty in order to create a container");
+  if (auto st = types::checkBodyTypes(*body, types::kContainerCreateBody); !st.ok()) co_return st;
   backend::ContainerCreateRequest req;
   req.name = std::string(ex.request().query.getOr("name", ""));
   req.platform = std::string(ex.request().query.getOr("platform", ""));
@@ -133,6 +135,7 @@ net::awaitable<absl::Status> top(Exchange& ex, backend::ContainerBackend& backen
 net::awaitable<absl::Status> update(Exchange& ex, backend::ContainerBackend& backend) {
   auto body = co_await httputil::readJsonBody(ex);
   if (!body.ok()) co_return body.status();
+  if (auto st = types::checkBodyTypes(*body, types::kContainerUpdateBody); !st.ok()) co_return st;
   std::string id = ex.request().pathParams.at("id");
   auto warnings = co_await httputil::offload(ex, [&] { return backend.updateContainer(id, *body); });
   if (!warnings.ok()) co_return warnings.status();

@@ -18,6 +18,7 @@
 #include "api/httputil/async_signal.h"
 #include "api/httputil/json_io.h"
 #include "api/httputil/offload.h"
+#include "api/types/body_schema.h"
 #include "runtime/monitor_protocol.h"
 #include "util/base64.h"
 #include "util/strings.h"
@@ -471,6 +472,7 @@ net::awaitable<absl::Status> execCreate(Exchange& ex, backend::ContainerBackend&
   auto body = co_await httputil::readJsonBody(ex);
   if (!body.ok()) co_return body.status();
   if (!body->is_object()) co_return absl::InvalidArgumentError("exec config must be an object");
+  if (auto st = types::checkBodyTypes(*body, types::kExecCreateBody); !st.ok()) co_return st;
   std::string id = ex.request().pathParams.at("id");
   auto created = co_await httputil::offload(ex, [&] { return backend.createExec(id, *body); });
   if (!created.ok()) co_return created.status();

@@ -2,6 +2,7 @@
 
 #include "api/httputil/json_io.h"
 #include "api/httputil/offload.h"
+#include "api/types/body_schema.h"
 #include "util/strings.h"
 
 namespace berth::api::routes {
@@ -10,16 +11,18 @@ namespace {
 namespace net = boost::asio;
 using httputil::Exchange;
 
-net::awaitable<absl::StatusOr<nlohmann::json>> objectBody(Exchange& ex, const char* what) {
+net::awaitable<absl::StatusOr<nlohmann::json>> objectBody(Exchange& ex, const char* what,
+                                                          const types::BodySchema& schema) {
   auto body = co_await httputil::readJsonBody(ex);
   if (!body.ok()) co_return body.status();
   nlohmann::json b = body->is_null() ? nlohmann::json::object() : *body;
   if (!b.is_object()) co_return absl::InvalidArgumentError(strCat(what, " body must be an object"));
+  if (auto st = types::checkBodyTypes(b, schema); !st.ok()) co_return st;
   co_return b;
 }
 
 net::awaitable<absl::Status> create(Exchange& ex, backend::NetworkBackend& backend) {
-  auto body = co_await objectBody(ex, "network create");
+  auto body = co_await objectBody(ex, "network create", types::kNetworkCreateBody);
   if (!body.ok()) co_return body.status();
   auto created = co_await httputil::offload(ex, [&] { return backend.createNetwork(*body); });
   if (!created.ok()) co_return created.status();
@@ -54,8 +57,9 @@ net::awaitable<absl::Status> remove(Exchange& ex, backend::NetworkBackend& backe
 }
 
 // The body of connect and disconnect, which both name a container.
-net::awaitable<absl::StatusOr<nlohmann::json>> containerBody(Exchange& ex, const char* what) {
-  auto body = co_await objectBody(ex, what);
+net::awaitable<absl::StatusOr<nlohmann::json>> containerBody(Exchange& ex, const char* what,
+                                                             const types::BodySchema& schema) {
+  auto body = co_await objectBody(ex, what, schema);
   if (!body.ok()) co_return body.status();
   auto c = body->find("Container");
   if (c == body->end() || !c->is_string() || c->get<std::string>().empty()) {
@@ -66,7 +70,7 @@ net::awaitable<absl::StatusOr<nlohmann::json>> containerBody(Exchange& ex, const
 
 net::awaitable<absl::Status> connect(Exchange& ex, backend::NetworkBackend& backend) {
   std::string id = ex.request().pathParams.at("id");
-  auto body = co_await containerBody(ex, "network connect");
+  auto body = co_await containerBody(ex, "network connect", types::kNetworkConnectBody);
   if (!body.ok()) co_return body.status();
   std::string container = (*body)["Container"];
   nlohmann::json endpoint = body->contains("EndpointConfig") && (*body)["EndpointConfig"].is_object()
@@ -79,7 +83,7 @@ net::awaitable<absl::Status> connect(Exchange& ex, backend::NetworkBackend& back
 
 net::awaitable<absl::Status> disconnect(Exchange& ex, backend::NetworkBackend& backend) {
   std::string id = ex.request().pathParams.at("id");
-  auto body = co_await containerBody(ex, "network disconnect");
+  auto body = co_await containerBody(ex, "network disconnect", types::kNetworkDisconnectBody);
   if (!body.ok()) co_return body.status();
   std::string container = (*body)["Container"];
   bool force = body->contains("Force") && (*body)["Force"].is_boolean() && (*body)["Force"].get<bool>();

@@ -2,6 +2,8 @@
 
 #include "api/httputil/json_io.h"
 #include "api/httputil/offload.h"
+#include "api/types/body_schema.h"
+#include "api/types/filters.h"
 #include "util/strings.h"
 
 namespace berth::api::routes {
@@ -10,32 +12,18 @@ namespace {
 namespace net = boost::asio;
 using httputil::Exchange;
 
-absl::StatusOr<std::map<std::string, std::string>> stringMap(const nlohmann::json& body, const char* key) {
-  std::map<std::string, std::string> out;
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null()) return out;
-  if (!it->is_object()) return absl::InvalidArgumentError(strCat(key, " must be an object of strings"));
-  for (auto e = it->begin(); e != it->end(); ++e) {
-    if (!e->is_string()) return absl::InvalidArgumentError(strCat(key, " must be an object of strings"));
-    out[e.key()] = e->get<std::string>();
-  }
-  return out;
-}
-
 net::awaitable<absl::Status> create(Exchange& ex, backend::VolumeBackend& backend) {
   auto body = co_await httputil::readJsonBody(ex);
   if (!body.ok()) co_return body.status();
   nlohmann::json b = body->is_null() ? nlohmann::json::object() : *body;
   if (!b.is_object()) co_return absl::InvalidArgumentError("volume create body must be an object");
+  if (auto st = types::checkBodyTypes(b, types::kVolumeCreateBody); !st.ok()) co_return st;
   backend::VolumeCreateRequest req;
   req.name = b.value("Name", "");
   req.driver = b.value("Driver", "");
-  auto opts = stringMap(b, "DriverOpts");
-  if (!opts.ok()) co_return opts.status();
-  auto labels = stringMap(b, "Labels");
-  if (!labels.ok()) co_return labels.status();
-  req.driverOpts = std::move(*opts);
-  req.labels = std::move(*labels);
+  // Types were checked above: these are objects of strings, or absent.
+  req.driverOpts = types::stringMap(b.value("DriverOpts", nlohmann::json()));
+  req.labels = types::stringMap(b.value("Labels", nlohmann::json()));
   auto v = co_await httputil::offload(ex, [&] { return backend.createVolume(req); });
   if (!v.ok()) co_return v.status();
   co_return co_await ex.respond(httputil::jsonResponse(201, *v));
