@@ -4,10 +4,12 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <cstring>
 #include <mutex>
+#include <span>
+#include <vector>
 #include <unistd.h>
 
+#include "util/fd_passing.h"
 #include "util/status.h"
 
 namespace berth {
@@ -43,29 +45,18 @@ absl::StatusOr<UniqueFd> hostSocket(int domain, int type, int protocol) {
   }
   Request req{domain, type, protocol};
   int32_t err = 0;
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{&err, sizeof err};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  std::vector<UniqueFd> fds;
   {
     std::lock_guard lock(channelMu());
     if (::send(gChannel, &req, sizeof req, MSG_NOSIGNAL) != ssize_t(sizeof req)) {
       return errnoStatus(errno, "asking the host side for a socket");
     }
-    ssize_t n;
-    do n = ::recvmsg(gChannel, &msg, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
-    if (n != ssize_t(sizeof err)) return absl::UnavailableError("the host side of the rootless daemon went away");
+    absl::StatusOr<size_t> n = receiveWithFds(gChannel, std::span(reinterpret_cast<char*>(&err), sizeof err), fds);
+    if (!n.ok() || *n != sizeof err) return absl::UnavailableError("the host side of the rootless daemon went away");
   }
   if (err != 0) return errnoStatus(err, "socket (host side)");
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return absl::InternalError("the host side sent no socket");
-  int raw;
-  std::memcpy(&raw, CMSG_DATA(c), sizeof raw);
-  UniqueFd fd(raw);
+  if (fds.size() != 1) return absl::InternalError("the host side sent no socket");
+  UniqueFd fd = std::move(fds.front());
   if ((type & SOCK_NONBLOCK) != 0 && ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK) != 0) {
     return errnoStatus(errno, "fcntl");
   }
@@ -93,22 +84,9 @@ bool serveHostSocketRequest(int channel, SocketSource source) {
       err = EIO;
     }
   }
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{&err, sizeof err};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (fd.valid()) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    int raw = fd.get();
-    std::memcpy(CMSG_DATA(c), &raw, sizeof raw);
-  }
-  return ::sendmsg(channel, &msg, MSG_NOSIGNAL) >= 0;
+  int raw = fd.get();
+  std::span<const int> fds = fd.valid() ? std::span<const int>(&raw, 1) : std::span<const int>();
+  return sendWithFds(channel, std::span(reinterpret_cast<const char*>(&err), sizeof err), fds).ok();
 }
 
 }  // namespace berth

@@ -17,6 +17,7 @@
 
 #include "image/registry/http_wire.h"
 #include "util/host_sockets.h"
+#include "util/fd_passing.h"
 #include "util/log.h"
 #include "util/status.h"
 #include "util/strings.h"
@@ -26,54 +27,12 @@ extern char** environ;
 namespace berth::registry {
 namespace {
 
-// Sends one byte with up to two fds (a request's socket, an upload).
-absl::Status sendFds(int channel, int a, int b) {
-  int fds[2] = {a, b};
-  size_t n = b >= 0 ? 2 : 1;
-  char control[CMSG_SPACE(sizeof fds)] = {};
-  char byte = 'r';
-  iovec iov{&byte, 1};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(n * sizeof(int));
-  std::memcpy(CMSG_DATA(c), fds, n * sizeof(int));
-  if (::sendmsg(channel, &msg, MSG_NOSIGNAL) < 0) return errnoStatus(errno, "handing a request to the HTTP helper");
-  return absl::OkStatus();
-}
-
-// Receives what sendFds sent: false when the channel closed.
-bool receiveFds(int channel, UniqueFd& a, UniqueFd& b) {
-  char byte;
-  char control[CMSG_SPACE(2 * sizeof(int))] = {};
-  iovec iov{&byte, 1};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  for (;;) {
-    ssize_t n = ::recvmsg(channel, &msg, MSG_CMSG_CLOEXEC);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    break;
-  }
-  a.reset();
-  b.reset();
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    int fds[2] = {-1, -1};
-    std::memcpy(fds, CMSG_DATA(c), std::min<size_t>(count, 2) * sizeof(int));
-    a.reset(fds[0]);
-    if (count > 1) b.reset(fds[1]);
-  }
-  return true;
+// A request goes to the helper as one byte with its socket and, for an
+// upload, the file: fds[0] and fds[1].
+absl::Status sendRequestFds(int channel, int sock, int upload) {
+  int fds[2] = {sock, upload};
+  return wrap(sendWithFds(channel, std::span("r", 1), std::span<const int>(fds, upload >= 0 ? 2 : 1)),
+              "handing a request to the HTTP helper");
 }
 
 // An fd number above the ones the helper is given (3 and 4), so dup2 in
@@ -185,7 +144,7 @@ absl::Status HttpHelper::dispatch(UniqueFd far, int upload) {
   absl::Status st;
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (pid_ == 0) BERTH_RETURN_IF_ERROR(startLocked());
-    st = sendFds(control_.get(), far.get(), upload);
+    st = sendRequestFds(control_.get(), far.get(), upload);
     if (st.ok()) return st;
     stopLocked();  // it died: reap it and start another
   }
@@ -303,9 +262,14 @@ int httpHelperMain(int control, int hostSockets) {
     }
   };
 
-  UniqueFd sock, upload;
-  while (receiveFds(control, sock, upload)) {
-    if (!sock.valid()) continue;
+  char byte;
+  std::vector<UniqueFd> fds;
+  for (;;) {
+    absl::StatusOr<size_t> n = receiveWithFds(control, std::span(&byte, 1), fds);
+    if (!n.ok() || *n == 0) break;  // the daemon closed the control socket
+    if (fds.empty()) continue;
+    UniqueFd sock = std::move(fds[0]);
+    UniqueFd upload = fds.size() > 1 ? std::move(fds[1]) : UniqueFd();
     std::lock_guard lock(mu);
     ++running;
     std::thread([&, sock = std::move(sock), upload = std::move(upload)]() mutable {

@@ -5,8 +5,11 @@
 
 #include <gtest/gtest.h>
 
-#include <cstring>
+#include <span>
 #include <thread>
+#include <vector>
+
+#include "util/fd_passing.h"
 
 namespace berth {
 namespace {
@@ -76,17 +79,10 @@ TEST(HostSockets, RelayAsksItsOwnParent) {
     int32_t req[3] = {domain, type, 0};
     EXPECT_EQ(::send(helperEnd.get(), req, sizeof req, 0), ssize_t(sizeof req));
     int32_t err = -1;
-    char control[CMSG_SPACE(sizeof(int))] = {};
-    iovec iov{&err, sizeof err};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    EXPECT_EQ(::recvmsg(helperEnd.get(), &msg, MSG_CMSG_CLOEXEC), ssize_t(sizeof err));
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    fd = -1;
-    if (c != nullptr && c->cmsg_type == SCM_RIGHTS) std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    std::vector<UniqueFd> fds;
+    absl::StatusOr<size_t> n = receiveWithFds(helperEnd.get(), std::span(reinterpret_cast<char*>(&err), sizeof err), fds);
+    EXPECT_TRUE(n.ok() && *n == sizeof err);
+    fd = fds.empty() ? -1 : fds.front().release();
     return err;
   };
   int fd = -1;
