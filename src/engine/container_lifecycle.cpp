@@ -111,8 +111,8 @@ absl::StatusOr<bool> ContainerService::startContainer(std::string_view name) {
 absl::StatusOr<bool> ContainerService::startLocked(Live& l, Record& r) {
   std::string status = statusOf(r.doc);
   if (status == "running" || status == "paused") return false;
-  if (status == "removing" || status == "dead") {
-    return absl::FailedPreconditionError(strCat("container ", r.row.id, " is marked for removal and cannot be started"));
+  if (status == "removing" || status == "dead" || l.removing) {
+    return absl::FailedPreconditionError("container is marked for removal and cannot be started");  // dockerd's text
   }
   BERTH_ASSIGN_OR_RETURN(runtime::ContainerSpec spec, specFor(r));
   const bool here = runtime_.onThisMachine();
@@ -396,7 +396,7 @@ void ContainerService::onExit(const std::string& id, runtime::ExitStatus e) {
     std::string name = policy.value("Name", "no");
     int maxRetries = policy.value("MaximumRetryCount", 0);
     int restarts = r.doc.value("RestartCount", 0);
-    bool restart = !manuallyStopped(r) && !shuttingDown_ &&
+    bool restart = !manuallyStopped(r) && !shuttingDown_ && !l->removing &&
                    (name == "always" || name == "unless-stopped" ||
                     (name == "on-failure" && e.exitCode != 0 && (maxRetries == 0 || restarts < maxRetries)));
     if (restart) {
@@ -410,7 +410,7 @@ void ContainerService::onExit(const std::string& id, runtime::ExitStatus e) {
     l->exitWaiters.clear();
     stopDone = std::move(l->stopDone);
     l->stopDone.clear();
-    autoRemove = r.doc["HostConfig"].value("AutoRemove", false) && !restart;
+    autoRemove = r.doc["HostConfig"].value("AutoRemove", false) && !restart && !l->removing;
     if (restart) {
       // dockerd's back-off: 100 ms doubling per restart, reset after 10 s of running.
       int delay = 100;

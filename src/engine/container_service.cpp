@@ -810,30 +810,52 @@ absl::Status ContainerService::renameContainer(std::string_view name, std::strin
 
 absl::Status ContainerService::removeContainer(std::string_view name,
                                                const api::backend::ContainerRemoveOptions& options) {
-  std::lock_guard lock(mu_);
-  BERTH_ASSIGN_OR_RETURN(Record r, resolve(name));
-  if (options.link) {
-    return absl::InvalidArgumentError("Conflict, cannot remove the default link name of the container");
-  }
-  std::string status = r.doc["State"].value("Status", "created");
-  if ((status == "running" || status == "paused" || status == "restarting") && !options.force) {
-    return absl::FailedPreconditionError(strCat("cannot remove container \"/", r.row.name, "\": container is ", status,
-                                                ": stop the container before removing or force remove"));
-  }
-  std::shared_ptr<Live> l = live(r.row.id);
-  if (status == "running" || status == "paused") {
-    // Forced: SIGKILL, and wait until the monitor saw it go.
-    auto exited = std::make_shared<std::promise<void>>();
-    {
-      std::lock_guard op(l->op);
+  Record r;
+  std::shared_ptr<Live> l;
+  std::string status;
+  auto exited = std::make_shared<std::promise<void>>();
+  {
+    std::lock_guard lock(mu_);
+    BERTH_ASSIGN_OR_RETURN(r, resolve(name));
+    if (options.link) {
+      return absl::InvalidArgumentError("Conflict, cannot remove the default link name of the container");
+    }
+    l = live(r.row.id);
+    std::lock_guard op(l->op);
+    BERTH_ASSIGN_OR_RETURN(r, resolve(r.row.id));  // as it is now that start and exit wait for us
+    status = r.doc["State"].value("Status", "created");
+    if (l->removing) {
+      return absl::FailedPreconditionError(strCat("removal of container /", r.row.name, " is already in progress"));
+    }
+    if ((status == "running" || status == "paused" || status == "restarting") && !options.force) {
+      return absl::FailedPreconditionError(strCat("cannot remove container \"/", r.row.name, "\": container is ", status,
+                                                  ": stop the container before removing or force remove"));
+    }
+    l->removing = true;  // from here start refuses, and an exit does not restart it
+    if (status == "running" || status == "paused") {
       l->exitWaiters.push_back([exited](api::backend::WaitResult) { exited->set_value(); });
     }
+  }
+  // Cleared on every way out but success, when the record is gone with it.
+  struct ClearRemoving {
+    Live* l;
+    ~ClearRemoving() {
+      if (l == nullptr) return;
+      std::lock_guard op(l->op);
+      l->removing = false;
+    }
+  } clearRemoving{l.get()};
+  if (status == "running" || status == "paused") {
+    // Forced: SIGKILL, and wait until the monitor saw it go. Without the
+    // service lock: on kube the wait can take seconds, and creates, renames
+    // and other removals must not queue behind it.
     if (status == "paused") (void)runtime_.pause(r.row.id, false);
     (void)runtime_.kill(r.row.id, SIGKILL);
     if (exited->get_future().wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
       return absl::InternalError(strCat("could not kill running container ", r.row.id, ", cannot remove"));
     }
   }
+  std::lock_guard lock(mu_);
   std::vector<api::backend::WaitCallback> removedWaiters;
   {
     std::lock_guard op(l->op);
@@ -847,6 +869,7 @@ absl::Status ContainerService::removeContainer(std::string_view name,
       std::filesystem::remove_all(strCat(specContext_.containersDir, "/", r.row.id), ec);
     }
     BERTH_RETURN_IF_ERROR(db_.deleteContainer(r.row.id));
+    clearRemoving.l = nullptr;  // the Live goes too; a new container never shares its id
     removedWaiters = std::move(l->removedWaiters);
     l->removedWaiters.clear();
     l->pendingAttach.clear();  // their clients see the end of the stream

@@ -118,6 +118,7 @@ class ContainerService final : public api::backend::ContainerBackend, public Con
     std::vector<std::function<void()>> stopDone;
     uint64_t killTimer = 0;
     uint64_t restartTimer = 0;
+    bool removing = false;  // under `op`: a removal is under way (dockerd's RemovalInProgress)
     std::atomic<bool> running{false};
     std::atomic<uint64_t> generation{0};  // bumped at every start and exit: stale probes stop
   };

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -410,6 +411,50 @@ class Run(RunBase):
         self.assertEqual(r.returncode, 137)
         st = self.inspect("oom")["State"]
         self.assertTrue(st["OOMKilled"])
+
+
+    @unittest.skipIf(ROOTLESS, NO_CGROUPS)
+    def test_forced_removal_in_progress(self):
+        # A container frozen behind Berth's back takes SIGKILL only when
+        # thawed, so `rm -f` waits; meanwhile the daemon keeps serving.
+        self.docker("run", "-d", "--name", "slowrm", "--restart", "always", "busybox", "sleep", "300")
+        pid = self.inspect("slowrm")["State"]["Pid"]
+        freezer = None
+        with open("/proc/%d/cgroup" % pid) as f:
+            for line in f:
+                _, controllers, path = line.rstrip("\n").split(":", 2)
+                if "freezer" in controllers.split(","):
+                    freezer = "/sys/fs/cgroup/freezer%s/freezer.state" % path
+                elif controllers == "" and freezer is None and os.path.exists("/sys/fs/cgroup%s/cgroup.freeze" % path):
+                    freezer = "/sys/fs/cgroup%s/cgroup.freeze" % path
+        self.assertIsNotNone(freezer)
+        v1 = freezer.endswith("freezer.state")
+
+        def freeze(on):
+            with open(freezer, "w") as f:
+                f.write(("FROZEN" if on else "THAWED") if v1 else ("1" if on else "0"))
+        freeze(True)
+        self.addCleanup(lambda: os.path.exists(freezer) and freeze(False))
+        first = {}
+        remover = threading.Thread(target=lambda: first.update(r=self.docker("rm", "-f", "slowrm", check=False)))
+        remover.start()
+        self.wait_for(lambda: self.docker("rm", "-f", "slowrm", check=False).stderr.strip() ==
+                      "Error response from daemon: removal of container /slowrm is already in progress",
+                      what="the second rm -f to see the first")
+        # Still running, so a start is dockerd's 304 (the CLI prints the name).
+        self.assertEqual(self.docker("start", "slowrm").stdout, "slowrm\n")
+        # Not queued behind the removal: creating and renaming others still work.
+        t0 = time.monotonic()
+        self.docker("create", "--name", "other", "busybox", "true")
+        self.docker("rename", "other", "other2")
+        self.assertLess(time.monotonic() - t0, 5.0)
+        self.assertTrue(remover.is_alive())
+        freeze(False)
+        remover.join(30)
+        r = first["r"]
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "slowrm\n", ""))
+        # The restart policy did not bring it back after the kill.
+        self.assertEqual(self.docker("ps", "-a", "--format", "{{.Names}}").stdout, "other2\n")
 
 
 class WebSocketAttach(RunBase):
