@@ -816,6 +816,12 @@ def maps_text(pid):
         return ""
 
 
+def proc_status(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return dict(line.rstrip("\n").split(":\t", 1) if ":\t" in line else (line.rstrip("\n").rstrip(":"), "")
+                    for line in f)
+
+
 class HelperProcesses(unittest.TestCase):
     """Registry HTTP runs in `berth __http-helper`, which leaves when idle, and
     libarchive is closed after use: an idle daemon maps neither libcurl (with
@@ -848,6 +854,16 @@ class HelperProcesses(unittest.TestCase):
             first = self.helpers()
             self.assertEqual(len(first), 1, "one helper right after the pull")
             self.assertIn("libcurl", maps_text(first[0]))
+            # It handles registries' bytes with no privilege: no capabilities
+            # in any set, no_new_privs, and as root the user nobody.
+            status = proc_status(first[0])
+            for field in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+                self.assertEqual(status[field], "0000000000000000", field)
+            self.assertEqual(status["NoNewPrivs"], "1")
+            if not ROOTLESS:
+                self.assertEqual(status["Uid"].split(), ["65534"] * 4)
+                self.assertEqual(status["Gid"].split(), ["65534"] * 4)
+                self.assertEqual(status["Groups"].strip(), "")
             for p in self.daemons():
                 self.assertNotIn("libcurl", maps_text(p))
             # libarchive goes a second after the unpack, the helper five after its last request.

@@ -19,6 +19,7 @@
 #include "util/host_sockets.h"
 #include "util/fd_passing.h"
 #include "util/log.h"
+#include "util/privileges.h"
 #include "util/status.h"
 #include "util/strings.h"
 
@@ -34,6 +35,10 @@ absl::Status sendRequestFds(int channel, int sock, int upload) {
   return wrap(sendWithFds(channel, std::span("r", 1), std::span<const int>(fds, upload >= 0 ? 2 : 1)),
               "handing a request to the HTTP helper");
 }
+
+// Debian's nobody and nogroup, which the helper runs as when it starts as root.
+constexpr uid_t kNobody = 65534;
+constexpr gid_t kNogroup = 65534;
 
 // An fd number above the ones the helper is given (3 and 4), so dup2 in
 // the child always copies and clears close-on-exec.
@@ -219,6 +224,11 @@ absl::StatusOr<HttpResponse> HttpHelper::perform(const HttpRequest& req, const s
 int httpHelperMain(int control, int hostSockets) {
   ::prctl(PR_SET_NAME, "berth-http");  // not "exe", as /proc/self/exe would name it
   if (hostSockets >= 0) useHostSocketChannel(UniqueFd(hostSockets));
+  // It handles registries' bytes and needs no privilege: sockets come from
+  // connect() (or the host side), uploads and certificates from the daemon.
+  if (absl::Status st = dropAllPrivileges(kNobody, kNogroup); !st.ok()) {
+    log::warn("the HTTP helper keeps privileges", {{"error", std::string(st.message())}});
+  }
   std::mutex mu;
   std::condition_variable cv;
   int running = 0;

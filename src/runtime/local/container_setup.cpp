@@ -38,6 +38,7 @@
 #include "runtime/spec.h"
 #include "runtime/user.h"
 #include "util/host_info.h"
+#include "util/privileges.h"
 #include "util/rooted_fs.h"
 #include "util/strings.h"
 #include "util/tar_tree.h"
@@ -334,9 +335,7 @@ void applyCredentials(const ContainerSpec& spec, const ExecUser& user) {
   for (const std::string& c : spec.capabilities) {
     if (auto n = capabilityNumber(c)) keep.insert(*n);
   }
-  int last = std::atoi(readFileOrEmpty("/proc/sys/kernel/cap_last_cap").c_str());
-  if (last <= 0) last = CAP_LAST_CAP;
-  for (int cap = 0; cap <= last; ++cap) {
+  for (int cap = 0, last = lastCapability(); cap <= last; ++cap) {
     if (!keep.contains(cap) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
       failErrno("dropping capabilities");
     }
@@ -432,9 +431,7 @@ void runInit(const ContainerSpec& spec) {
   }
   ::close_range(3, ~0U, 0);
   ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct none[2]{};
-  ::syscall(SYS_capset, &hdr, none);
+  (void)clearCapabilitySets();
   for (;;) {
     siginfo_t si{};
     int sig = ::sigwaitinfo(&all, &si);
