@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # api_bench.sh: requests per second of GET /_ping and GET /version over the
 # unix socket with 1 and 64 keep-alive clients, and idle RSS, for berth and for
-# `podman system service` side by side. See bench/README.md.
+# `podman system service` side by side, and for bench/floor_server.c (a canned
+# answer from one epoll loop: what any server could reach here). See
+# bench/README.md.
 #
 # Usage: bench/api_bench.sh [--berth PATH] [--loadgen PATH] [--runs 5]
 #                           [--duration 5] [--warmup 1] [--idle 5]
-#                           [--only berth|podman]
+#                           [--only berth|podman|floor]
 #
 # Prints a markdown table on stdout (progress goes to stderr) and writes the
 # same figures as JSON to bench/results/api-<date>.json.
@@ -25,7 +27,7 @@ paths=(/_ping /version)
 clients=(1 64)
 
 usage() {
-  sed -n '5,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '8,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -52,9 +54,9 @@ for v in duration warmup idle; do
   [[ ${!v} =~ ^[0-9]+([.][0-9]+)?$ ]] || die "--$v must be a number of seconds"
 done
 case $only in
-  "") servers=(berth podman) ;;
-  berth | podman) servers=("$only") ;;
-  *) die "--only takes berth or podman" ;;
+  "") servers=(berth podman floor) ;;
+  berth | podman | floor) servers=("$only") ;;
+  *) die "--only takes berth, podman or floor" ;;
 esac
 uses() { [[ " ${servers[*]} " == *" $1 "* ]]; }
 
@@ -140,6 +142,10 @@ if [[ -z $loadgen ]]; then
 fi
 [[ -x $loadgen ]] || die "load generator $loadgen is not executable"
 
+if uses floor; then
+  "${CC:-cc}" -O2 -o "$work/floor_server" "$here/floor_server.c"
+fi
+
 # ---------------------------------------------------------------------------
 # Servers
 
@@ -164,6 +170,12 @@ start_podman() {
     system service --time=0 "unix://${sock[podman]}" >"${logfile[podman]}" 2>&1 &
   pid[podman]=$!
   started+=("${pid[podman]}")
+}
+
+start_floor() {
+  "$work/floor_server" "${sock[floor]}" >"${logfile[floor]}" 2>&1 &
+  pid[floor]=$!
+  started+=("${pid[floor]}")
 }
 
 wait_ready() {
@@ -313,23 +325,24 @@ cell() { if uses "$1"; then printf '%s' "$2"; else printf 'n/a'; fi; }
 table=$(
   printf '%s, %s CPUs (%s), load average %s at start and %s at end, runs=%s, duration=%ss, warmup=%ss\n\n' \
     "$date_utc" "$(nproc)" "$cpu_model" "$loadavg" "$loadavg_end" "$runs" "$duration" "$warmup"
-  printf '| endpoint | clients | berth rps (median) | podman rps (median) | ratio |\n'
-  printf '|---|---:|---:|---:|---:|\n'
+  printf '| endpoint | clients | berth rps (median) | podman rps (median) | ratio | floor rps (median) |\n'
+  printf '|---|---:|---:|---:|---:|---:|\n'
   for path in "${paths[@]}"; do
     for conns in "${clients[@]}"; do
       key="$path $conns"
       r=n/a
       $both && r=$(ratio "${med[berth $key]}" "${med[podman $key]}") && r=${r#*|}
-      printf '| GET %s | %s | %s | %s | %s |\n' "$path" "$conns" \
+      printf '| GET %s | %s | %s | %s | %s | %s |\n' "$path" "$conns" \
         "$(cell berth "$(fmt_rps "${med[berth $key]:-0}")")" \
-        "$(cell podman "$(fmt_rps "${med[podman $key]:-0}")")" "$r"
+        "$(cell podman "$(fmt_rps "${med[podman $key]:-0}")")" "$r" \
+        "$(cell floor "$(fmt_rps "${med[floor $key]:-0}")")"
     done
   done
   for kind in idle peak; do
     declare -n kb=${kind}_kb
     r=n/a
     $both && r=$(awk -v b="${kb[berth]}" -v p="${kb[podman]}" 'BEGIN { printf "%.2fx", b / p }')
-    printf '| %s RSS (MB) | | %s | %s | %s |\n' "$kind" \
+    printf '| %s RSS (MB) | | %s | %s | %s | |\n' "$kind" \
       "$(cell berth "$(mb "${kb[berth]:-0}")")" "$(cell podman "$(mb "${kb[podman]:-0}")")" "$r"
     unset -n kb
   done
@@ -358,6 +371,15 @@ table=$(
         'BEGIN { printf "Goal: >= 5x podman rps: %s (lowest ratio %.2fx, %s)\n", (r >= 5) ? "PASS" : "FAIL", r, k }'
     fi
   fi
+  if uses floor && uses podman; then
+    # Where 5x podman is above what a server doing nothing reaches, no server can meet it here.
+    for path in "${paths[@]}"; do
+      for conns in "${clients[@]}"; do
+        awk -v f="${med[floor $path $conns]}" -v p="${med[podman $path $conns]}" -v k="GET $path x$conns" \
+          'BEGIN { if (p > 0 && f < 5 * p) printf "Floor: 5x podman at %s needs %.0f rps; the floor server reaches %.0f (%.2fx podman)\n", k, 5 * p, f, f / p }'
+      done
+    done
+  fi
 )
 printf '%s\n' "$table"
 
@@ -374,6 +396,7 @@ out=$here/results/api-$stamp.json
   for s in "${servers[@]}"; do
     version=$berth_version binary=$berth
     [[ $s == podman ]] && version=$podman_version binary=$(command -v podman)
+    [[ $s == floor ]] && version="" binary=$here/floor_server.c
     printf '%s"%s":{"binary":%s,"version":%s,"idle_rss_mb":%s,"peak_rss_mb":%s,"rss_after_load_mb":%s}' \
       "$sep" "$s" "$(json_str "$binary")" "$(json_str "$version")" \
       "$(mb "${idle_kb[$s]}")" "$(mb "${peak_kb[$s]}")" "$(mb "${after_kb[$s]}")"
