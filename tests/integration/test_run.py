@@ -438,9 +438,14 @@ class Run(RunBase):
         first = {}
         remover = threading.Thread(target=lambda: first.update(r=self.docker("rm", "-f", "slowrm", check=False)))
         remover.start()
-        self.wait_for(lambda: self.docker("rm", "-f", "slowrm", check=False).stderr.strip() ==
-                      "Error response from daemon: removal of container /slowrm is already in progress",
-                      what="the second rm -f to see the first")
+
+        def kill_pending():
+            with open("/proc/%d/status" % pid) as f:
+                return any(line.startswith("ShdPnd:") and int(line.split()[1], 16) & (1 << (signal.SIGKILL - 1))
+                           for line in f)
+        self.wait_for(kill_pending, what="the first rm -f to send SIGKILL")
+        self.assertEqual(self.docker("rm", "-f", "slowrm", check=False).stderr.strip(),
+                         "Error response from daemon: removal of container /slowrm is already in progress")
         # Still running, so a start is dockerd's 304 (the CLI prints the name).
         self.assertEqual(self.docker("start", "slowrm").stdout, "slowrm\n")
         # Not queued behind the removal: creating and renaming others still work.
